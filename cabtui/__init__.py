@@ -1,0 +1,1 @@
+"""cabtui: a terminal browser for CodingAgentBench sweeps."""
