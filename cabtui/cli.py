@@ -23,6 +23,20 @@ SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sweeps"
 # Commands of each area are added below, one block per area.
 
 
+# -- replay ------------------------------------------------------------------------------------
+@app.command()
+def frame(
+    path: Path = typer.Argument(..., help="A recording.cast[.gz], or a sweep dir."),  # noqa: B008
+    cell_id: str | None = typer.Argument(None, help="The run's cell_id, with a sweep dir."),
+    at: float = typer.Option(..., "--at", help="Seconds into the recording."),
+    fmt: str = typer.Option("text", "--format", help="text or svg."),
+) -> None:
+    """Print the terminal screen of a recording at one moment."""
+    from cabtui.replay.frame import run
+
+    raise typer.Exit(run(path, cell_id, at, fmt))
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,127 @@
+"""Turn avt screen lines into plain text, rich Text and SVG.
+
+Only interpreted cells reach the output. As a second guard, any control character that could
+still sit in a cell (C0, DEL, C1, bidirectional overrides) is replaced with U+FFFD, so nothing
+from a recording can drive the user's own terminal.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import avt
+from rich.color import Color as RichColor
+from rich.console import Console
+from rich.style import Style
+from rich.text import Text
+
+REPLACEMENT = "\ufffd"
+_UNSAFE = (
+    [chr(c) for c in range(0x20)]
+    + [chr(c) for c in range(0x7F, 0xA0)]
+    + ["\u061c", "\u200e", "\u200f", "\u2028", "\u2029"]
+    + [chr(c) for c in range(0x202A, 0x202F)]
+    + [chr(c) for c in range(0x2066, 0x206A)]
+)
+_SAFE_TABLE = {ord(c): REPLACEMENT for c in _UNSAFE}
+_UNSAFE_SET = frozenset(_UNSAFE)
+
+
+def safe(text: str) -> str:
+    """``text`` with every control character replaced by U+FFFD."""
+    return text.translate(_SAFE_TABLE)
+
+
+def is_safe(text: str) -> bool:
+    return not any(ch in _UNSAFE_SET for ch in text)
+
+
+def _color(c: avt.Color | None) -> RichColor | None:
+    if c is None:
+        return None
+    if isinstance(c, avt.Color.RGB):
+        return RichColor.from_rgb(c[0], c[1], c[2])
+    return RichColor.from_ansi(c[0] & 0xFF)
+
+
+_STYLE_CACHE: dict[str, Style | None] = {}
+
+
+def pen_style(p: avt.Pen) -> Style | None:
+    """The rich Style of an avt Pen, None for the default pen (cached by the pen's repr, which
+    pyavt makes complete)."""
+    key = repr(p)
+    if key in _STYLE_CACHE:
+        return _STYLE_CACHE[key]
+    if len(_STYLE_CACHE) > 4096:
+        _STYLE_CACHE.clear()
+    style = None
+    if not p.is_default():
+        style = Style(
+            color=_color(p.foreground),
+            bgcolor=_color(p.background),
+            bold=p.bold or None,
+            dim=p.faint or None,
+            italic=p.italic or None,
+            underline=p.underline or None,
+            strike=p.strikethrough or None,
+            blink=p.blink or None,
+            reverse=p.inverse or None,
+        )
+    _STYLE_CACHE[key] = style
+    return style
+
+
+def line_text(line: avt.Line) -> str:
+    """The row's text, right-trimmed, safe."""
+    return safe(line.text.rstrip())
+
+
+def text_rows(lines: Sequence[avt.Line]) -> list[str]:
+    return [line_text(line) for line in lines]
+
+
+def line_rich(line: avt.Line) -> Text:
+    """The row as rich Text, one span per run of equally styled cells. A wide character is one
+    character of cell width 2; its placeholder cell (width 0) is skipped. Trailing default blanks
+    are trimmed; styled ones (e.g. a coloured background) are kept."""
+    out = Text(no_wrap=True, overflow="crop", end="")
+    run: list[str] = []
+    prev: avt.Pen | None = None
+    for cell in line.cells:
+        pen = cell.pen
+        if prev is None or pen != prev:
+            if run:
+                out.append(safe("".join(run)), pen_style(prev))  # type: ignore[arg-type]
+                run = []
+            prev = pen
+        if cell.width:
+            run.append(cell.char)
+    if run:
+        tail = safe("".join(run))
+        style = pen_style(prev)  # type: ignore[arg-type]
+        if style is None:
+            tail = tail.rstrip(" ")
+        out.append(tail, style)
+    return out
+
+
+def rich_rows(lines: Sequence[avt.Line]) -> list[Text]:
+    return [line_rich(line) for line in lines]
+
+
+def rich_screen(lines: Sequence[avt.Line]) -> Text:
+    """The whole screen as one Text, rows joined with newlines."""
+    return Text("\n", no_wrap=True, end="").join(rich_rows(lines))
+
+
+def svg(lines: Sequence[avt.Line], cols: int, title: str = "cabtui replay") -> str:
+    """An SVG document of the screen."""
+    console = Console(
+        record=True, width=cols, file=io.StringIO(), color_system="truecolor",
+        force_terminal=True, legacy_windows=False,
+    )  # fmt: skip
+    for row in rich_rows(lines):
+        console.print(row, crop=True, soft_wrap=False)
+    return console.export_svg(title=safe(title))
