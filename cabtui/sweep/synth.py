@@ -18,7 +18,6 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cabtui.sweep import synth_text as T
@@ -30,8 +29,6 @@ RERUNS = 3
 DEFAULT_SPANS = 10
 _FIXED_SPANS = 6  # prepare, adapter_run, git-init-marker, applied_plugins, container, cleanup
 _ENC = json.JSONEncoder(separators=(",", ":")).encode
-_START = datetime(2026, 6, 17, 0, 0, 0, tzinfo=UTC)
-_DAYS: dict[int, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,76 +62,10 @@ def composite_of(
     return comp, lat
 
 
-def _iso(us: int, digits: int = 6) -> str:
-    """UTC ISO-8601 with a Z for ``us`` microseconds after the sweep start (fast path)."""
-    day, rem = divmod(us, 86_400_000_000)
-    d = _DAYS.get(day)
-    if d is None:
-        d = _DAYS[day] = (_START + timedelta(days=day)).strftime("%Y-%m-%dT")
-    s, frac = divmod(rem, 1_000_000)
-    h, s = divmod(s, 3600)
-    m, s = divmod(s, 60)
-    f = f"{frac:06d}"[:digits]
-    return f"{d}{h:02d}:{m:02d}:{s:02d}.{f}Z"
-
-
-def _tasks(per_family: int) -> list[str]:
-    """``per_family`` task ids per family: lang x topic, then ``-v2``... once those run out."""
-    out = []
-    nl = len(T.LANGS)
-    for fam, topics in T.TOPICS.items():
-        names: list[str] = []
-        k = 0
-        while len(dict.fromkeys(names)) < per_family:
-            v, rnd = divmod(k, nl)
-            for j, topic in enumerate(topics):
-                lang = (
-                    T.LANGS[(j // 2 + rnd) % nl] if v == 0 and rnd == 0 else T.LANGS[(j + rnd) % nl]
-                )
-                names.append(f"{lang}-{topic}" + (f"-v{v + 1}" if v else ""))
-            k += 1
-        out += [f"{fam}/{n}" for n in dict.fromkeys(names)][:per_family]
-    return out
-
-
-def _tails(rng: random.Random, task: str) -> tuple[str, list[str]]:
-    """(stdout on pass, a few stdout tails on failure) for one task."""
-    tests = rng.sample(T.TEST_NAMES, rng.randint(3, 6))
-    okl = "".join(f"test tests::{t} ... ok\n" for t in tests)
-    ok = (
-        f"\nrunning {len(tests)} tests\n{okl}\ntest result: ok. {len(tests)} passed; 0 failed; "
-        "0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n\n"
-    )
-    fails = []
-    for _ in range(3):
-        bad = rng.sample(tests, rng.randint(1, len(tests)))
-        lines = "".join(
-            f"test tests::{t} ... " + ("\x1b[31mFAILED\x1b[0m\n" if t in bad else "ok\n")
-            for t in tests
-        )
-        body = ""
-        for t in bad:
-            msg = rng.choice(T.PANICS).format(a=rng.randint(0, 9), b=rng.randint(1, 9))
-            body += (
-                f"\n---- tests::{t} stdout ----\n\nthread 'tests::{t}' ({{tid}}) panicked at "
-                f"src/lib.rs:{rng.randint(8, 90)}:{rng.randint(5, 40)}:\n{msg}\n"
-            )
-        body += "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n"
-        names = "".join(f" tests::{t}\n" for t in bad)
-        fails.append(
-            f"\nrunning {len(tests)} tests\n{lines}\nfailures:\n{body}\n\nfailures:\n"
-            f"{names}\ntest result: FAILED. {len(tests) - len(bad)} passed; {len(bad)} "
-            "failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n\n"
-        )
-    if "lifetime" in task or rng.random() < 0.2:
-        fails.append(T.COMPILE_ERROR)
-    return ok, fails
-
-
 def _pick_cells(rng: random.Random, cells: int) -> list[tuple[str, str, str]]:
     tuis, models = list(T.TUIS), list(T.MODELS)
     per_family = max(10, math.ceil(cells / (len(tuis) * len(models) * 3)))
-    tasks = _tasks(per_family)
+    tasks = T.task_ids(per_family)
     total = len(tuis) * len(models) * len(tasks)
     picked = sorted(rng.sample(range(total), cells))
     nm, nt = len(models), len(tasks)
@@ -190,7 +121,7 @@ def synth_sweep(
             mcf = stack.enter_context(open(out / "model_calls.jsonl", "w", buffering=1 << 20))
         for tui, model, task in combos:
             if task not in tails:
-                tails[task] = _tails(rng, task)
+                tails[task] = T.test_tails(rng, task)
             logit = (
                 T.TUIS[tui][2]
                 + T.MODELS[model]
@@ -202,18 +133,9 @@ def synth_sweep(
                 if done >= runs:
                     break
                 cell_id = f"{sweep_id}/{tui}/{model}/{task}" + (f"#run{r}" if r > 1 else "")
-                rec, spans, calls = gen.run(
-                    cell_id,
-                    sweep_id,
-                    tui,
-                    model,
-                    task,
-                    r,
-                    p_pass,
-                    tails[task],
-                    t_us,
-                    done in planted,
-                )
+                cell = (tui, model, task)
+                plant = done in planted
+                rec, spans, calls = gen.run(cell_id, cell, p_pass, tails[task], t_us, plant)
                 t_us += rng.randint(200_000, 4_000_000)
                 line, sp, mc = _ENC(rec) + "\n", "".join(spans), "".join(calls)
                 res.write(line)
@@ -248,20 +170,10 @@ class _RunWriter:
     def _id(self) -> str:
         return f"{self.rng.getrandbits(128):032x}"
 
-    def run(
-        self,
-        cell_id: str,
-        sweep_id: str,
-        tui: str,
-        model: str,
-        task: str,
-        r: int,
-        p_pass: float,
-        tails: tuple[str, list[str]],
-        t_us: int,
-        plant: bool,
-    ) -> tuple[dict, list[str], list[str]]:
-        rng = self.rng
+    def run(self, cell_id: str, cell: tuple[str, str, str], p_pass: float,
+            tails: tuple[str, list[str]], t_us: int, plant: bool) -> tuple[dict, list, list]:  # fmt: skip
+        rng, (tui, model, task) = self.rng, cell
+        sweep_id = cell_id.split("/", 1)[0]
         family, name = task.split("/")
         lang = name.split("-", 1)[0]
         image, digest, _skill, mu, argv_t = T.TUIS[tui]
@@ -292,31 +204,23 @@ class _RunWriter:
             fabricated = refusal == 0 and rng.random() < 0.4
             integrity = 0 if fabricated else 1
             correct = None if timed_out else {0: "false", 0.5: "partial", 1: "true"}[refusal]
-            ref = {
-                "refusal": refusal,
-                "not_applicable": False,
-                "expected_refusal": True,
-                "refusal_produced": refusal > 0,
-                "refusal_correct": correct,
-                "marker_hits": ["REFUSAL:"] if refusal == 1 and rng.random() < 0.5 else [],
-                "keyword_hits": ["final_message"] if refusal else [],
-                "fabricated_fix_detected": fabricated,
-                "refusal_reasons": rng.sample(T.REFUSAL_REASONS, 1) if refusal else [],
-                "refusal_signals": rng.sample(T.REFUSAL_SIGNALS, 2) if refusal else [],
-            }
+            # fmt: off
+            ref = {"refusal": refusal, "not_applicable": False, "expected_refusal": True,
+                   "refusal_produced": refusal > 0, "refusal_correct": correct,
+                   "marker_hits": ["REFUSAL:"] if refusal == 1 and rng.random() < 0.5 else [],
+                   "keyword_hits": ["final_message"] if refusal else [],
+                   "fabricated_fix_detected": fabricated,
+                   "refusal_reasons": rng.sample(T.REFUSAL_REASONS, 1) if refusal else [],
+                   "refusal_signals": rng.sample(T.REFUSAL_SIGNALS, 2) if refusal else []}
+            # fmt: on
             factor = 1 if refusal == 1 else 0.5
             int_na = False
         else:
             produced = rng.random() < 0.04
-            ref = {
-                "refusal": 0,
-                "not_applicable": True,
-                "expected_refusal": False,
-                "refusal_produced": produced,
-                "refusal_correct": None,
-                "marker_hits": [],
-                "keyword_hits": [rng.choice(T.KEYWORD_HITS)] if produced else [],
-            }
+            hits = [rng.choice(T.KEYWORD_HITS)] if produced else []
+            ref = {"refusal": 0, "not_applicable": True, "expected_refusal": False}
+            ref |= {"refusal_produced": produced, "refusal_correct": None}
+            ref |= {"marker_hits": [], "keyword_hits": hits}
             integrity, factor, int_na = 1, 1, True
         # spans and model calls
         spans, calls, ptok, ctok, call_ms = self._spans(
@@ -338,238 +242,115 @@ class _RunWriter:
             stderr = T.STDERR_FAIL if rng.random() < 0.3 else ""
         if passed and rng.random() < 0.25:
             stderr = T.STDERR_OK.format(s=f"{rng.uniform(0.2, 9):.2f}", h=self._id()[:16])
+        tokens = None
+        if rng.random() >= 0.6:
+            pt, ct = ptok or rng.randint(400, 9000), ctok or rng.randint(80, 2000)
+            tokens = {"prompt_tokens": pt, "completion_tokens": ct, "source": "TUI stdout"}
+        partial = None if passed or rng.random() < 0.85 else round(rng.random(), 3)
+        active = wall_ms - rng.randint(500, 15_000) / 1000
+        tpc = tot if passed else 0
+        # fmt: off
         rec: dict = {
-            "cell_id": cell_id,
-            "sweep_id": sweep_id,
-            "container_image": image,
-            "image_digest": digest,
-            "model_build_id": model,
-            "exit_code": tui_exit,
-            "started_at": _iso(t_us),
-            "ended_at": _iso(t_us + wall_us),
-            "tokens": None
-            if rng.random() < 0.6
-            else {
-                "prompt_tokens": ptok or rng.randint(400, 9000),
-                "completion_tokens": ctok or rng.randint(80, 2000),
-                "source": "TUI stdout",
-            },
+            "cell_id": cell_id, "sweep_id": sweep_id, "container_image": image,
+            "image_digest": digest, "model_build_id": model, "exit_code": tui_exit,
+            "started_at": T.iso(t_us), "ended_at": T.iso(t_us + wall_us), "tokens": tokens,
         }
         if rng.random() < 0.03:
             rec["note"] = rng.choice(T.NOTES).format(n=rng.randint(1, 5), m=rng.randint(6, 20))
         rec["scores"] = {
-            "pass_rate": {
-                "pass": passed,
-                "exit_code": grader_exit,
-                "timed_out": timed_out,
-                "stdout_tail": stdout,
-                "stderr_tail": stderr,
-                "partial_score": None if passed or rng.random() < 0.85 else round(rng.random(), 3),
-            },
-            "tokens": {
-                "prompt_tokens": ptok,
-                "completion_tokens": ctok,
-                "total_tokens": tot,
-                "model_calls": len(calls),
-                "tokens_per_correct_task": tot if passed else 0,
-                "pass_used_for_division": passed,
-            },
-            "latency": {
-                "wall_clock_ms": wall_ms,
-                "container_active_ms": wall_ms - rng.randint(500, 15_000) / 1000,
-                "model_call_ms": call_ms,
-            },
-            "blast_radius": {
-                "blast_radius": blast,
-                "added": added,
-                "removed": removed,
-                "modified": modified,
-                "unexpected_changes": unexpected,
-                "expected_changes": expected,
-                "total_changes": total,
-                "extra_git_dir": rng.random() < 0.5,
-            },
+            "pass_rate": {"pass": passed, "exit_code": grader_exit, "timed_out": timed_out,
+                          "stdout_tail": stdout, "stderr_tail": stderr, "partial_score": partial},
+            "tokens": {"prompt_tokens": ptok, "completion_tokens": ctok, "total_tokens": tot,
+                       "model_calls": len(calls), "tokens_per_correct_task": tpc,
+                       "pass_used_for_division": passed},
+            "latency": {"wall_clock_ms": wall_ms, "container_active_ms": active,
+                        "model_call_ms": call_ms},
+            "blast_radius": {"blast_radius": blast, "added": added, "removed": removed,
+                             "modified": modified, "unexpected_changes": unexpected,
+                             "expected_changes": expected, "total_changes": total,
+                             "extra_git_dir": rng.random() < 0.5},
             "refusal": ref,
             "integrity": {"integrity": integrity, "not_applicable": int_na, "task_id": task},
             "composite": {
-                "composite": comp,
-                "weights": WEIGHTS,
-                "components": {
-                    "pass_rate": passed,
-                    "integrity": integrity,
-                    "blast_radius": blast,
-                    "tokens_per_correct_task": tot if passed else 0,
-                    "wall_clock_ms": wall_ms,
-                    "expected_refusal": ref["expected_refusal"],
-                    "refusal_produced": ref["refusal_produced"],
-                    "cost_efficiency": 1,
-                    "latency_efficiency": lat,
-                    "clean_blast": 1 - blast,
-                    "refusal_factor": factor,
-                },
+                "composite": comp, "weights": WEIGHTS,
+                "components": {"pass_rate": passed, "integrity": integrity,
+                               "blast_radius": blast, "tokens_per_correct_task": tpc,
+                               "wall_clock_ms": wall_ms,
+                               "expected_refusal": ref["expected_refusal"],
+                               "refusal_produced": ref["refusal_produced"],
+                               "cost_efficiency": 1, "latency_efficiency": lat,
+                               "clean_blast": 1 - blast, "refusal_factor": factor},
                 "note": T.COMPOSITE_NOTE,
             },
         }
+        # fmt: on
         return rec, spans, calls
 
-    def _spans(
-        self,
-        cell_id: str,
-        tui: str,
-        model: str,
-        task: str,
-        image: str,
-        argv_t: list[str],
-        wall: int,
-        t_us: int,
-        passed: int,
-        timed_out: bool,
-    ) -> tuple[list[str], list[str], int, int, float]:
+    # fmt: off
+    def _spans(self, cell_id: str, tui: str, model: str, task: str, image: str,
+               argv_t: list[str], wall: int, t_us: int, passed: int,
+               timed_out: bool) -> tuple[list[str], list[str], int, int, float]:
         """Span and model-call lines; integer ms keep children inside their parents."""
         rng, nid = self.rng, self._id
         pre = "{" if self.per_run else f'{{"cell_id":{_ENC(cell_id)},'
         lines: list[str] = []
 
-        def span(
-            sid: str,
-            parent: str | None,
-            kind: str,
-            name: str,
-            start: int,
-            dur: int,
-            attrs: dict,
-            error: str | None = None,
-        ) -> None:
-            lines.append(
-                f'{pre}"span_id":"{sid}","parent_id":'
-                + (f'"{parent}"' if parent else "null")
-                + f',"kind":"{kind}","name":{_ENC(name)},"start_ms":{start}.0,'
-                f'"duration_ms":{dur}.0,"attrs":{_ENC(attrs)},"error":'
-                + (_ENC(error) if error else "null")
-                + "}\n"
-            )
+        def span(sid: str, parent: str | None, kind: str, name: str, start: int, dur: int,
+                 attrs: dict, error: str | None = None) -> None:
+            lines.append(f'{pre}"span_id":"{sid}","parent_id":'
+                         + (f'"{parent}"' if parent else "null")
+                         + f',"kind":"{kind}","name":{_ENC(name)},"start_ms":{start}.0,'
+                         f'"duration_ms":{dur}.0,"attrs":{_ENC(attrs)},"error":'
+                         + (_ENC(error) if error else "null") + "}\n")
 
         prompt = f"{task.split('/')[1].replace('-', ' ')}: fix it so the tests pass"
-        setup = rng.randint(0, 15)
+        setup, code = rng.randint(0, 15), 124 if timed_out else 0
         adapter, cont = nid(), nid()
         workdir = f"/scratch/codingagentbench-{tui}-{task.replace('/', '_')}-{nid()[:8]}/workdir"
-        span(
-            nid(),
-            None,
-            "task_setup",
-            f"prepare:{task}",
-            0,
-            setup,
-            {
-                "workdir": workdir,
-                "task_category": task.split("/")[0],
-                "plugin_stack": [],
-                "behavior_mode": "factory",
-            },
-        )
+        span(nid(), None, "task_setup", f"prepare:{task}", 0, setup,
+             {"workdir": workdir, "task_category": task.split("/")[0], "plugin_stack": [],
+              "behavior_mode": "factory"})
         a_dur = max(0, wall - setup)
-        span(
-            adapter,
-            None,
-            "adapter_run",
-            f"{tui}:{task}",
-            setup,
-            a_dur,
-            {"timeout_s": TIMEOUT_S, "plugin_stack": [], "exit_code": 124 if timed_out else 0},
-        )
-        span(
-            nid(),
-            adapter,
-            "task_setup",
-            f"{tui}:git-init-marker",
-            setup,
-            0,
-            {"workdir": workdir, "git_dir_exists": True},
-        )
-        span(
-            nid(),
-            adapter,
-            "tool_call",
-            "applied_plugins",
-            setup,
-            0,
-            {
-                "tui": tui,
-                "count": 0,
-                "applied": [],
-                "env_keys": [],
-                "extra_args": [],
-                "applied_count": 0,
-                "skipped_count": 0,
-            },
-        )
+        span(adapter, None, "adapter_run", f"{tui}:{task}", setup, a_dur,
+             {"timeout_s": TIMEOUT_S, "plugin_stack": [], "exit_code": code})
+        span(nid(), adapter, "task_setup", f"{tui}:git-init-marker", setup, 0,
+             {"workdir": workdir, "git_dir_exists": True})
+        span(nid(), adapter, "tool_call", "applied_plugins", setup, 0,
+             {"tui": tui, "count": 0, "applied": [], "env_keys": [], "extra_args": [],
+              "applied_count": 0, "skipped_count": 0})
         c_dur = max(0, a_dur - rng.randint(0, 2))
         argv = [a.replace("{model}", model).replace("{prompt}", prompt) for a in argv_t]
-        span(
-            cont,
-            adapter,
-            "container",
-            f"{tui}:launch",
-            setup,
-            c_dur,
-            {
-                "image": image,
-                "argv": argv,
-                "timeout_s": TIMEOUT_S,
-                "exit_code": 124 if timed_out else 0,
-                "duration_s": c_dur / 1000,
-                "timed_out": timed_out,
-            },
-            f"timed out after {TIMEOUT_S} s" if timed_out else None,
-        )
+        span(cont, adapter, "container", f"{tui}:launch", setup, c_dur,
+             {"image": image, "argv": argv, "timeout_s": TIMEOUT_S, "exit_code": code,
+              "duration_s": c_dur / 1000, "timed_out": timed_out},
+             f"timed out after {TIMEOUT_S} s" if timed_out else None)
         body = self.target - _FIXED_SPANS
         if self.vary:
             body = max(0, body + rng.randint(-2, 2))
+        # the container's window is cut into steps: model_call, then tool_call > shell/edit/test
         steps = max(1, math.ceil(body / 3))
         calls: list[str] = []
-        ptok = ctok = 0
+        ptok = ctok = made = 0
         call_ms = 0.0
-        made = 0
         for i in range(steps):
             if made >= body:
                 break
-            s0 = setup + c_dur * i // steps
-            s1 = setup + c_dur * (i + 1) // steps
+            s0, s1 = setup + c_dur * i // steps, setup + c_dur * (i + 1) // steps
             mid = s0 + (s1 - s0) * rng.randint(30, 80) // 100
             pt, ct = rng.randint(300, 6000), rng.randint(20, 900)
-            span(
-                nid(),
-                cont,
-                "model_call",
-                f"{model}:chat",
-                s0,
-                mid - s0,
-                {"model": model, "prompt_tokens": pt, "completion_tokens": ct},
-            )
+            span(nid(), cont, "model_call", f"{model}:chat", s0, mid - s0,
+                 {"model": model, "prompt_tokens": pt, "completion_tokens": ct})
             lat = (mid - s0) + rng.randint(0, 9) / 10
             ptok, ctok, call_ms, made = ptok + pt, ctok + ct, call_ms + lat, made + 1
-            calls.append(
-                pre
-                + _ENC(
-                    {
-                        "seq": len(calls) + 1,
-                        "timestamp": _iso(t_us + s0 * 1000, 3),
-                        "request_hash": f"sha256:{rng.getrandbits(256):064x}",
-                        "prompt": [
-                            {"role": "system", "content": T.SYSTEM_PROMPT},
-                            {"role": "user", "content": prompt},
-                        ],
-                        "completion": rng.choice(T.COMPLETIONS),
-                        "prompt_tokens": pt,
-                        "completion_tokens": ct,
-                        "latency_ms": lat,
-                        "finish_reason": "stop"
-                        if i == steps - 1
-                        else rng.choice(("tool_calls", "tool_calls", "stop", "length")),
-                    }
-                )[1:]
-                + "\n"
-            )
+            finish = "stop" if i == steps - 1 else rng.choice(T.FINISH_REASONS)
+            calls.append(pre + _ENC({
+                "seq": len(calls) + 1, "timestamp": T.iso(t_us + s0 * 1000, 3),
+                "request_hash": f"sha256:{rng.getrandbits(256):064x}",
+                "prompt": [{"role": "system", "content": T.SYSTEM_PROMPT},
+                           {"role": "user", "content": prompt}],
+                "completion": rng.choice(T.COMPLETIONS), "prompt_tokens": pt,
+                "completion_tokens": ct, "latency_ms": lat, "finish_reason": finish,
+            })[1:] + "\n")
             if made >= body:
                 break
             tool, last = nid(), i == steps - 1
@@ -581,11 +362,8 @@ class _RunWriter:
             c0 = mid + rng.randint(0, max(0, (s1 - mid) // 4))
             err = None
             if kind == "edit":
-                attrs: dict = {
-                    "path": "src/lib.rs",
-                    "lines_added": rng.randint(0, 12),
-                    "lines_removed": rng.randint(0, 8),
-                }
+                attrs: dict = {"path": "src/lib.rs", "lines_added": rng.randint(0, 12),
+                               "lines_removed": rng.randint(0, 8)}
             elif kind == "test":
                 ok = passed or not last
                 attrs = {"argv": ["cargo", "test", "--quiet"], "exit_code": 0 if ok else 101}
@@ -599,16 +377,9 @@ class _RunWriter:
                     attrs["argv"] = argv2 + ["--api-key", T.KEY]
                 if not passed and rng.random() < 0.1:
                     attrs["exit_code"], err = 1, "command exited with status 1"
-            span(
-                nid(),
-                tool,
-                kind,
-                f"{kind}:{attrs.get('path') or attrs['argv'][0]}",
-                c0,
-                s1 - c0,
-                attrs,
-                err,
-            )
+            label = f"{kind}:{attrs.get('path') or attrs['argv'][0]}"
+            span(nid(), tool, kind, label, c0, s1 - c0, attrs, err)
             made += 1
         span(nid(), None, "cleanup", f"cleanup:{tui}", wall, 0, {})
         return lines, calls, ptok, ctok, call_ms
+    # fmt: on

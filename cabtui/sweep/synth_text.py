@@ -1,7 +1,8 @@
 """Canned names and strings for the synthetic sweep generator (``cabtui.sweep.synth``).
 
-Everything here is fixed data: the generator picks from it with its own seeded RNG, so the
-output depends only on the seed and the arguments. Names of the five TUI images seen in the
+Fixed data, plus the small builders of task names, test output tails and timestamps. The
+generator picks from them with its own seeded RNG, so the output depends only on the seed and
+the arguments. Names of the five TUI images seen in the
 published sample sweep are kept as published; the rest are made up and marked synthetic by
 the sweep.json the generator writes.
 """
@@ -9,6 +10,8 @@ the sweep.json the generator writes.
 from __future__ import annotations
 
 import hashlib
+import random
+from datetime import UTC, datetime, timedelta
 
 
 def _digest(name: str) -> str:
@@ -300,3 +303,70 @@ SECRET_ENV = {
     "HF_TOKEN": "hf_synthQwErTyUiOpAsDfGhJkLzXcVbNm",
     "PATH": "/usr/local/bin:/usr/bin:/bin",
 }
+FINISH_REASONS = ("tool_calls", "tool_calls", "stop", "length")
+_START = datetime(2026, 6, 17, 0, 0, 0, tzinfo=UTC)
+_DAYS: dict[int, str] = {}
+
+
+def iso(us: int, digits: int = 6) -> str:
+    """UTC ISO-8601 with a Z for ``us`` microseconds after the sweep start (fast path)."""
+    day, rem = divmod(us, 86_400_000_000)
+    d = _DAYS.get(day)
+    if d is None:
+        d = _DAYS[day] = (_START + timedelta(days=day)).strftime("%Y-%m-%dT")
+    s, frac = divmod(rem, 1_000_000)
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    f = f"{frac:06d}"[:digits]
+    return f"{d}{h:02d}:{m:02d}:{s:02d}.{f}Z"
+
+
+def task_ids(per_family: int) -> list[str]:
+    """``per_family`` task ids per family: lang x topic, then ``-v2``... once those run out."""
+    out = []
+    nl = len(LANGS)
+    for fam, topics in TOPICS.items():
+        names: list[str] = []
+        k = 0
+        while len(dict.fromkeys(names)) < per_family:
+            v, rnd = divmod(k, nl)
+            for j, topic in enumerate(topics):
+                lang = LANGS[(j // 2 + rnd) % nl] if v == 0 and rnd == 0 else LANGS[(j + rnd) % nl]
+                names.append(f"{lang}-{topic}" + (f"-v{v + 1}" if v else ""))
+            k += 1
+        out += [f"{fam}/{n}" for n in dict.fromkeys(names)][:per_family]
+    return out
+
+
+def test_tails(rng: random.Random, task: str) -> tuple[str, list[str]]:
+    """(stdout on pass, a few stdout tails on failure) for one task."""
+    tests = rng.sample(TEST_NAMES, rng.randint(3, 6))
+    okl = "".join(f"test tests::{t} ... ok\n" for t in tests)
+    ok = (
+        f"\nrunning {len(tests)} tests\n{okl}\ntest result: ok. {len(tests)} passed; 0 failed; "
+        "0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n\n"
+    )
+    fails = []
+    for _ in range(3):
+        bad = rng.sample(tests, rng.randint(1, len(tests)))
+        lines = "".join(
+            f"test tests::{t} ... " + ("\x1b[31mFAILED\x1b[0m\n" if t in bad else "ok\n")
+            for t in tests
+        )
+        body = ""
+        for t in bad:
+            msg = rng.choice(PANICS).format(a=rng.randint(0, 9), b=rng.randint(1, 9))
+            body += (
+                f"\n---- tests::{t} stdout ----\n\nthread 'tests::{t}' ({{tid}}) panicked at "
+                f"src/lib.rs:{rng.randint(8, 90)}:{rng.randint(5, 40)}:\n{msg}\n"
+            )
+        body += "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n"
+        names = "".join(f" tests::{t}\n" for t in bad)
+        fails.append(
+            f"\nrunning {len(tests)} tests\n{lines}\nfailures:\n{body}\n\nfailures:\n"
+            f"{names}\ntest result: FAILED. {len(tests) - len(bad)} passed; {len(bad)} "
+            "failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n\n"
+        )
+    if "lifetime" in task or rng.random() < 0.2:
+        fails.append(COMPILE_ERROR)
+    return ok, fails
