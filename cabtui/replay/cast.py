@@ -240,3 +240,24 @@ def timeline(rec: Recording, idle_time_limit: float | None = None, speed: float 
         t += gap
         out.append(Event(t / speed, ev.code, ev.data, ev.orig_time))
     return replace(rec, events=out)
+
+
+def format_cast(
+    cols: int,
+    rows: int,
+    events: list[tuple[float, str, str]],
+    version: int = 2,
+    **header: Any,
+) -> str:
+    """Write ``events`` (absolute times) as an asciicast v2 or v3 document."""
+    if version == 3:
+        hdr: dict[str, Any] = {"version": 3, "term": {"cols": cols, "rows": rows}, **header}
+    else:
+        hdr = {"version": 2, "width": cols, "height": rows, **header}
+    out = [json.dumps(hdr)]
+    prev = 0.0
+    for t, code, data in events:
+        stamp = t - prev if version == 3 else t
+        prev = t
+        out.append(json.dumps([stamp, code, data], ensure_ascii=False))
+    return "\n".join(out) + "\n"

@@ -4,7 +4,9 @@ A keyframe is the terminal's state serialised by ``avt.Vt.dump()`` (zlib-compres
 dump covers the primary and alternate screens, pen, cursor position and visibility, scroll
 region, modes, charsets, tab stops and the saved cursor (checked by tests/test_replay_engine.py).
 What it cannot capture is a half-parsed escape sequence, so keyframes are only taken after an
-event whose output ends outside any escape sequence. pyavt also prints DEL (0x7f) as a glyph
+event whose output ends outside any escape sequence; nor the scrollback, which a terminal pulls
+back onto the screen when it grows taller, so a keyframe followed by such a resize also stores
+the scrollback lines that the resize can pull back (as SGR text, fed before the dump). pyavt also prints DEL (0x7f) as a glyph
 where terminals ignore it; output is cleaned of DEL before it is fed.
 """
 
@@ -38,11 +40,50 @@ class Keyframe:
     time: float
     cols: int
     rows: int
-    state: bytes  # zlib(dump)
+    state: bytes  # zlib(scrollback prologue + dump)
+
+
+SCROLLBACK = 1000
 
 
 def _new_vt(cols: int, rows: int) -> avt.Vt:
-    return avt.Vt(cols, rows, scrollback_limit=0)
+    return avt.Vt(cols, rows, scrollback_limit=SCROLLBACK)
+
+
+def _sgr(pen: avt.Pen) -> str:
+    ops = ["0"]
+    for flag, code in ((pen.bold, "1"), (pen.faint, "2"), (pen.italic, "3"), (pen.underline, "4"),
+                       (pen.blink, "5"), (pen.inverse, "7"), (pen.strikethrough, "9")):  # fmt: skip
+        if flag:
+            ops.append(code)
+    for color, base in ((pen.foreground, 38), (pen.background, 48)):
+        if isinstance(color, avt.Color.RGB):
+            ops.append(f"{base};2;{color[0]};{color[1]};{color[2]}")
+        elif color is not None:
+            ops.append(f"{base};5;{color[0]}")
+    return "\x1b[" + ";".join(ops) + "m"
+
+
+def _scrollback_prologue(vt: avt.Vt, count: int) -> str:
+    """Output that leaves the last ``count`` scrollback lines in a fresh terminal's scrollback,
+    with a blank screen and the cursor home."""
+    every = vt.lines()
+    lines = every[max(0, len(every) - vt.size[1] - count) : len(every) - vt.size[1]]
+    if not lines:
+        return ""
+    out: list[str] = []
+    for n, line in enumerate(lines):
+        if n:
+            out.append("\x1b[0m\r\n")
+        prev = None
+        for cell in line.cells:
+            if prev is None or cell.pen != prev:
+                prev = cell.pen
+                out.append(_sgr(prev))
+            if cell.width:
+                out.append(cell.char)
+    out.append("\x1b[0m" + "\r\n" * vt.size[1] + "\x1b[H")
+    return "".join(out)
 
 
 class Player:
@@ -66,10 +107,18 @@ class Player:
 
     def _snapshot(self, vt: avt.Vt, index: int, time: float) -> None:
         cols, rows = vt.size
-        state = zlib.compress(vt.dump().encode("utf-8"), 1)
+        pull = min(SCROLLBACK, max(0, self._future_rows[index] - rows))
+        dump = _scrollback_prologue(vt, pull) + vt.dump() if pull else vt.dump()
+        state = zlib.compress(dump.encode("utf-8"), 1)
         self.keyframes.append(Keyframe(index, time, cols, rows, state))
 
     def _build_index(self) -> None:
+        # _future_rows[i]: the most rows any resize at or after event i asks for
+        self._future_rows = [0] * (len(self.events) + 1)
+        for i in range(len(self.events) - 1, -1, -1):
+            ev = self.events[i]
+            size = parse_size(ev.data) if ev.code == "r" else None
+            self._future_rows[i] = max(self._future_rows[i + 1], size[1] if size else 0)
         vt = _new_vt(self.rec.cols, self.rec.rows)
         self._snapshot(vt, 0, 0.0)
         last_t, since = 0.0, 0
