@@ -180,7 +180,7 @@ def _items(raw: str) -> list[_Item]:
 
 
 class _Term:
-    """Compiles one term; ``fail`` raises a FilterError pointing at it."""
+    """Compiles one term; ``fail`` builds the FilterError that points at it."""
 
     def __init__(self, raw: str, position: int) -> None:
         self.raw, self.position = raw, position
