@@ -2,6 +2,7 @@
 
 ``<sweep_id>/<tui>/<model_build_id>/<task_id>[#run<N>]`` where model_build_id and task_id each
 hold exactly one slash (``meta/llama-4-maverick``, ``mutations/rust-error-negated``).
+The same pattern is used by the store's SQL (RE2), so both agree on what is valid.
 """
 
 from __future__ import annotations
@@ -9,7 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_RUN = re.compile(r"#run(\d+)$")
+_WS = " \t\n\r\f\v"
+_PART = rf"[^/#{_WS}](?:[^/#]*[^/#{_WS}])?"
+CELL_ID_PATTERN = rf"^{_PART}(?:/{_PART}){{5}}(?:#run[1-9][0-9]*)?$"
+RUN_SUFFIX_PATTERN = r"#run([1-9][0-9]*)$"
+_CELL = re.compile(CELL_ID_PATTERN)
+_RUN = re.compile(RUN_SUFFIX_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,27 +39,22 @@ class CellId:
         return self.cell if self.run == 1 else f"{self.cell}#run{self.run}"
 
 
-def parse_cell_id(text: str) -> CellId:
-    """Parse ``text``; raise ValueError naming what is wrong."""
+def parse_cell_id(text: object) -> CellId:
+    """Parse ``text``; raise ValueError saying what is wrong."""
     if not isinstance(text, str):
         raise ValueError(f"cell_id must be a string, not {type(text).__name__}")
+    if not _CELL.match(text) or text.endswith("\n"):
+        raise ValueError(
+            f"bad cell_id {text!r}: expected "
+            "<sweep_id>/<tui>/<vendor>/<model>/<family>/<task>[#run<N>], "
+            "no empty or space-padded parts"
+        )
     body, run = text, 1
     m = _RUN.search(text)
     if m:
         body, run = text[: m.start()], int(m.group(1))
-        if run < 1:
-            raise ValueError(f"run number must be 1 or more in {text!r}")
-    elif "#" in text:
-        raise ValueError(f"bad run suffix in {text!r} (expected #run<N>)")
     parts = body.split("/")
-    if len(parts) != 6:
-        raise ValueError(
-            f"cell_id {text!r} has {len(parts)} parts; expected "
-            "<sweep_id>/<tui>/<vendor>/<model>/<family>/<task>[#run<N>]"
-        )
-    if any(p == "" or p.strip() != p for p in parts):
-        raise ValueError(f"cell_id {text!r} has an empty or padded part")
     if any(p in (".", "..") for p in parts):
-        raise ValueError(f"cell_id {text!r} has a '.' or '..' part")
+        raise ValueError(f"bad cell_id {text!r}: a part is '.' or '..'")
     sweep_id, tui, vendor, model, family, task = parts
     return CellId(sweep_id, tui, f"{vendor}/{model}", f"{family}/{task}", run)

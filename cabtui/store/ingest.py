@@ -1,0 +1,304 @@
+"""Reading a sweep directory into a DuckDB file.
+
+Each JSON-lines file is read by DuckDB in one stream (read_json). Per-run files (record.json,
+spans.jsonl, model_calls.jsonl under runs/) are concatenated into one temporary stream first, so
+a sweep of many small files costs one read, not one per file. Lines DuckDB cannot use are
+explained by :mod:`cabtui.sweep.lines` and reported with file and line; every valid record loads.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from cabtui.scoring import MISMATCH_TOLERANCE, Weights, composite_sql
+from cabtui.store import tables
+from cabtui.store.schema import KEYS, flatten_select, lit, q
+from cabtui.sweep.cellid import CELL_ID_PATTERN, RUN_SUFFIX_PATTERN, parse_cell_id
+from cabtui.sweep.layout import RunDir, Sweep, discover
+from cabtui.sweep.lines import explain, nonblank_lines
+from cabtui.sweep.problems import Problem
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class IngestReport:
+    runs: int = 0
+    spans: int = 0
+    model_calls: int = 0
+    recordings: int = 0
+    sweeps: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class _Source:
+    """A stream DuckDB reads: a real file, or a concatenation of per-run files."""
+
+    path: Path
+    label: str  # file name shown in problems (relative to the opened directory)
+    origins: list[tuple[str, int]] | None = None  # per row: (file, line) when concatenated
+
+    def where(self, rows: list[int]) -> dict[int, tuple[str, int]]:
+        """Map 1-based row numbers to (file, line)."""
+        if self.origins is not None:
+            return {r: self.origins[r - 1] for r in rows if 0 < r <= len(self.origins)}
+        wanted, found = set(rows), {}
+        for i, (number, _) in enumerate(nonblank_lines(self.path), start=1):
+            if i in wanted:
+                found[i] = (self.label, number)
+        return found
+
+    def raw_lines(self, rows: list[int]) -> dict[int, tuple[bytes, bool]]:
+        """The raw text of the given rows, and whether each is the stream's last line."""
+        wanted, found, last = set(rows), {}, 0
+        for i, (_, raw) in enumerate(nonblank_lines(self.path), start=1):
+            last = i
+            if i in wanted:
+                found[i] = (raw, False)
+        if last in found:
+            found[last] = (found[last][0], True)
+        return found
+
+
+class Ingest:
+    def __init__(self, con: duckdb.DuckDBPyConnection, root: Path, progress: Progress | None):
+        self.con = con
+        self.root = root
+        self.progress = progress or (lambda stage, done, total: None)
+        self.report = IngestReport()
+        self.tmp = tempfile.TemporaryDirectory(prefix="cabtui-ingest-")
+        self.order = 0
+
+    def problem(self, file: str, line: int | None, reason: str) -> None:
+        self.report.problems.append(Problem(file, line, reason))
+
+    def label(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def read(self, source: _Source, table: str, required: str | None) -> bool:
+        """Read ``source`` into temp table ``table`` (with ``_row``); report unusable lines."""
+        try:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_json(?, "
+                "format='newline_delimited', ignore_errors=true, maximum_object_size=268435456)",
+                [str(source.path)],
+            )
+        except duckdb.Error as e:
+            self.problem(source.label, None, f"cannot read: {str(e).splitlines()[0]}")
+            return False
+        cols = [c for c, in self.con.execute(f"SELECT name FROM pragma_table_info('{table}')").fetchall()]
+        key = required if required in cols else None
+        cond = f"{q(key)} IS NULL OR typeof({q(key)}) <> 'VARCHAR'" if key else "TRUE"
+        bad = [r for r, in self.con.execute(f"SELECT rowid + 1 FROM {table} WHERE {cond}").fetchall()]
+        if bad and required:
+            lines, where = source.raw_lines(bad), source.where(bad)
+            for r in bad:
+                raw, last = lines.get(r, (b"", False))
+                file, line = where.get(r, (source.label, None))
+                self.problem(file, line, explain(raw, required, last) or f"no usable {required}")
+        return True
+
+    def concat(self, sweep: Sweep, runs: list[tuple[RunDir, str]], artefact: str) -> _Source | None:
+        """One stream of the given per-run artefact, each object tagged with its run's cell_id."""
+        if not runs:
+            return None
+        out = Path(self.tmp.name) / f"{artefact}-{self.order}.jsonl"
+        self.order += 1
+        origins: list[tuple[str, int]] = []
+        with open(out, "wb") as w:
+            for run_dir, cell_id in runs:
+                rel = run_dir.files[artefact]
+                label = self.label(sweep.path / rel)
+                prefix = b'{"cell_id":' + json.dumps(cell_id).encode() + b","
+                try:
+                    data = (sweep.path / rel).read_bytes()
+                except OSError as e:
+                    self.problem(label, None, f"unreadable: {e.strerror}")
+                    continue
+                if artefact == "record.json":
+                    # One JSON document, possibly spread over many lines: make it one line.
+                    try:
+                        doc = json.loads(data)
+                    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                        self.problem(label, getattr(e, "lineno", None), f"malformed JSON: {e}")
+                        continue
+                    if not isinstance(doc, dict):
+                        self.problem(label, None, "not a JSON object")
+                        continue
+                    doc.setdefault("cell_id", cell_id)
+                    w.write(json.dumps(doc).encode() + b"\n")
+                    origins.append((label, 1))
+                    continue
+                for number, raw in enumerate(data.splitlines(), start=1):
+                    body = raw.strip()
+                    if not body:
+                        continue
+                    if body.startswith(b"{") and body[1:].lstrip().startswith(b"}"):
+                        w.write(prefix[:-1] + b"}\n")
+                    elif body.startswith(b"{"):
+                        w.write(prefix + body[1:] + b"\n")
+                    else:
+                        w.write(body + b"\n")  # not an object: DuckDB gives a row of NULLs
+                    origins.append((label, number))
+        return _Source(out, artefact, origins)
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    def load_runs(self, sweep: Sweep, source: _Source, order: int) -> None:
+        if not self.read(source, "raw", "cell_id"):
+            return
+        rel = self.con.table("raw")
+        flat = flatten_select(rel.columns, rel.types)
+        body = f"regexp_replace(cell_id, {lit(RUN_SUFFIX_PATTERN)}, '')"
+        valid = (
+            f"typeof(cell_id) = 'VARCHAR' AND regexp_matches(cell_id, {lit(CELL_ID_PATTERN)}) "
+            f"AND NOT list_has_any(string_split({body}, '/'), ['.', '..'])"
+        )
+        bad_ids = self.con.execute(
+            f"SELECT rowid + 1, cell_id FROM raw WHERE cell_id IS NOT NULL "
+            f"AND typeof(cell_id) = 'VARCHAR' AND NOT ({valid})"
+        ).fetchall()
+        if bad_ids:
+            where = source.where([r for r, _ in bad_ids])
+            for r, cid in bad_ids:
+                file, line = where.get(r, (source.label, None))
+                try:
+                    parse_cell_id(cid)
+                    reason = f"bad cell_id {cid!r}"
+                except ValueError as e:
+                    reason = str(e)
+                self.problem(file, line, reason)
+        for cond, key in flat.checks:
+            rows = [r for r, in self.con.execute(f"SELECT rowid + 1 FROM raw WHERE {valid} AND {cond}").fetchall()]
+            where = source.where(rows)
+            for r in rows:
+                file, line = where.get(r, (source.label, None))
+                self.problem(file, line, f"{key} has a value of the wrong type; shown as missing")
+        parts = f"string_split({body}, '/')"
+        self.con.execute(
+            f"""INSERT INTO runs_stage BY NAME SELECT
+                cell_id, {body} AS cell, {parts}[1] AS sweep_id, {parts}[2] AS tui,
+                {parts}[3] || '/' || {parts}[4] AS model, {parts}[5] || '/' || {parts}[6] AS task_id,
+                {parts}[5] AS family,
+                coalesce(TRY_CAST(nullif(regexp_extract(cell_id, {lit(RUN_SUFFIX_PATTERN)}, 1), '') AS INTEGER), 1) AS run,
+                {lit(sweep.name)} AS sweep_dir, {lit(source.label)} AS source_file,
+                rowid + 1 AS source_row, {order} AS source_order,
+                {", ".join(flat.select)}
+            FROM raw WHERE {valid}"""
+        )
+
+    def dedupe_runs(self, origins: dict[int, _Source]) -> None:
+        dups = self.con.execute(
+            """SELECT cell_id, source_order, source_row, first_order, first_row FROM (
+                 SELECT cell_id, source_order, source_row,
+                   first_value(source_order) OVER w AS first_order,
+                   first_value(source_row) OVER w AS first_row,
+                   row_number() OVER w AS k
+                 FROM runs_stage WINDOW w AS (PARTITION BY cell_id ORDER BY source_order, source_row))
+               WHERE k > 1"""
+        ).fetchall()
+        for cell_id, order, row, first_order, first_row in dups:
+            file, line = origins[order].where([row]).get(row, (origins[order].label, None))
+            ffile, fline = origins[first_order].where([first_row]).get(first_row, ("?", None))
+            self.problem(file, line, f"duplicate cell_id {cell_id} (first at {ffile}:{fline}); skipped")
+        if dups:
+            self.con.execute(
+                """DELETE FROM runs_stage WHERE (cell_id, source_order, source_row) IN (
+                     SELECT (cell_id, source_order, source_row) FROM (SELECT cell_id, source_order,
+                       source_row, row_number() OVER (PARTITION BY cell_id
+                       ORDER BY source_order, source_row) AS k FROM runs_stage) WHERE k > 1)"""
+            )
+
+
+def _weights_case(sweeps: list[Sweep]) -> str:
+    """The composite with each sweep's own weights."""
+    if len(sweeps) == 1:
+        return composite_sql(Weights.from_manifest(sweeps[0].manifest), "r")
+    arms = " ".join(
+        f"WHEN r.sweep_dir = {lit(s.name)} THEN {composite_sql(Weights.from_manifest(s.manifest), 'r')}"
+        for s in sweeps
+    )
+    return f"CASE {arms} END"
+
+
+def ingest(path: Path, db_path: Path, progress: Progress | None = None) -> IngestReport:
+    """Read the sweep(s) at ``path`` into a new DuckDB file at ``db_path``."""
+    path = Path(path)
+    sweeps, found = discover(path)
+    con = duckdb.connect(str(db_path))
+    job = Ingest(con, path, progress)
+    job.report.problems.extend(found)
+    try:
+        tables.create(con)
+        origins: dict[int, _Source] = {}
+        total = max(1, len(sweeps) * 4)
+        for i, sweep in enumerate(sweeps):
+            job.report.sweeps.append(sweep.name)
+            job.report.problems.extend(sweep.problems)
+            tables.add_sweep(con, sweep, job.label(sweep.path))
+            job.progress("runs", i * 4, total)
+            results = sweep.file("results.jsonl")
+            if results is not None:
+                src = _Source(results, job.label(results))
+                origins[len(origins)] = src
+                job.load_runs(sweep, src, len(origins) - 1)
+            known = {
+                tuple(k)
+                for k in con.execute(
+                    "SELECT tui, model, task_id, run FROM runs_stage WHERE sweep_dir = ?", [sweep.name]
+                ).fetchall()
+            }
+            loose = [
+                (rd, _cell_id(sweep, rd))
+                for rd in sweep.run_dirs
+                if "record.json" in rd.files and rd.key not in known
+            ]
+            src2 = job.concat(sweep, loose, "record.json")
+            if src2 is not None:
+                origins[len(origins)] = src2
+                job.load_runs(sweep, src2, len(origins) - 1)
+            job.progress("spans", i * 4 + 1, total)
+            cell_of = tables.run_dirs(con, sweep)
+            for artefact, loader in (("spans.jsonl", tables.load_spans), ("model_calls.jsonl", tables.load_calls)):
+                level = sweep.file(artefact)
+                if level is not None:
+                    src = _Source(level, job.label(level))
+                    if job.read(src, "raw", "cell_id"):
+                        loader(con, "raw", src.label)
+                per_run = [(rd, cell_of[rd.key]) for rd in sweep.run_dirs if artefact in rd.files and rd.key in cell_of]
+                src3 = job.concat(sweep, per_run, artefact)
+                if src3 is not None and job.read(src3, "raw", "cell_id"):
+                    loader(con, "raw", None)
+                job.progress(artefact, i * 4 + 2, total)
+            tables.index_recordings(con, sweep, cell_of, job.problem, job.label)
+            job.progress("recordings", i * 4 + 3, total)
+        job.dedupe_runs(origins)
+        tables.finish(con, _weights_case(sweeps) if sweeps else "NULL", MISMATCH_TOLERANCE)
+        tables.add_problems(con, job.report.problems)
+        for name, attr in (("runs", "runs"), ("spans", "spans"), ("model_calls", "model_calls"), ("recordings", "recordings")):
+            setattr(job.report, attr, con.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+        job.progress("done", total, total)
+    finally:
+        con.close()
+        job.tmp.cleanup()
+    return job.report
+
+
+def _cell_id(sweep: Sweep, rd: RunDir) -> str:
+    base = f"{sweep.sweep_id}/{rd.tui}/{rd.model}/{rd.task_id}"
+    return base if rd.run == 1 else f"{base}#run{rd.run}"
+
+
+__all__ = ["IngestReport", "ingest", "KEYS"]
