@@ -23,6 +23,61 @@ SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sweeps"
 # Commands of each area are added below, one block per area.
 
 
+# -- data --------------------------------------------------------------------------------------
+@app.command()
+def load(
+    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),  # noqa: B008
+    refresh: bool = typer.Option(False, "--refresh", help="Rebuild the cache even if unchanged."),
+) -> None:
+    """Read a sweep into its DuckDB cache; report counts and every problem."""
+    from cabtui.commands.data import load as run
+
+    run(path, refresh)
+
+
+@app.command()
+def ls(
+    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),  # noqa: B008
+    filter_text: str = typer.Argument("", metavar="[FILTER]", help="e.g. 'tui:aider pass:0 wall<10s'"),
+    by: str = typer.Option("run", "--by", help="run or cell."),
+    sort: Optional[str] = typer.Option(None, "--sort", help="Column to sort by."),  # noqa: UP007
+    desc: bool = typer.Option(False, "--desc", help="Sort descending."),
+    limit: int = typer.Option(200, "--limit", help="At most this many rows."),
+    fmt: str = typer.Option("table", "--format", help="table, json or csv."),
+) -> None:
+    """List runs or cells matching a filter."""
+    from cabtui.commands.data import ls as run
+
+    run(path, filter_text, by, sort, desc, limit, fmt)
+
+
+@app.command()
+def show(
+    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),  # noqa: B008
+    cell_id: str = typer.Argument(..., help="A cell_id (or a unique part of one)."),
+    fmt: str = typer.Option("text", "--format", help="text or json."),
+    reveal: bool = typer.Option(False, "--reveal-secrets", help="Do not mask secrets."),
+) -> None:
+    """Every axis and key of one run, its identity and its spans."""
+    from cabtui.commands.data import show as run
+
+    run(path, cell_id, fmt, reveal)
+
+
+@app.command()
+def synth(
+    out: Path = typer.Argument(..., help="Directory to write the sweep into."),  # noqa: B008
+    runs: int = typer.Option(..., "--runs", help="Number of runs."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    spans: Optional[int] = typer.Option(None, "--spans", help="Spans per run (default ~10)."),  # noqa: UP007
+    per_run: bool = typer.Option(False, "--per-run-files", help="Spans and calls in runs/*/."),
+) -> None:
+    """Write a deterministic synthetic sweep, for tests and benchmarks."""
+    from cabtui.commands.data import synth as run
+
+    run(out, runs, seed, spans, per_run)
+
+
 # -- replay ------------------------------------------------------------------------------------
 @app.command()
 def frame(

@@ -1,0 +1,284 @@
+"""The query side of the store: what the CLI, the screens and the benchmarks ask of a sweep.
+
+A :class:`Store` holds one read-only DuckDB connection; each thread asks through its own
+cursor (:meth:`Store.cursor`). Every query that takes user text goes through the filter
+language, which yields parameterised SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from cabtui.scoring import MISMATCH_TOLERANCE, Weights, composite_sql, wilson_sql
+from cabtui.store.cache import ensure_cache
+from cabtui.store.filter import compile_filter
+from cabtui.store.ingest import IngestReport, Progress
+from cabtui.sweep.problems import Problem
+
+# Sortable run columns and the grouping dimensions of cells and pivots.
+DIMENSIONS = ("tui", "model", "task_id", "family")
+DIM_ALIASES = {"task": "task_id"}
+RUN_COLUMNS = (
+    "cell_id", "tui", "model", "task_id", "family", "run", "pass", "composite",
+    "composite_recorded", "composite_mismatch", "wall_clock_ms", "blast_radius", "refusal",
+    "integrity", "total_tokens", "exit_code", "grader_exit_code", "timed_out", "note",
+    "has_recording", "n_spans",
+)  # fmt: skip
+CELL_COLUMNS = (
+    "cell", "tui", "model", "task_id", "family", "n", "composite_mean", "composite_sd",
+    "pass_rate", "pass_lo", "pass_hi", "wall_mean", "blast_mean", "mismatches",
+)  # fmt: skip
+PIVOT_VALUES = {
+    "composite": "avg(composite)",
+    "pass": "avg(pass)",
+    "wall": "avg(wall_clock_ms)",
+    "blast": "avg(blast_radius)",
+}
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a grid shows: filter text, sort, and optional what-if weights."""
+
+    filter: str = ""
+    sort: str | None = None
+    descending: bool = False
+    weights: Weights | None = None
+
+
+class Store:
+    def __init__(self, db_path: Path, root: Path, report: IngestReport | None = None):
+        self.db_path = Path(db_path)
+        self.root = Path(root)
+        self.report = report
+        self._con = duckdb.connect(str(db_path), read_only=True)
+        self._local = threading.local()
+
+    @classmethod
+    def open(cls, sweep: Path, progress: Progress | None = None, refresh: bool = False) -> Store:
+        db, report = ensure_cache(Path(sweep), progress, refresh)
+        return cls(db, Path(sweep), report)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor on the store."""
+        cur = getattr(self._local, "cur", None)
+        if cur is None:
+            cur = self._local.cur = self._con.cursor()
+        return cur
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- sweep-level ------------------------------------------------------------------------
+
+    def problems(self) -> list[Problem]:
+        rows = self.cursor().execute("SELECT file, line, reason FROM problems").fetchall()
+        return [Problem(f, line, r) for f, line, r in rows]
+
+    def sweeps(self) -> list[dict[str, Any]]:
+        cur = self.cursor().execute("SELECT * FROM sweeps ORDER BY sweep_dir")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def weights(self) -> Weights:
+        """The weights of the (first) sweep's manifest, or the defaults."""
+        sweeps = self.sweeps()
+        if not sweeps:
+            return Weights()
+        s = sweeps[0]
+        return Weights(
+            s["w_pass_rate"], s["w_integrity"], s["w_cost"], s["w_latency"],
+            s["w_blast_radius"], s["latency_ref_ms"],
+        )  # fmt: skip
+
+    def distinct(self, column: str) -> list[str]:
+        if column not in DIMENSIONS + ("sweep_id",):
+            raise ValueError(f"not a dimension: {column}")
+        rows = self.cursor().execute(f"SELECT DISTINCT {column} FROM runs ORDER BY 1").fetchall()
+        return [r[0] for r in rows if r[0] is not None]
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def _runs(self, q: Query) -> tuple[str, list[object]]:
+        """A SELECT of the filtered runs (composite recomputed with q.weights when given)."""
+        if q.weights is None:
+            base = "runs"
+        else:
+            expr = composite_sql(q.weights)
+            base = (
+                f"(SELECT * REPLACE ({expr} AS composite, "
+                f"abs(({expr}) - composite_recorded) > {MISMATCH_TOLERANCE!r} AS composite_mismatch)"
+                " FROM runs)"
+            )
+        compiled = compile_filter(q.filter)
+        return f"SELECT * FROM {base} WHERE {compiled.sql}", list(compiled.params)
+
+    @staticmethod
+    def _order(sort: str | None, descending: bool, allowed: tuple[str, ...], tie: str) -> str:
+        if sort is None or sort not in allowed:
+            return f" ORDER BY {tie}"
+        direction = "DESC" if descending else "ASC"
+        return f' ORDER BY "{sort}" {direction} NULLS LAST, {tie}'
+
+    def runs(self, q: Query = Query(), limit: int | None = 200, offset: int = 0,
+             columns: tuple[str, ...] = RUN_COLUMNS) -> pa.Table:  # fmt: skip
+        sql, params = self._runs(q)
+        cols = ", ".join(f'"{c}"' for c in columns)
+        sql = f"SELECT {cols} FROM ({sql})" + self._order(q.sort, q.descending, RUN_COLUMNS, "cell_id")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        return self.cursor().sql(sql, params=params).to_arrow_table()
+
+    def count(self, q: Query = Query()) -> int:
+        sql, params = self._runs(q)
+        return int(self.cursor().execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0])
+
+    def total(self) -> int:
+        return int(self.cursor().execute("SELECT count(*) FROM runs").fetchall()[0][0])
+
+    # -- cells, aggregates and pivots ----------------------------------------------------------
+
+    def _grouped(self, q: Query, by: tuple[str, ...]) -> tuple[str, list[object]]:
+        sql, params = self._runs(q)
+        lo, hi = wilson_sql("sum(pass)", "count(pass)")
+        keys = ", ".join(by)
+        return (
+            f"""SELECT {keys}, count(*) AS n, avg(composite) AS composite_mean,
+                coalesce(stddev_samp(composite), 0) AS composite_sd,
+                avg(pass) AS pass_rate, {lo} AS pass_lo, {hi} AS pass_hi,
+                avg(wall_clock_ms) AS wall_mean, avg(blast_radius) AS blast_mean,
+                CAST(count_if(composite_mismatch) AS BIGINT) AS mismatches
+            FROM ({sql}) GROUP BY {keys}""",
+            params,
+        )
+
+    def cells(self, q: Query = Query(), limit: int | None = 200, offset: int = 0) -> pa.Table:
+        """One row per cell (tui x model x task), reruns aggregated."""
+        sql, params = self._grouped(q, ("cell", "tui", "model", "task_id", "family"))
+        sql += self._order(q.sort, q.descending, CELL_COLUMNS, "cell")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        return self.cursor().sql(sql, params=params).to_arrow_table()
+
+    def count_cells(self, q: Query = Query()) -> int:
+        sql, params = self._runs(q)
+        return int(self.cursor().execute(f"SELECT count(DISTINCT cell) FROM ({sql})", params).fetchall()[0][0])
+
+    def aggregate(self, by: tuple[str, ...], q: Query = Query()) -> pa.Table:
+        """Aggregates per group of dimensions, e.g. ("tui", "model")."""
+        by = tuple(DIM_ALIASES.get(b, b) for b in by)
+        if not by or any(b not in DIMENSIONS for b in by):
+            raise ValueError(f"group by one or more of {', '.join(DIMENSIONS)}")
+        sql, params = self._grouped(q, by)
+        return self.cursor().sql(sql + f" ORDER BY {', '.join(by)}", params=params).to_arrow_table()
+
+    def pivot(self, rows: str, cols: str, q: Query = Query()) -> pa.Table:
+        """Long-form pivot: one row per (row value, column value) with every aggregate."""
+        return self.aggregate((rows, cols), q)
+
+    # -- one run ----------------------------------------------------------------------------
+
+    def run(self, cell_id: str, weights: Weights | None = None) -> dict[str, Any] | None:
+        sql, params = self._runs(Query(weights=weights))
+        cur = self.cursor().execute(f"SELECT * FROM ({sql}) WHERE cell_id = ?", params + [cell_id])
+        rows = cur.fetchall()
+        row = rows[0] if rows else None
+        if row is None:
+            return None
+        rec = dict(zip([d[0] for d in cur.description], row))
+        for k in ("extra", "composite_weights", "composite_components", "marker_hits",
+                  "keyword_hits", "refusal_reasons", "refusal_signals"):  # fmt: skip
+            if isinstance(rec.get(k), str):
+                rec[k] = json.loads(rec[k])
+        return rec
+
+    def find(self, text: str, limit: int = 20) -> list[str]:
+        """cell_ids equal to, or else ending with or containing, ``text``."""
+        cur = self.cursor()
+        exact = cur.execute("SELECT cell_id FROM runs WHERE cell_id = ?", [text]).fetchall()
+        if exact:
+            return [exact[0][0]]
+        rows = cur.execute(
+            "SELECT cell_id FROM runs WHERE contains(cell_id, ?) ORDER BY cell_id LIMIT ?",
+            [text, limit],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def scores(self, cell_id: str) -> list[tuple[str, str, Any]]:
+        rows = self.cursor().execute(
+            "SELECT axis, key, value FROM scores WHERE cell_id = ?", [cell_id]
+        ).fetchall()
+        return [(a, k, None if v is None else json.loads(v)) for a, k, v in rows]
+
+    def spans(self, cell_id: str) -> list[dict[str, Any]]:
+        cur = self.cursor().execute(
+            "SELECT span_id, parent_id, kind, name, start_ms, duration_ms, attrs, error "
+            "FROM spans WHERE cell_id = ? ORDER BY start_ms NULLS LAST, seq",
+            [cell_id],
+        )
+        names = [d[0] for d in cur.description]
+        out = []
+        for row in cur.fetchall():
+            span = dict(zip(names, row))
+            for k in ("attrs", "error"):
+                if isinstance(span[k], str):
+                    span[k] = json.loads(span[k])
+            out.append(span)
+        return out
+
+    def model_calls(self, cell_id: str) -> list[dict[str, Any]]:
+        cur = self.cursor().execute(
+            "SELECT * EXCLUDE (cell_id, source_file) FROM model_calls WHERE cell_id = ? "
+            "ORDER BY seq NULLS LAST, timestamp",
+            [cell_id],
+        )
+        names = [d[0] for d in cur.description]
+        out = []
+        for row in cur.fetchall():
+            call = dict(zip(names, row))
+            for k in ("prompt", "completion"):
+                if isinstance(call[k], str):
+                    call[k] = json.loads(call[k])
+            out.append(call)
+        return out
+
+    def recording(self, cell_id: str) -> dict[str, Any] | None:
+        cur = self.cursor().execute("SELECT * FROM recordings WHERE cell_id = ?", [cell_id])
+        rows = cur.fetchall()
+        row = rows[0] if rows else None
+        if row is None:
+            return None
+        rec = dict(zip([d[0] for d in cur.description], row))
+        rec["file"] = self.root / rec["path"]
+        return rec
+
+    def related(self, cell_id: str, limit: int = 50) -> dict[str, list[str]]:
+        """Runs related to this one: other CLIs on this task, other models with this CLI,
+        other tasks in this family (same CLI and model), and the other reruns of this cell."""
+        run = self.run(cell_id)
+        if run is None:
+            return {}
+        cur = self.cursor()
+        groups = {
+            "other CLIs on this task": ("sweep_id = ? AND model = ? AND task_id = ? AND tui <> ?",
+                                        [run["sweep_id"], run["model"], run["task_id"], run["tui"]]),
+            "other models with this CLI": ("sweep_id = ? AND tui = ? AND task_id = ? AND model <> ?",
+                                           [run["sweep_id"], run["tui"], run["task_id"], run["model"]]),
+            "other tasks in this family": ("sweep_id = ? AND tui = ? AND model = ? AND family = ? AND task_id <> ?",
+                                           [run["sweep_id"], run["tui"], run["model"], run["family"], run["task_id"]]),
+            "other reruns": ("cell = ? AND cell_id <> ?", [run["cell"], cell_id]),
+        }  # fmt: skip
+        out = {}
+        for name, (where, params) in groups.items():
+            rows = cur.execute(
+                f"SELECT cell_id FROM runs WHERE {where} ORDER BY cell_id LIMIT {int(limit)}", params
+            ).fetchall()
+            out[name] = [r[0] for r in rows]
+        return out
