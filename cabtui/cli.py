@@ -78,6 +78,22 @@ def synth(
     run(out, runs, seed, spans, per_run)
 
 
+@app.command(name="open")
+def open_(
+    path: Optional[Path] = typer.Argument(None, help="A sweep directory (default: the bundled sample)."),  # noqa: B008, UP007
+    refresh: bool = typer.Option(False, "--refresh", help="Rebuild the cache even if unchanged."),
+) -> None:
+    """Browse a sweep in the terminal UI."""
+    from cabtui.store.store import Store
+    from cabtui.ui.app import CabApp
+
+    sweep = path or SAMPLE
+    if not sweep.is_dir():
+        err.print(f"[red]error:[/] not a directory: {sweep}")
+        raise typer.Exit(2)
+    CabApp(lambda progress: Store.open(sweep, progress, refresh)).run()
+
+
 # -- replay ------------------------------------------------------------------------------------
 @app.command()
 def frame(

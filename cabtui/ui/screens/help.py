@@ -1,0 +1,35 @@
+"""The list of every key of a screen and of the app."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+from cabtui.ui.keys import Command, bindings
+
+
+class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "help.tcss"
+    COMMAND_LIST: ClassVar[list[Command]] = [
+        Command("dismiss", "escape,question_mark,q", "Close", "Close this list."),
+    ]
+    BINDINGS = bindings(COMMAND_LIST)
+
+    def __init__(self, of: Screen) -> None:
+        super().__init__()
+        self.of = of
+
+    def compose(self) -> ComposeResult:
+        from cabtui.ui.app import CabApp
+
+        table = Table(title=f"Keys: {type(self.of).__name__.removesuffix('Screen')}", expand=True)
+        table.add_column("key", style="bold cyan", no_wrap=True)
+        table.add_column("command")
+        table.add_column("what it does")
+        for c in [*getattr(self.of, "COMMAND_LIST", []), *CabApp.COMMAND_LIST]:
+            table.add_row(c.key_display or " ".join(c.keys), c.description, c.help)
+        yield Static(table, id="help-table")
