@@ -1,0 +1,282 @@
+"""One run in detail: per-axis bars, run identity, the scorer breakdown, the test output, the
+command that reruns it and links to related runs. Loaded in a worker thread."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.console import Group
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from cabtui.replay.render import safe
+from cabtui.replay.tail import tail_text
+from cabtui.scoring import composite
+from cabtui.secrets import mask_text
+from cabtui.store.store import Store
+from cabtui.ui.keys import Command, bindings
+from cabtui.ui.screens.detail_data import (
+    TAIL_KEYS,
+    DetailData,
+    duration,
+    load,
+    rerun_commands,
+    scorer_rows,
+    tokens_line,
+)
+from cabtui.ui.widgets.axis_bars import AxisBars, fmt
+from cabtui.ui.widgets.kv import kv_table, masked, value_text
+
+
+class Section(Static, can_focus=True):
+    """A focusable block of the page, so tab walks from section to section."""
+
+
+class DetailScreen(Screen[None]):
+    CSS_PATH = "detail.tcss"
+    COMMAND_LIST: ClassVar[list[Command]] = [
+        Command("back", "escape", "Back", "Return to the previous screen."),
+        Command("scroll_down", "j", "Down", "Scroll the page down.", show=False),
+        Command("scroll_up", "k", "Up", "Scroll the page up.", show=False),
+        Command("copy_command", "y", "Copy cmd", "Copy the command that reruns this run."),
+        Command("toggle_secrets", "x", "Secrets", "Show or mask secrets (API keys, tokens)."),
+        Command("replay", "r", "Replay", "Replay this run's trace and terminal recording."),
+    ]
+    BINDINGS = bindings(COMMAND_LIST)
+
+    reveal: reactive[bool] = reactive(False, init=False)
+
+    def __init__(self, store: Store, cell_id: str) -> None:
+        super().__init__()
+        self.store = store
+        self.cell_id = cell_id
+        self.data: DetailData | None = None
+        self.related_ids: list[str | None] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="detail-note")
+        with VerticalScroll(id="detail-body"):
+            yield Static(Text(safe(self.cell_id), style="bold"), id="detail-title")
+            yield Section(Text("Loading…", style="dim"), id="detail-status")
+            yield Static("Per-axis scores", classes="heading")
+            yield AxisBars(id="detail-axes")
+            yield Static("Run identity", classes="heading")
+            yield Section(id="detail-identity")
+            yield Static("Rerun (y copies the first line)", classes="heading")
+            yield Section(id="detail-command")
+            yield Static("Related runs (enter opens)", classes="heading")
+            yield OptionList(id="detail-related")
+            yield Static("Scorer breakdown", classes="heading")
+            yield Section(id="detail-scores")
+            yield Static("stdout_tail", classes="heading")
+            yield Section(id="detail-stdout", classes="tail")
+            yield Static("stderr_tail", classes="heading")
+            yield Section(id="detail-stderr", classes="tail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#detail-note").display = False
+        self.watch(self.app, "weights", self._weights_changed, init=False)
+        self.load()
+
+    def _weights_changed(self, _: object) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="detail")
+    def load(self) -> None:
+        data = load(self.store, self.cell_id, getattr(self.app, "weights", None))
+        self.app.call_from_thread(self.loaded, data)
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def text(self, value: str | None) -> str:
+        """A string from the data, masked unless revealed, control characters replaced."""
+        if value is None:
+            return ""
+        return safe(value if self.reveal else mask_text(value))
+
+    def loaded(self, data: DetailData | None) -> None:
+        self.data = data
+        status = self.query_one("#detail-status", Section)
+        if data is None:
+            status.update(Text(f"No run {safe(self.cell_id)} in this store.", style="bold red"))
+            return
+        self.render_all()
+        self.query_one("#detail-body").focus()
+
+    def watch_reveal(self) -> None:
+        if self.data is not None:
+            self.render_all()
+
+    def render_all(self) -> None:
+        data = self.data
+        assert data is not None and data.shown is not None and data.baseline is not None
+        run = data.run
+        self.render_note(run.get("note"))
+        self.query_one("#detail-status", Section).update(self.status_text(data))
+        weights = data.what_if or data.sweep_weights
+        bars = self.query_one(AxisBars)
+        bars.show(
+            data.shown,
+            weights,
+            run.get("composite_recorded"),
+            composite(data.baseline),
+            data.what_if is not None,
+        )
+        self.query_one("#detail-identity", Section).update(kv_table(self.identity_rows(run)))
+        self.query_one("#detail-command", Section).update(
+            Text("\n").join(Text(safe(c), style="bold") for c in rerun_commands(data, self.text))
+        )
+        self.query_one("#detail-scores", Section).update(self.scores_renderable(data))
+        for key in TAIL_KEYS:
+            out = tail_text(self.text(run.get(key)) if run.get(key) else None)
+            empty = Text("(empty)" if run.get(key) == "" else "not recorded", style="dim italic")
+            self.query_one(f"#detail-{key.removesuffix('_tail')}", Section).update(
+                out if out.plain else empty
+            )
+        self.render_related(data)
+
+    def render_note(self, note: str | None) -> None:
+        banner = self.query_one("#detail-note", Static)
+        banner.display = bool(note)
+        if note:
+            banner.update(Text(f"⚠ {self.text(note)}", style="bold"))
+
+    def status_text(self, data: DetailData) -> Text:
+        run = data.run
+        verdict = run.get("pass")
+        out = Text()
+        if verdict is None:
+            out.append(" PASS: not recorded ", style="bold reverse")
+        elif verdict >= 1:
+            out.append(" PASS ", style="bold black on green")
+        else:
+            out.append(" FAIL ", style="bold white on red")
+        out.append(f"  {safe(str(run.get('tui')))} × {safe(str(run.get('model')))}  ·  ")
+        out.append(f"{safe(str(run.get('task_id')))}  ·  run {run.get('run')}")
+        if run.get("timed_out"):
+            out.append("  TIMED OUT", style="bold red")
+        if data.what_if is not None:
+            out.append("  (what-if weights)", style="bold yellow")
+        if self.reveal:
+            out.append("  SECRETS SHOWN", style="bold red")
+        return out
+
+    def identity_rows(self, run: dict[str, Any]) -> list[tuple[str, Any, str]]:
+        def rec(v: Any) -> Any:
+            return Text("not recorded", style="dim italic") if v is None else masked(v, self.reveal)
+
+        tokens = tokens_line(run)
+        rows: list[tuple[str, Any, str]] = [
+            ("sweep_id", rec(run.get("sweep_id")), ""),
+            ("container_image", rec(run.get("container_image")), ""),
+            ("image_digest", rec(run.get("image_digest")), ""),
+            ("model_build_id", rec(run.get("model_build_id") or run.get("model")), ""),
+            ("exit_code (CLI)", rec(run.get("exit_code")), ""),
+            ("exit_code (grader)", rec(run.get("grader_exit_code")), ""),
+            ("started_at", rec(run.get("started_at") and str(run["started_at"])), ""),
+            ("ended_at", rec(run.get("ended_at") and str(run["ended_at"])), ""),
+            ("duration", duration(run.get("duration_ms")), ""),
+            ("tokens", Text("not recorded", style="dim italic") if tokens is None else tokens, ""),
+        ]
+        for key, value in (run.get("extra") or {}).items():
+            rows.append((str(key), masked(value, self.reveal), "unknown key"))
+        return rows
+
+    def scores_renderable(self, data: DetailData) -> Group:
+        parts: list[Any] = []
+        for axis, rows in scorer_rows(data.scores).items():
+            parts.append(Text(safe(axis), style="bold underline"))
+            shown: list[tuple[str, Any, str]] = []
+            for key, value, unknown in rows:
+                if axis == "pass_rate" and key in TAIL_KEYS and value:
+                    lines = value.count("\n") + 1
+                    value = Text(f"{lines} lines, shown below", style="dim italic")
+                else:
+                    value = masked(value, self.reveal)
+                shown.append(
+                    (
+                        key,
+                        value if isinstance(value, Text) else value_text(value),
+                        "unknown key" if unknown else "",
+                    )
+                )
+            parts.append(kv_table(shown))
+        return Group(*parts)
+
+    def render_related(self, data: DetailData) -> None:
+        options = self.query_one("#detail-related", OptionList)
+        highlighted = options.highlighted
+        options.clear_options()
+        self.related_ids = []
+        for group, runs in data.related.items():
+            title = Text(safe(group), style="bold")
+            if not runs:
+                title.append("  none in this store", style="dim italic")
+            options.add_option(Option(title, disabled=True))
+            self.related_ids.append(None)
+            for r in runs:
+                label = Text("  ")
+                label.append(" pass " if (r.pass_ or 0) >= 1 else " fail ",
+                             style="black on green" if (r.pass_ or 0) >= 1 else "white on red")  # fmt: skip
+                label.append(f" {fmt(r.composite)}  {safe(r.cell_id)}")
+                options.add_option(Option(label))
+                self.related_ids.append(r.cell_id)
+        if not self.related_ids:
+            options.add_option(
+                Option(Text("no related runs in this store", style="dim"), disabled=True)
+            )
+            self.related_ids.append(None)
+        if highlighted is not None and highlighted < len(self.related_ids):
+            options.highlighted = highlighted
+
+    # -- actions -----------------------------------------------------------------------------
+
+    @on(OptionList.OptionSelected, "#detail-related")
+    def open_related(self, event: OptionList.OptionSelected) -> None:
+        cell_id = (
+            self.related_ids[event.option_index]
+            if event.option_index < len(self.related_ids)
+            else None
+        )
+        if cell_id:
+            self.app.push_screen(DetailScreen(self.store, cell_id))
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:  # never pop the app's first screen
+            self.dismiss()
+
+    def action_scroll_down(self) -> None:
+        self.query_one("#detail-body", VerticalScroll).scroll_down()
+
+    def action_scroll_up(self) -> None:
+        self.query_one("#detail-body", VerticalScroll).scroll_up()
+
+    def action_copy_command(self) -> None:
+        if self.data is None:
+            return
+        command = rerun_commands(self.data, self.text)[0]
+        self.app.copy_to_clipboard(command)
+        self.notify(Text(safe(command)).plain, title="Copied")
+
+    def action_toggle_secrets(self) -> None:
+        self.reveal = not self.reveal
+        self.notify(
+            "secrets shown" if self.reveal else "secrets masked",
+            severity="warning" if self.reveal else "information",
+        )
+
+    def action_replay(self) -> None:
+        try:
+            from cabtui.ui.screens.replay import ReplayScreen  # type: ignore[import-not-found]
+        except ImportError:
+            self.notify("Replay is not available in this build.", severity="error")
+            return
+        self.app.push_screen(ReplayScreen(self.store, self.cell_id))
