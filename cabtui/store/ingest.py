@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable
+import time
+from array import array
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from cabtui.sweep.lines import explain, nonblank_lines
 from cabtui.sweep.problems import Problem
 
 Progress = Callable[[str, int, int], None]
+MEMORY_LIMIT = "640MB"  # DuckDB spills to disk past this; keeps an ingest's peak under 1 GB
 
 
 @dataclass
@@ -34,6 +38,7 @@ class IngestReport:
     model_calls: int = 0
     recordings: int = 0
     sweeps: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # time spent per stage
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -43,12 +48,15 @@ class _Source:
 
     path: Path
     label: str  # file name shown in problems (relative to the opened directory)
-    origins: list[tuple[str, int]] | None = None  # per row: (file, line) when concatenated
+    files: list[str] | None = None  # when concatenated: the files, and per row its file and line
+    row_file: array = field(default_factory=lambda: array("I"))
+    row_line: array = field(default_factory=lambda: array("I"))
 
     def where(self, rows: list[int]) -> dict[int, tuple[str, int]]:
         """Map 1-based row numbers to (file, line)."""
-        if self.origins is not None:
-            return {r: self.origins[r - 1] for r in rows if 0 < r <= len(self.origins)}
+        if self.files is not None:
+            n = len(self.row_file)
+            return {r: (self.files[self.row_file[r - 1]], self.row_line[r - 1]) for r in rows if 0 < r <= n}
         wanted, found = set(rows), {}
         for i, (number, _) in enumerate(nonblank_lines(self.path), start=1):
             if i in wanted:
@@ -92,7 +100,7 @@ class Ingest:
         try:
             self.con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_json(?, "
-                "format='newline_delimited', ignore_errors=true, maximum_object_size=268435456)",
+                "format='newline_delimited', ignore_errors=true, maximum_object_size=33554432)",
                 [str(source.path)],
             )
         except duckdb.Error as e:
@@ -116,11 +124,14 @@ class Ingest:
             return None
         out = Path(self.tmp.name) / f"{artefact}-{self.order}.jsonl"
         self.order += 1
-        origins: list[tuple[str, int]] = []
+        src = _Source(out, artefact, files=[])
+        assert src.files is not None
         with open(out, "wb") as w:
             for run_dir, cell_id in runs:
                 rel = run_dir.files[artefact]
                 label = self.label(sweep.path / rel)
+                src.files.append(label)
+                index = len(src.files) - 1
                 prefix = b'{"cell_id":' + json.dumps(cell_id).encode() + b","
                 try:
                     data = (sweep.path / rel).read_bytes()
@@ -139,7 +150,8 @@ class Ingest:
                         continue
                     doc.setdefault("cell_id", cell_id)
                     w.write(json.dumps(doc).encode() + b"\n")
-                    origins.append((label, 1))
+                    src.row_file.append(index)
+                    src.row_line.append(1)
                     continue
                 for number, raw in enumerate(data.splitlines(), start=1):
                     body = raw.strip()
@@ -151,8 +163,9 @@ class Ingest:
                         w.write(prefix + body[1:] + b"\n")
                     else:
                         w.write(body + b"\n")  # not an object: DuckDB gives a row of NULLs
-                    origins.append((label, number))
-        return _Source(out, artefact, origins)
+                    src.row_file.append(index)
+                    src.row_line.append(number)
+        return src
 
     # -- runs -----------------------------------------------------------------------------------
 
@@ -199,6 +212,53 @@ class Ingest:
             FROM raw WHERE {valid}"""
         )
 
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            secs = self.report.seconds
+            secs[stage] = secs.get(stage, 0.0) + time.perf_counter() - t
+
+    def sweep_runs(self, sweep: Sweep, origins: dict[int, _Source]) -> None:
+        """The run records of results.jsonl, then runs/*/record.json for runs it lacks."""
+        results = sweep.file("results.jsonl")
+        if results is not None:
+            src = _Source(results, self.label(results))
+            origins[len(origins)] = src
+            self.load_runs(sweep, src, len(origins) - 1)
+        known = set(tables.run_dirs(self.con, sweep))
+        loose = [
+            (rd, _cell_id(sweep, rd))
+            for rd in sweep.run_dirs
+            if "record.json" in rd.files and rd.key not in known
+        ]
+        src2 = self.concat(sweep, loose, "record.json")
+        if src2 is not None:
+            origins[len(origins)] = src2
+            self.load_runs(sweep, src2, len(origins) - 1)
+
+    def sweep_artefact(
+        self,
+        sweep: Sweep,
+        cell_of: dict[tuple[str, str, str, int], str],
+        artefact: str,
+        loader: Callable[[duckdb.DuckDBPyConnection, str, str | None], None],
+    ) -> None:
+        """Spans or model calls: the sweep-level file, then the per-run files in one stream."""
+        level = sweep.file(artefact)
+        if level is not None:
+            src = _Source(level, self.label(level))
+            if self.read(src, "raw", "cell_id"):
+                loader(self.con, "raw", src.label)
+        per_run = [
+            (rd, cell_of[rd.key]) for rd in sweep.run_dirs if artefact in rd.files and rd.key in cell_of
+        ]
+        src3 = self.concat(sweep, per_run, artefact)
+        if src3 is not None and self.read(src3, "raw", "cell_id"):
+            loader(self.con, "raw", None)
+
     def dedupe_runs(self, origins: dict[int, _Source]) -> None:
         dups = self.con.execute(
             """SELECT cell_id, source_order, source_row, first_order, first_row FROM (
@@ -237,7 +297,7 @@ def ingest(path: Path, db_path: Path, progress: Progress | None = None) -> Inges
     """Read the sweep(s) at ``path`` into a new DuckDB file at ``db_path``."""
     path = Path(path)
     sweeps, found = discover(path)
-    con = duckdb.connect(str(db_path))
+    con = duckdb.connect(str(db_path), config={"memory_limit": MEMORY_LIMIT})
     job = Ingest(con, path, progress)
     job.report.problems.extend(found)
     try:
@@ -249,46 +309,24 @@ def ingest(path: Path, db_path: Path, progress: Progress | None = None) -> Inges
             job.report.problems.extend(sweep.problems)
             tables.add_sweep(con, sweep, job.label(sweep.path))
             job.progress("runs", i * 4, total)
-            results = sweep.file("results.jsonl")
-            if results is not None:
-                src = _Source(results, job.label(results))
-                origins[len(origins)] = src
-                job.load_runs(sweep, src, len(origins) - 1)
-            known = {
-                tuple(k)
-                for k in con.execute(
-                    "SELECT tui, model, task_id, run FROM runs_stage WHERE sweep_dir = ?", [sweep.name]
-                ).fetchall()
-            }
-            loose = [
-                (rd, _cell_id(sweep, rd))
-                for rd in sweep.run_dirs
-                if "record.json" in rd.files and rd.key not in known
-            ]
-            src2 = job.concat(sweep, loose, "record.json")
-            if src2 is not None:
-                origins[len(origins)] = src2
-                job.load_runs(sweep, src2, len(origins) - 1)
-            job.progress("spans", i * 4 + 1, total)
+            with job.timed("runs"):
+                job.sweep_runs(sweep, origins)
             cell_of = tables.run_dirs(con, sweep)
-            for artefact, loader in (("spans.jsonl", tables.load_spans), ("model_calls.jsonl", tables.load_calls)):
-                level = sweep.file(artefact)
-                if level is not None:
-                    src = _Source(level, job.label(level))
-                    if job.read(src, "raw", "cell_id"):
-                        loader(con, "raw", src.label)
-                per_run = [(rd, cell_of[rd.key]) for rd in sweep.run_dirs if artefact in rd.files and rd.key in cell_of]
-                src3 = job.concat(sweep, per_run, artefact)
-                if src3 is not None and job.read(src3, "raw", "cell_id"):
-                    loader(con, "raw", None)
-                job.progress(artefact, i * 4 + 2, total)
-            tables.index_recordings(con, sweep, cell_of, job.problem, job.label)
+            for step, (artefact, loader) in enumerate(
+                (("spans.jsonl", tables.load_spans), ("model_calls.jsonl", tables.load_calls)), 1
+            ):
+                job.progress(artefact, i * 4 + step, total)
+                with job.timed(artefact):
+                    job.sweep_artefact(sweep, cell_of, artefact, loader)
             job.progress("recordings", i * 4 + 3, total)
-        job.dedupe_runs(origins)
-        tables.finish(con, _weights_case(sweeps) if sweeps else "NULL", MISMATCH_TOLERANCE)
-        tables.add_problems(con, job.report.problems)
-        for name, attr in (("runs", "runs"), ("spans", "spans"), ("model_calls", "model_calls"), ("recordings", "recordings")):
-            setattr(job.report, attr, con.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+            with job.timed("recordings"):
+                tables.index_recordings(con, sweep, cell_of, job.problem, job.label)
+        with job.timed("finish"):
+            job.dedupe_runs(origins)
+            tables.finish(con, _weights_case(sweeps) if sweeps else "NULL", MISMATCH_TOLERANCE)
+            tables.add_problems(con, job.report.problems)
+        for name in ("runs", "spans", "model_calls", "recordings"):
+            setattr(job.report, name, con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
         job.progress("done", total, total)
     finally:
         con.close()
