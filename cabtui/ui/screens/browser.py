@@ -1,0 +1,369 @@
+"""The sweep browser: every run (or every cell) of the sweep in a grid, filtered live, sorted by
+the store, re-ranked by what-if weights; the door to a run's detail, the pivot and compare.
+
+Every query runs in a thread worker with its own cursor and comes back as a :class:`Page` of
+formatted rows; the grids hold one window of rows each and ask for another when scrolled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+from typing import Any, ClassVar, Literal
+
+from textual import work
+from textual.app import ComposeResult
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Header, Static
+from textual.worker import get_current_worker
+from textual_fastdatatable import DataTable
+
+from cabtui.replay.render import safe
+from cabtui.scoring import Weights
+from cabtui.store.store import Query, Store
+from cabtui.ui.keys import Command, bindings
+from cabtui.ui.widgets.columns import CELL_GRID, RUN_GRID, format_rows
+from cabtui.ui.widgets.filter_bar import FilterBar
+from cabtui.ui.widgets.grid import Grid, Page
+from cabtui.ui.widgets.problems import ProblemsPanel
+
+Kind = Literal["runs", "cells"]
+WINDOW = 600  # rows held per grid
+BEHIND = 150  # of which before the row asked for
+PREFETCH = 80  # fetch the next window when the cursor is this close to the window's end
+MAX_MARKED = 2
+
+
+class BrowserScreen(Screen[None]):
+    CSS_PATH = "browser.tcss"
+    COMMAND_LIST: ClassVar[list[Command]] = [
+        Command(
+            "focus_filter",
+            "slash",
+            "Filter",
+            "Type a filter; the grid follows each keystroke.",
+            key_display="/",
+        ),
+        Command(
+            "toggle_grid", "g", "Runs/cells", "Switch between the runs grid and the cells grid."
+        ),
+        Command(
+            "open",
+            "enter",
+            "Open",
+            "Open the run's detail; in the cells grid, show the cell's runs.",
+        ),
+        Command("sort_here", "s", "Sort", "Sort by the column at the cursor (again: reverse)."),
+        Command("reverse_sort", "S", "Reverse", "Reverse the sort order.", show=False),
+        Command("mark", "m", "Mark", "Mark or unmark the run for comparison (two at most)."),
+        Command("compare", "c", "Compare", "Compare the two marked runs."),
+        Command("pivot", "p", "Pivot", "Pivot the filtered runs; drill down into a cell of it."),
+        Command("weights", "w", "Weights", "What-if composite weights: re-rank the grid."),
+        Command("toggle_problems", "P", "Problems", "Show or hide the sweep's load problems."),
+        Command("cursor('down')", "j", "Down", "Cursor down.", show=False),
+        Command("cursor('up')", "k", "Up", "Cursor up.", show=False),
+        Command("cursor('left')", "h", "Left", "Cursor left.", show=False),
+        Command("cursor('right')", "l", "Right", "Cursor right.", show=False),
+        Command("cursor('page_down')", "ctrl+d", "Page down", "Half a page down.", show=False),
+        Command("cursor('page_up')", "ctrl+u", "Page up", "Half a page up.", show=False),
+    ]
+    BINDINGS = bindings(COMMAND_LIST)
+
+    runs_query: reactive[Query] = reactive(Query, init=False)
+    cells_query: reactive[Query] = reactive(Query, init=False)
+    view: reactive[Kind] = reactive("runs", init=False)
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+        self.all_runs: int | None = None
+        self.filter_error: str | None = None
+        self._generation: dict[Kind, int] = {"runs": 0, "cells": 0}
+        self._stale: set[Kind] = {"cells"}
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield FilterBar(id="filter")
+        yield ProblemsPanel(id="problems")
+        with ContentSwitcher(initial="runs", id="grids"):
+            yield Grid(RUN_GRID, id="runs")
+            yield Grid(CELL_GRID, id="cells")
+        yield Static("No runs in this sweep.", id="empty")
+        yield Static(id="status")
+        yield Footer()
+
+    def grid(self, kind: Kind | None = None) -> Grid:
+        return self.query_one(f"#{kind or self.view}", Grid)
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        return self.query_one(FilterBar)
+
+    def on_mount(self) -> None:
+        self.title = "cabtui"
+        self.sub_title = safe(self.store.root.name)
+        self.query_one("#problems").display = False
+        self.query_one("#empty").display = False
+        weights = getattr(self.app, "weights", None)
+        self.set_reactive(BrowserScreen.runs_query, Query(weights=weights))
+        self.set_reactive(BrowserScreen.cells_query, Query(weights=weights))
+        if hasattr(self.app, "weights"):
+            self.watch(self.app, "weights", self._weights_changed, init=False)
+        self.grid("runs").focus()
+        self.load_sweep_facts()
+        self.reload("runs")
+
+    # -- queries (thread workers) ---------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="facts")
+    def load_sweep_facts(self) -> None:
+        total = self.store.total()
+        problems = self.store.problems()
+        values = {
+            c: self.store.distinct(c) for c in ("tui", "model", "task_id", "family", "sweep_id")
+        }
+        self.app.call_from_thread(self._facts_loaded, total, problems, values)
+
+    def _facts_loaded(self, total: int, problems: list[Any], values: dict[str, list[str]]) -> None:
+        self.all_runs = total
+        self.filter_bar.suggester.values = values
+        panel = self.query_one(ProblemsPanel)
+        panel.show_problems(problems)
+        panel.display = bool(problems)
+        self._status()
+
+    def reload(self, kind: Kind) -> None:
+        """Query ``kind`` afresh (filter, sort or weights changed): count and first window.
+        A grid that is not shown is only marked stale, and queried when it is shown."""
+        self._generation[kind] += 1
+        if kind != self.view:
+            self._stale.add(kind)
+            return
+        self._stale.discard(kind)
+        q = self.runs_query if kind == "runs" else self.cells_query
+        self._run(kind, q, 0, True, f"fetch-{kind}")
+
+    def _run(self, kind: Kind, q: Query, offset: int, fresh: bool, group: str) -> None:
+        generation = self._generation[kind]
+        self.run_worker(
+            partial(self._page, kind, q, offset, generation, fresh),
+            thread=True,
+            exclusive=True,
+            group=group,
+            name=group,
+        )
+
+    def _page(self, kind: Kind, q: Query, offset: int, generation: int, fresh: bool) -> None:
+        """In a worker: the count (when fresh) and a window of rows, formatted."""
+        if kind == "runs":
+            total = self.store.count(q) if fresh else None
+            rows = self.store.runs(q, limit=WINDOW, offset=offset).to_pylist()
+            keys = tuple(r["cell_id"] for r in rows)
+        else:
+            total = self.store.count_cells(q) if fresh else None
+            rows = self.store.cells(q, limit=WINDOW, offset=offset).to_pylist()
+            keys = tuple(r["cell"] for r in rows)
+        formatted = tuple(format_rows(rows, RUN_GRID if kind == "runs" else CELL_GRID))
+        if get_current_worker().is_cancelled:
+            return
+        page = Page(
+            -1 if total is None else total, offset, formatted, keys, generation, tuple(rows)
+        )
+        self.app.call_from_thread(self._fetched, kind, page, fresh)
+
+    def _fetched(self, kind: Kind, page: Page, fresh: bool) -> None:
+        if page.generation != self._generation[kind]:
+            return  # a newer query has been asked for
+        grid = self.grid(kind)
+        if page.total < 0:
+            page = replace(page, total=grid.page.total)
+        grid.load(page, keep_cursor=not fresh)
+        grid.set_marked(getattr(self.app, "marked", []))
+        self.query_one("#empty").display = self.all_runs == 0
+        self._status()
+
+    def _fetch_window(self, kind: Kind, row: int) -> None:
+        q = self.runs_query if kind == "runs" else self.cells_query
+        self._run(kind, q, max(0, row - BEHIND), False, f"window-{kind}")
+
+    def on_grid_window_needed(self, event: Grid.WindowNeeded) -> None:
+        self._fetch_window(event.grid.id, event.row)  # type: ignore[arg-type]
+
+    def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
+        grid = event.data_table
+        if not isinstance(grid, Grid):
+            return
+        page, row = grid.page, event.coordinate.row
+        end = page.offset + len(page.rows)
+        near_end = end < page.total and row > end - PREFETCH
+        near_start = page.offset > 0 and row < page.offset + PREFETCH // 2
+        if near_end or near_start:
+            self._fetch_window(grid.id, row)  # type: ignore[arg-type]
+
+    # -- reacting to state -----------------------------------------------------------------
+
+    def watch_runs_query(self) -> None:
+        self.reload("runs")
+
+    def watch_cells_query(self) -> None:
+        self.reload("cells")
+
+    def watch_view(self, view: Kind) -> None:
+        self.query_one(ContentSwitcher).current = view
+        if view in self._stale:
+            self.reload(view)
+        self.grid(view).focus()
+        self._status()
+
+    def _weights_changed(self, weights: Weights | None) -> None:
+        self.runs_query = replace(self.runs_query, weights=weights)
+        self.cells_query = replace(self.cells_query, weights=weights)
+
+    def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
+        self.filter_error = None if event.error is None else event.error.message
+        if event.error is None:
+            self.runs_query = replace(self.runs_query, filter=event.text)
+            self.cells_query = replace(self.cells_query, filter=event.text)
+        self._status()
+
+    def on_filter_bar_done(self, event: FilterBar.Done) -> None:
+        self.grid().focus()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        grid = event.data_table
+        if isinstance(grid, Grid):
+            column = grid.column_at(event.column_index)
+            if column is not None:
+                self._sort(grid.id, column.sort)  # type: ignore[arg-type]
+
+    def _sort(self, kind: Kind, column: str | None) -> None:
+        if column is None:
+            return
+        q = self.runs_query if kind == "runs" else self.cells_query
+        q = replace(q, sort=column, descending=not q.descending if q.sort == column else False)
+        if kind == "runs":
+            self.runs_query = q
+        else:
+            self.cells_query = q
+
+    def _status(self) -> None:
+        grid = self.grid()
+        q = self.runs_query if self.view == "runs" else self.cells_query
+        total = grid.page.total
+        parts = []
+        if self.view == "runs":
+            parts.append(f"shown {total:,} of {self.all_runs or 0:,} runs")
+        else:
+            parts.append(f"{total:,} cells (reruns aggregated)")
+        if self.filter_error:
+            parts.append(f"[bad filter: {self.filter_error}]")
+        parts.append(f"filter {q.filter.strip() or 'none'}")
+        label = next((c.label for c in grid.grid_columns if c.sort == q.sort), None)
+        parts.append(f"sort {label} {'↓' if q.descending else '↑'}" if label else "sort cell")
+        if q.weights is not None:
+            parts.append("what-if weights")
+        marked = getattr(self.app, "marked", [])
+        if marked:
+            parts.append(f"● {len(marked)} marked")
+        self.query_one("#status", Static).update(safe(" · ".join(parts)))
+
+    # -- commands --------------------------------------------------------------------------
+
+    def action_focus_filter(self) -> None:
+        self.filter_bar.input.focus()
+
+    def action_toggle_grid(self) -> None:
+        self.view = "cells" if self.view == "runs" else "runs"
+
+    def action_cursor(self, move: str) -> None:
+        grid = self.grid()
+        if move in ("page_down", "page_up"):
+            step = max(1, grid.size.height // 2)
+            grid.move_cursor(row=max(0, grid.cursor_row + (step if move == "page_down" else -step)))
+        else:
+            getattr(grid, f"action_cursor_{move}")()
+
+    def action_sort_here(self) -> None:
+        column = self.grid().column_at_cursor()
+        if column is not None:
+            self._sort(self.view, column.sort)
+
+    def action_reverse_sort(self) -> None:
+        if self.view == "runs":
+            self.runs_query = replace(self.runs_query, descending=not self.runs_query.descending)
+        else:
+            self.cells_query = replace(self.cells_query, descending=not self.cells_query.descending)
+
+    def action_open(self) -> None:
+        key = self.grid().current_key()
+        if key is None:
+            return
+        if self.view == "cells":
+            self.show_filter(f'cell:"{key}"')
+            return
+        from cabtui.ui.screens.detail import DetailScreen
+
+        self.app.push_screen(DetailScreen(self.store, key))
+
+    def show_filter(self, text: str) -> None:
+        """Set the filter bar to ``text`` and show the runs grid (a drill-down)."""
+        self.filter_bar.set_text(text)
+        self.view = "runs"
+
+    def action_mark(self) -> None:
+        if self.view != "runs":
+            return
+        key = self.grid().current_key()
+        if key is None:
+            return
+        marked: list[str] = self.app.marked  # type: ignore[attr-defined]
+        if key in marked:
+            marked.remove(key)
+        else:
+            marked.append(key)
+            del marked[:-MAX_MARKED]
+        self.grid("runs").set_marked(marked)
+        self._status()
+
+    def action_compare(self) -> None:
+        marked: list[str] = self.app.marked  # type: ignore[attr-defined]
+        if len(marked) < 2:
+            self.notify("Mark two runs with m to compare them.", severity="warning")
+            return
+        try:
+            from cabtui.ui.screens.compare import CompareScreen
+        except ImportError:
+            self.notify("compare is not available", severity="warning")
+            return
+        self.app.push_screen(CompareScreen(self.store, marked[0], marked[1]))
+
+    def action_pivot(self) -> None:
+        try:
+            from cabtui.ui.screens.pivot import PivotScreen
+        except ImportError:
+            self.notify("pivot is not available", severity="warning")
+            return
+        self.app.push_screen(PivotScreen(self.store, self.runs_query), self.pivot_done)
+
+    def pivot_done(self, result: str | None) -> None:
+        if result is not None:
+            self.show_filter(result)
+
+    def action_weights(self) -> None:
+        try:
+            from cabtui.ui.screens.weights import WeightsScreen
+        except ImportError:
+            self.notify("what-if weights are not available", severity="warning")
+            return
+        self.app.push_screen(
+            WeightsScreen(getattr(self.app, "weights", None), self.store.weights())
+        )
+
+    def action_toggle_problems(self) -> None:
+        panel = self.query_one(ProblemsPanel)
+        panel.display = not panel.display
+        if panel.display and not panel.problems:
+            self.notify("No load problems.")

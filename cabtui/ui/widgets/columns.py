@@ -1,0 +1,155 @@
+"""What the browser's grids show: their columns, and each value as coloured text.
+
+Values are formatted here, in the worker thread that fetched them, for the window of rows the
+grid holds (a few hundred), never for a whole sweep. Missing values read "—", never 0.
+Colours run from green (good) to red (bad).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+
+from cabtui.replay.render import safe
+
+MISSING = "—"
+GOOD, FAIR, POOR, BAD = "green", "yellow", "dark_orange", "red"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # the store column it sorts on (None-able for computed columns)
+    label: str
+    width: int
+    render: Callable[[dict[str, Any]], Text]
+    sort: str | None = None  # the store column sorted by; None: not sortable
+
+
+def _missing() -> Text:
+    return Text(MISSING, style="dim", justify="right")
+
+
+def _scale(v: float) -> str:
+    """Colour of a value in [0, 1] where 1 is good."""
+    if v >= 0.75:
+        return GOOD
+    if v >= 0.5:
+        return FAIR
+    if v >= 0.25:
+        return POOR
+    return BAD
+
+
+def text(value: Any, width: int) -> Text:
+    """Text as is (control characters made visible), clipped to ``width`` with an ellipsis."""
+    if value is None:
+        return Text(MISSING, style="dim")
+    s = safe(str(value))
+    return Text(s if len(s) <= width else s[: width - 1] + "…", no_wrap=True)
+
+
+def unit(value: float | None, good_high: bool = True, digits: int = 2) -> Text:
+    """A score in [0, 1], coloured by goodness."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return _missing()
+    good = value if good_high else 1.0 - value
+    return Text(f"{value:.{digits}f}", style=_scale(good), justify="right")
+
+
+def passed(value: float | None) -> Text:
+    if value is None:
+        return _missing()
+    if value >= 1:
+        return Text("✓", style=f"bold {GOOD}", justify="right")
+    if value <= 0:
+        return Text("✗", style=f"bold {BAD}", justify="right")
+    return Text(f"{value:.2f}", style=FAIR, justify="right")
+
+
+def composite(value: float | None, mismatch: bool | None) -> Text:
+    """The composite; a "*" when it differs from the recorded one."""
+    t = unit(value)
+    if value is not None and mismatch:
+        t.append("*", style=f"bold {BAD}")
+    return t
+
+
+def seconds(ms: float | None) -> Text:
+    """Wall time in seconds; under a minute is good, past ten is bad."""
+    if ms is None:
+        return _missing()
+    s = ms / 1000.0
+    style = GOOD if s < 60 else FAIR if s < 300 else POOR if s < 600 else BAD
+    return Text(f"{s:.1f}s" if s < 1000 else f"{s:.0f}s", style=style, justify="right")
+
+
+def tokens(n: int | None) -> Text:
+    if n is None:
+        return _missing()
+    if n >= 1_000_000:
+        return Text(f"{n / 1e6:.1f}M", justify="right")
+    if n >= 10_000:
+        return Text(f"{n / 1e3:.0f}k", justify="right")
+    return Text(str(n), justify="right")
+
+
+def exit_code(code: int | None) -> Text:
+    if code is None:
+        return _missing()
+    return Text(str(code), style=GOOD if code == 0 else BAD, justify="right")
+
+
+def rate_interval(rate: float | None, lo: float | None, hi: float | None) -> Text:
+    """A pass rate with its Wilson interval: "0.67 [0.21–0.94]"."""
+    if rate is None:
+        return Text(MISSING, style="dim")
+    t = Text(f"{rate:.2f}", style=_scale(rate))
+    if lo is not None and hi is not None:
+        t.append(f" [{lo:.2f}–{hi:.2f}]", style="dim")
+    return t
+
+
+def _r(key: str, width: int) -> Callable[[dict[str, Any]], Text]:
+    return lambda row: text(row.get(key), width)
+
+
+RUN_GRID: tuple[Column, ...] = (
+    Column("tui", "tui", 9, _r("tui", 9), "tui"),
+    Column("model", "model", 24, _r("model", 24), "model"),
+    Column("task", "task", 26, _r("task_id", 26), "task_id"),
+    Column("family", "family", 9, _r("family", 9), "family"),
+    Column("run", "run", 3, lambda r: Text(str(r["run"]), justify="right") if r.get("run") else _missing(), "run"),
+    Column("pass", "pass", 4, lambda r: passed(r.get("pass")), "pass"),
+    Column("composite", "comp", 6, lambda r: composite(r.get("composite"), r.get("composite_mismatch")), "composite"),
+    Column("recorded", "rec", 5, lambda r: unit(r.get("composite_recorded")), "composite_recorded"),
+    Column("wall", "wall", 7, lambda r: seconds(r.get("wall_clock_ms")), "wall_clock_ms"),
+    Column("blast", "blast", 5, lambda r: unit(r.get("blast_radius"), good_high=False), "blast_radius"),
+    Column("refusal", "refus", 5, lambda r: unit(r.get("refusal")), "refusal"),
+    Column("integrity", "integ", 5, lambda r: unit(r.get("integrity")), "integrity"),
+    Column("tokens", "tokens", 6, lambda r: tokens(r.get("total_tokens")), "total_tokens"),
+    Column("exit", "exit", 4, lambda r: exit_code(r.get("exit_code")), "exit_code"),
+    Column("grader", "grade", 5, lambda r: exit_code(r.get("grader_exit_code")), "grader_exit_code"),
+)  # fmt: skip
+
+CELL_GRID: tuple[Column, ...] = (
+    Column("tui", "tui", 9, _r("tui", 9), "tui"),
+    Column("model", "model", 28, _r("model", 28), "model"),
+    Column("task", "task", 30, _r("task_id", 30), "task_id"),
+    Column("family", "family", 9, _r("family", 9), "family"),
+    Column("n", "n", 3, lambda r: Text(str(r.get("n", 0)), justify="right"), "n"),
+    Column("composite", "mean comp", 9, lambda r: unit(r.get("composite_mean")), "composite_mean"),
+    Column("sd", "sd", 4, lambda r: Text(f"{r['composite_sd']:.2f}", style="dim", justify="right")
+           if r.get("composite_sd") is not None else _missing(), "composite_sd"),
+    Column("pass", "pass rate [95% CI]", 18,
+           lambda r: rate_interval(r.get("pass_rate"), r.get("pass_lo"), r.get("pass_hi")), "pass_rate"),
+    Column("wall", "wall", 7, lambda r: seconds(r.get("wall_mean")), "wall_mean"),
+    Column("blast", "blast", 5, lambda r: unit(r.get("blast_mean"), good_high=False), "blast_mean"),
+)  # fmt: skip
+
+
+def format_rows(rows: list[dict[str, Any]], columns: tuple[Column, ...]) -> list[tuple[Text, ...]]:
+    return [tuple(c.render(row) for c in columns) for row in rows]
