@@ -1,0 +1,287 @@
+"""cab-tui diff (two runs or two cells, as tables or JSON) and cab-tui compare (the TUI screen).
+
+Every string that comes from the data is passed through ``safe()`` and printed as rich ``Text``,
+so neither escapes nor rich markup in a record can reach the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from cabtui.commands.common import err, open_store
+from cabtui.compare.diff import cell_runs, diff_cells, diff_runs, jsonable
+from cabtui.replay.render import safe
+from cabtui.store.store import Store
+
+out = Console()
+GOOD, BAD = "green", "red"
+WINDOW = 12  # span pairs shown around the point where the traces part
+
+
+def _t(value: Any, style: str = "", width: int = 60) -> Text:
+    """A value as safe Text: None as a dim dash, numbers compact, long text cut."""
+    if value is None:
+        return Text("—", style="dim")
+    if isinstance(value, bool):
+        s = "true" if value else "false"
+    elif isinstance(value, float):
+        s = (
+            str(int(value))
+            if value.is_integer()
+            else f"{value:.1f}"
+            if abs(value) >= 100
+            else f"{value:.4f}"
+        )
+    elif isinstance(value, (list, dict)):
+        s = (
+            ", ".join(map(str, value))
+            if isinstance(value, list)
+            else json.dumps(value, default=str)
+        )
+    else:
+        s = str(value)
+    s = safe(s)
+    if len(s) > width:
+        s = s[: width - 1] + "…"
+    return Text(s, style=style)
+
+
+def resolve(store: Store, text: str) -> str:
+    """The cell_id ``text`` names: an exact id, a unique part of one, or a part matching only
+    the reruns of one cell (then the cell's first run). Exit 1 listing the candidates."""
+    found = store.find(text, limit=50)
+    if len(found) == 1:
+        return found[0]
+    cells = {c.split("#run", 1)[0] for c in found}
+    if len(cells) == 1 and next(iter(cells)) in found:
+        return next(iter(cells))
+    if not found:
+        err.print(Text(f"error: no run matches {safe(text)!r}", style="red"))
+    else:
+        err.print(Text(f"error: {safe(text)!r} matches {len(found)} runs; say which:", style="red"))
+        for c in found[:20]:
+            err.print(Text("  " + safe(c)))
+    raise typer.Exit(1)
+
+
+def _sides(style_of: str | None) -> tuple[str, str]:
+    return (GOOD if style_of == "a" else BAD if style_of == "b" else "",
+            GOOD if style_of == "b" else BAD if style_of == "a" else "")  # fmt: skip
+
+
+def _header(a: str, b: str) -> None:
+    out.print(Text.assemble(("A ", "bold"), safe(a)))
+    out.print(Text.assemble(("B ", "bold"), safe(b)))
+
+
+def _identity(d: dict[str, Any], fields: list[str]) -> None:
+    t = Table("field", "A", "B", title="identity", title_justify="left")
+    for k in fields:
+        differs = k in d["identity_diff"]
+        t.add_row(
+            Text(k, style="bold yellow" if differs else ""), _t(d["a"].get(k)), _t(d["b"].get(k))
+        )
+    out.print(t)
+
+
+def _axes_table(rows: list[dict[str, Any]]) -> None:
+    t = Table("axis", "key", "A", "B", "Δ a−b", title="axes", title_justify="left")
+    for r in rows:
+        sa, sb = _sides(r["better"])
+        if r["key"] in ("stdout_tail", "stderr_tail"):
+            a = b = Text("(see the tail diff)", style="dim")
+        else:
+            a, b = _t(r["a"], sa), _t(r["b"], sb)
+        t.add_row(Text(safe(r["axis"])), Text(safe(r["key"])), a, b, _t(r["delta"]))
+    out.print(t)
+
+
+def _composite(rows: list[dict[str, Any]]) -> None:
+    t = Table(
+        "component",
+        "input A",
+        "input B",
+        "A",
+        "B",
+        "Δ a−b",
+        title="composite",
+        title_justify="left",
+    )
+    for r in rows:
+        sa, sb = _sides(r["better"])
+        t.add_row(
+            r["component"],
+            _t(r["input_a"]),
+            _t(r["input_b"]),
+            _t(r["a"], sa),
+            _t(r["b"], sb),
+            _t(r["delta"]),
+        )
+    out.print(t)
+
+
+def _span_cell(s: dict[str, Any] | None) -> Text:
+    if s is None:
+        return Text("—", style="dim")
+    start = "?" if s["start_ms"] is None else f"{s['start_ms']:.0f}"
+    return Text.assemble(
+        (safe(str(s["kind"])), "bold"), " ", safe(str(s["name"]))[:50], (f" @{start} ms", "dim")
+    )
+
+
+def _spans(sp: dict[str, Any]) -> None:
+    c = sp["counts"]
+    out.print(
+        Text(
+            f"spans: A {sp['n_a']}, B {sp['n_b']}: {c['match']} matched, {c['partial']} partial, "
+            f"{c['only_a']} only in A, {c['only_b']} only in B",
+            style="bold",
+        )
+    )
+    k = sp["parted_at"]
+    if k is None:
+        out.print(Text("the traces never part: every span matches"))
+        return
+    out.print(Text(f"the traces part at pair {k}:"))
+    t = Table("#", "", "A", "B")
+    styles = {"match": "", "partial": "yellow", "only_a": "red", "only_b": "red"}
+    for i in range(max(0, k - 2), min(len(sp["pairs"]), k - 2 + WINDOW)):
+        p = sp["pairs"][i]
+        t.add_row(
+            str(i),
+            Text(p["status"], style=styles[p["status"]]),
+            _span_cell(p["a"]),
+            _span_cell(p["b"]),
+        )
+    out.print(t)
+
+
+def _files(files: dict[str, Any]) -> None:
+    t = Table("files", "only A", "only B", "both", title="blast radius files", title_justify="left")
+    for name, f in files.items():
+        t.add_row(
+            name,
+            *(Text("\n".join(safe(x) for x in f[s]) or "—") for s in ("only_a", "only_b", "both")),
+        )
+    out.print(t)
+
+
+def _tails(tails: dict[str, list[str]]) -> None:
+    for name, lines in tails.items():
+        if not lines:
+            out.print(Text(f"{name}: same", style="dim"))
+            continue
+        out.print(Text(f"{name} (- A, + B):", style="bold"))
+        for line in lines:
+            style = (
+                "cyan"
+                if line.startswith("@@")
+                else GOOD
+                if line.startswith("+")
+                else BAD
+                if line.startswith("-")
+                else ""
+            )
+            out.print(Text(safe(line), style=style))
+
+
+def _calls(mc: dict[str, Any]) -> None:
+    t = Table("model calls", "A", "B", title_justify="left")
+    for k in ("n", "prompt_tokens", "completion_tokens", "latency_ms"):
+        t.add_row(k, _t(mc["a"][k]), _t(mc["b"][k]))
+    out.print(t)
+
+
+def print_runs(d: dict[str, Any]) -> None:
+    _header(d["a"]["cell_id"], d["b"]["cell_id"])
+    _identity(d, list(d["a"]))
+    _axes_table(d["axes"])
+    _composite(d["composite"])
+    _spans(d["spans"])
+    _files(d["files"])
+    _tails(d["tails"])
+    _calls(d["model_calls"])
+
+
+def print_cells(d: dict[str, Any]) -> None:
+    _header(
+        d["a"]["cell"] + f"  ({len(d['a']['runs'])} runs)",
+        d["b"]["cell"] + f"  ({len(d['b']['runs'])} runs)",
+    )
+    _identity(d, [k for k in d["a"] if k not in ("cell", "runs")])
+    t = Table(
+        "axis",
+        "key",
+        "A mean [95%]",
+        "n",
+        "B mean [95%]",
+        "n",
+        "Δ a−b",
+        title="axes",
+        title_justify="left",
+    )
+
+    def ci(s: dict[str, Any], style: str) -> Text:
+        return Text.assemble(_t(s["mean"], style), " [", _t(s["lo"]), ", ", _t(s["hi"]), "]")
+
+    for r in d["axes"]:
+        sa, sb = _sides(r["better"])
+        t.add_row(
+            r["axis"],
+            r["key"],
+            ci(r["a"], sa),
+            str(r["a"]["n"]),
+            ci(r["b"], sb),
+            str(r["b"]["n"]),
+            _t(r["delta"]),
+        )
+    out.print(t)
+
+
+def diff(path: Path, cell_a: str, cell_b: str, fmt: str, runs_only: bool) -> None:
+    if fmt not in ("table", "json"):
+        err.print("[red]error:[/] --format is table or json")
+        raise typer.Exit(2)
+    store = open_store(path)
+    a, b = resolve(store, cell_a), resolve(store, cell_b)
+    as_cells = (
+        not runs_only
+        and "#run" not in a
+        and "#run" not in b
+        and len(cell_runs(store, a)) > 1
+        and len(cell_runs(store, b)) > 1
+    )
+    d = diff_cells(store, a, b) if as_cells else diff_runs(store, a, b)
+    if fmt == "json":
+        typer.echo(json.dumps(jsonable(d), indent=2))
+    elif as_cells:
+        print_cells(d)
+    else:
+        print_runs(d)
+
+
+def compare(path: Path, cell_a: str, cell_b: str) -> None:
+    """Open the compare screen on two runs."""
+    try:
+        from cabtui.ui.screens.compare import CompareScreen
+    except ImportError as e:
+        err.print(
+            Text(
+                f"error: the compare screen is not available in this build ({safe(str(e))})",
+                style="red",
+            )
+        )
+        raise typer.Exit(1) from None
+    from cabtui.ui.app import CabApp
+
+    store = open_store(path)
+    a, b = resolve(store, cell_a), resolve(store, cell_b)
+    store.close()
+    CabApp(lambda p: Store.open(path, p), start=lambda s: CompareScreen(s, a, b)).run()
