@@ -36,7 +36,7 @@ def _keep_numbers(orig: Any, hidden: Any) -> Any:
     return hidden
 
 
-def number(v: float | int) -> str:
+def number(v: float) -> str:
     """A number without float noise: 12989.314999999999 -> 12989.315."""
     if isinstance(v, bool):
         return "true" if v else "false"

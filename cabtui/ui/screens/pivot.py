@@ -1,0 +1,219 @@
+"""The pivot: one dimension down, one across, a value in each cell as a heatmap, with marginal
+means computed from the runs. Enter on a cell dismisses with a filter selecting its runs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from cabtui.replay.render import safe
+from cabtui.store.store import Query, Store
+from cabtui.ui.keys import Command, bindings
+from cabtui.ui.screens.detail_data import quote
+from cabtui.ui.widgets.heatmap import MARGIN, VALUES, Heatmap, HeatmapData, fmt_value
+
+DIMS = ("tui", "model", "task_id", "family")
+VALUE_ORDER = tuple(VALUES)
+
+
+def _key(v: Any) -> tuple[bool, str]:
+    return (v is None, "" if v is None else str(v))
+
+
+def load_pivot(store: Store, rows: str, cols: str, q: Query) -> HeatmapData:
+    """The pivot's aggregates; run in a worker thread."""
+    cells = {(r[rows], r[cols]): r for r in store.pivot(rows, cols, q).to_pylist()}
+    row_margin = {r[rows]: r for r in store.aggregate((rows,), q).to_pylist()}
+    col_margin = {r[cols]: r for r in store.aggregate((cols,), q).to_pylist()}
+    total = sum(int(r["n"]) for r in row_margin.values())
+    return HeatmapData(
+        rows,
+        cols,
+        sorted(row_margin, key=_key),
+        sorted(col_margin, key=_key),
+        cells,
+        row_margin,
+        col_margin,
+        total,
+    )
+
+
+def term(dim: str, value: Any) -> str:
+    return f"{dim}:null" if value is None else f"{dim}:{quote(str(value))}"
+
+
+class PivotScreen(Screen[str | None]):
+    CSS_PATH = "pivot.tcss"
+    COMMAND_LIST: ClassVar[list[Command]] = [
+        Command("close", "escape", "Back", "Close the pivot without filtering."),
+        Command("cycle_rows", "1", "Rows", "Cycle the row dimension: tui, model, task, family."),
+        Command("cycle_cols", "2", "Cols", "Cycle the column dimension: tui, model, task, family."),
+        Command("swap", "t", "Transpose", "Swap rows and columns."),
+        Command(
+            "cycle_value",
+            "v",
+            "Value",
+            "Cycle the value: mean composite, pass rate, wall time, blast radius.",
+        ),
+        Command("cursor('left')", "h", "Left", "Move the cursor left.", show=False),
+        Command("cursor('down')", "j", "Down", "Move the cursor down.", show=False),
+        Command("cursor('up')", "k", "Up", "Move the cursor up.", show=False),
+        Command("cursor('right')", "l", "Right", "Move the cursor right.", show=False),
+    ]
+    BINDINGS = bindings(COMMAND_LIST)
+
+    def __init__(
+        self, store: Store, query: Query = Query(), rows: str = "tui", cols: str = "model"
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.base_query = query
+        self.rows, self.cols, self.value = rows, cols, "composite"
+        self.data: HeatmapData | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="pivot-title")
+        yield Heatmap(id="pivot-grid")
+        yield Static(id="pivot-detail")
+        yield Static(id="pivot-legend")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "weights", lambda _: self.refresh_pivot(), init=False)
+        self.refresh_pivot()
+
+    @property
+    def query_(self) -> Query:
+        return replace(self.base_query, weights=getattr(self.app, "weights", None))
+
+    def refresh_pivot(self) -> None:
+        self.query_one("#pivot-title", Static).update(Text("Loading…", style="dim"))
+        self.load(self.rows, self.cols, self.query_)
+
+    @work(thread=True, exclusive=True, group="pivot")
+    def load(self, rows: str, cols: str, q: Query) -> None:
+        try:
+            data = load_pivot(self.store, rows, cols, q)
+        except Exception as e:  # noqa: BLE001 - a bad filter is shown, not raised
+            self.app.call_from_thread(self.failed, f"{type(e).__name__}: {e}")
+            return
+        self.app.call_from_thread(self.loaded, data)
+
+    def failed(self, reason: str) -> None:
+        self.query_one("#pivot-title", Static).update(Text(safe(reason), style="bold red"))
+
+    def loaded(self, data: HeatmapData) -> None:
+        self.data = data
+        self.redraw()
+        self.query_one(Heatmap).focus()
+
+    def redraw(self) -> None:
+        if self.data is None:
+            return
+        grid = self.query_one(Heatmap)
+        grid.show(self.data, self.value)
+        title = Text(f"{VALUES[self.value][1]} by {self.rows} × {self.cols}", style="bold")
+        if self.base_query.filter:
+            title.append(f"   filter: {safe(self.base_query.filter)}", style="dim")
+        if getattr(self.app, "weights", None) is not None:
+            title.append("   (what-if weights)", style="bold yellow")
+        self.query_one("#pivot-title", Static).update(title)
+        self.query_one("#pivot-legend", Static).update(grid.legend())
+        self.update_detail()
+
+    @on(DataTable.CellHighlighted)
+    def update_detail(self) -> None:
+        if self.data is None:
+            return
+        coord = self.query_one(Heatmap).cursor_coordinate
+        stats = self.data.stats(coord.row, coord.column)
+        line = Text()
+        names = self.selection(coord.row, coord.column)
+        line.append(
+            " · ".join(f"{d}={'null' if v is None else safe(str(v))}" for d, v in names)
+            or "all runs",
+            style="bold",
+        )
+        if stats is None:
+            self.query_one("#pivot-detail", Static).update(line)
+            return
+        line.append(
+            f"   n={stats['n']}   composite {fmt_value('composite', stats['composite_mean'])}"
+        )
+        line.append(f" ± {fmt_value('composite', stats['composite_sd'])} (sd)")
+        line.append(
+            f"   pass {fmt_value('pass', stats['pass_rate'])} [95% CI {fmt_value('pass', stats['pass_lo'])}"
+        )
+        line.append(f"–{fmt_value('pass', stats['pass_hi'])}]")
+        line.append(
+            f"   wall {fmt_value('wall', stats['wall_mean'])}   blast {fmt_value('blast', stats['blast_mean'])}"
+        )
+        self.query_one("#pivot-detail", Static).update(line)
+
+    def selection(self, row: int, col: int) -> list[tuple[str, Any]]:
+        """The (dimension, value) pairs the table coordinate selects (margins select one)."""
+        assert self.data is not None
+        out: list[tuple[str, Any]] = []
+        if row < len(self.data.rows):
+            out.append((self.rows, self.data.rows[row]))
+        if 0 < col <= len(self.data.cols):
+            out.append((self.cols, self.data.cols[col - 1]))
+        return out
+
+    def filter_for(self, row: int, col: int) -> str | None:
+        """The filter text that selects exactly the runs under (row, col), the pivot's own filter
+        included; None for the corner."""
+        pairs = self.selection(row, col)
+        if not pairs:
+            return None
+        return " ".join([self.base_query.filter.strip(), *(term(d, v) for d, v in pairs)]).strip()
+
+    @on(DataTable.CellSelected)
+    def open_cell(self, event: DataTable.CellSelected) -> None:
+        event.stop()
+        chosen = self.filter_for(event.coordinate.row, event.coordinate.column)
+        if chosen is not None:
+            self.dismiss(chosen)
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def _cycle(self, current: str, other: str) -> str:
+        i = DIMS.index(current)
+        for step in range(1, len(DIMS)):
+            candidate = DIMS[(i + step) % len(DIMS)]
+            if candidate != other:
+                return candidate
+        return current
+
+    def action_cycle_rows(self) -> None:
+        self.rows = self._cycle(self.rows, self.cols)
+        self.refresh_pivot()
+
+    def action_cycle_cols(self) -> None:
+        self.cols = self._cycle(self.cols, self.rows)
+        self.refresh_pivot()
+
+    def action_swap(self) -> None:
+        self.rows, self.cols = self.cols, self.rows
+        self.refresh_pivot()
+
+    def action_cycle_value(self) -> None:
+        self.value = VALUE_ORDER[(VALUE_ORDER.index(self.value) + 1) % len(VALUE_ORDER)]
+        self.redraw()
+
+    def action_cursor(self, direction: str) -> None:
+        grid = self.query_one(Heatmap)
+        getattr(grid, f"action_cursor_{direction}")()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+__all__ = ["MARGIN", "PivotScreen", "load_pivot"]

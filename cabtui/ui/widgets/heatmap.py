@@ -1,0 +1,174 @@
+"""A heatmap on a DataTable: cells coloured on a red-to-green scale, row means on the right and
+column means at the bottom. It only draws what it is given (a :class:`HeatmapData`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.color import Color
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import DataTable
+
+from cabtui.replay.render import safe
+
+# value name -> (aggregate column, label, higher is better)
+VALUES: dict[str, tuple[str, str, bool]] = {
+    "composite": ("composite_mean", "mean composite", True),
+    "pass": ("pass_rate", "pass rate", True),
+    "wall": ("wall_mean", "mean wall time", False),
+    "blast": ("blast_mean", "mean blast radius", False),
+}
+MARGIN = "mean"  # the label of the margin row and column
+RED, YELLOW, GREEN = (
+    Color.from_rgb(190, 40, 40),
+    Color.from_rgb(200, 170, 30),
+    Color.from_rgb(40, 150, 60),
+)
+
+
+def fmt_value(value: str, v: float | None) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if value == "pass":
+        return f"{v * 100:.0f}%"
+    if value == "wall":
+        return f"{v / 1000:.1f}s"
+    return f"{v:.3f}"
+
+
+def colour(t: float) -> Color:
+    """t in [0, 1]: 0 red, 0.5 yellow, 1 green."""
+    t = max(0.0, min(1.0, t))
+    a, b, u = (RED, YELLOW, t * 2) if t < 0.5 else (YELLOW, GREEN, t * 2 - 1)
+    ta, tb = a.get_truecolor(), b.get_truecolor()
+    return Color.from_rgb(*(round(x + (y - x) * u) for x, y in zip(ta, tb)))
+
+
+@dataclass
+class HeatmapData:
+    """Long-form aggregates (``cells``, one dict per row x column) and the margins, each a dict
+    with n, composite_mean, pass_rate, pass_lo, pass_hi, wall_mean, blast_mean."""
+
+    rows_dim: str
+    cols_dim: str
+    rows: list[Any]
+    cols: list[Any]
+    cells: dict[tuple[Any, Any], dict[str, Any]]
+    row_margin: dict[Any, dict[str, Any]]
+    col_margin: dict[Any, dict[str, Any]]
+    total: int = 0
+    scale: tuple[float, float] = field(default=(0.0, 1.0))
+
+    def stats(self, row: int, col: int) -> dict[str, Any] | None:
+        """The aggregate under table coordinate (row, col); margins at the last row/column."""
+        r = self.rows[row] if row < len(self.rows) else MARGIN
+        c = (
+            self.cols[col - 1]
+            if 0 < col <= len(self.cols)
+            else MARGIN
+            if col > len(self.cols)
+            else None
+        )
+        if c is None:
+            return None
+        if r is MARGIN and c is MARGIN:
+            return None
+        if r is MARGIN:
+            return self.col_margin.get(c)
+        if c is MARGIN:
+            return self.row_margin.get(r)
+        return self.cells.get((r, c))
+
+
+def short(label: Any, width: int = 24) -> str:
+    """A header label: a model's organisation prefix dropped, then cut at ``width``."""
+    text = "null" if label is None else safe(str(label))
+    if (
+        len(text) > width
+        and "/" in text
+        and not text.startswith(("integrity/", "mutations/", "polyglot/"))
+    ):
+        text = text.rsplit("/", 1)[-1]
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class Heatmap(DataTable[Text]):
+    """The pivot grid, with a cell cursor."""
+
+    DEFAULT_CSS = "Heatmap { height: auto; max-height: 100%; }"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="cell", zebra_stripes=False, **kwargs)
+        self.data: HeatmapData | None = None
+        self.value = "composite"
+
+    def show(self, data: HeatmapData, value: str) -> None:
+        self.data, self.value = data, value
+        column, _, higher = VALUES[value]
+        values = [s[column] for s in data.cells.values() if s.get(column) is not None]
+        lo, hi = (
+            (0.0, 1.0)
+            if value in ("composite", "pass")
+            else (min(values, default=0.0), max(values, default=1.0))
+        )
+        data.scale = (lo, hi)
+        cursor = self.cursor_coordinate
+        self.clear(columns=True)
+        self.add_column(Text(f"{data.rows_dim} \\ {data.cols_dim}", style="bold"), key="__label")
+        for c in data.cols:
+            self.add_column(Text(short(c), style="bold", justify="right"))
+        self.add_column(Text(MARGIN, style="bold italic", justify="right"))
+        for r in [*data.rows, MARGIN]:
+            label = Text(short(r, 32), style="bold italic" if r is MARGIN else "bold")
+            cells = [label]
+            for c in [*data.cols, MARGIN]:
+                if r is MARGIN and c is MARGIN:
+                    cells.append(Text(f"n={data.total}", style="dim", justify="right"))
+                    continue
+                stats = (
+                    data.row_margin.get(r)
+                    if c is MARGIN
+                    else data.col_margin.get(c)
+                    if r is MARGIN
+                    else data.cells.get((r, c))
+                )
+                cells.append(self.cell_text(stats, column, lo, hi, higher, margin=MARGIN in (r, c)))
+            self.add_row(*cells)
+        self.cursor_coordinate = cursor if cursor.column > 0 else cursor._replace(column=1)
+
+    def cell_text(
+        self,
+        stats: dict[str, Any] | None,
+        column: str,
+        lo: float,
+        hi: float,
+        higher: bool,
+        margin: bool,
+    ) -> Text:
+        v = None if stats is None else stats.get(column)
+        text = f" {fmt_value(self.value, v)} "
+        if v is None:
+            return Text(text, style="dim", justify="right")
+        t = 0.5 if hi <= lo else (v - lo) / (hi - lo)
+        bg = colour(t if higher else 1 - t)
+        style = Style(bgcolor=bg, color="white", bold=not margin, italic=margin)
+        return Text(text, style=style, justify="right")
+
+    def legend(self) -> Text:
+        if self.data is None:
+            return Text("")
+        lo, hi = self.data.scale
+        _, label, higher = VALUES[self.value]
+        out = Text(f"{label}:  ")
+        out.append(fmt_value(self.value, lo) + " ")
+        for i in range(11):
+            t = i / 10
+            out.append("  ", style=Style(bgcolor=colour(t if higher else 1 - t)))
+        out.append(" " + fmt_value(self.value, hi))
+        out.append(
+            "   (green is better; " + ("higher" if higher else "lower") + " is better)", style="dim"
+        )
+        return out
