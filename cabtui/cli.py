@@ -108,6 +108,33 @@ def frame(
     raise typer.Exit(run(path, cell_id, at, fmt))
 
 
+# -- compare -----------------------------------------------------------------------------------
+@app.command()
+def diff(
+    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),  # noqa: B008
+    cell_a: str = typer.Argument(..., help="Run or cell A: a cell_id or a unique part of one."),
+    cell_b: str = typer.Argument(..., help="Run or cell B."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+    runs_only: bool = typer.Option(False, "--runs", help="Compare the first runs, even of cells with reruns."),
+) -> None:
+    """Two runs side by side (or two cells' reruns): axes, composite, spans, files, tails."""
+    from cabtui.commands.compare import diff as run
+
+    run(path, cell_a, cell_b, fmt, runs_only)
+
+
+@app.command()
+def compare(
+    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),  # noqa: B008
+    cell_a: str = typer.Argument(..., help="Run A: a cell_id or a unique part of one."),
+    cell_b: str = typer.Argument(..., help="Run B."),
+) -> None:
+    """Open two runs side by side in the terminal UI."""
+    from cabtui.commands.compare import compare as run
+
+    run(path, cell_a, cell_b)
+
+
 def main() -> None:
     app()
 
