@@ -1,0 +1,373 @@
+"""Replay one run: its span waterfall, its terminal and its model calls on one clock.
+
+``ReplayScreen(store, cell_id)`` replays a run of a sweep; ``ReplayScreen(None, None, path)`` a
+bare recording. The session is loaded in a thread worker; searches run in one too. Every clock
+move posts :class:`ReplayScreen.Moved`, which coalesces (the play timer posts 30 a second), and
+its handler repaints: the terminal only in the rows the engine reports as changed.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from cabtui.replay.clock import fmt_ms
+from cabtui.replay.render import safe
+from cabtui.replay.session import Session, load_session
+from cabtui.store.store import Store
+from cabtui.ui.keys import Command, bindings
+from cabtui.ui.widgets.replay_panels import call_text, span_text
+from cabtui.ui.widgets.ruler import Ruler
+from cabtui.ui.widgets.terminal import TerminalView
+from cabtui.ui.widgets.waterfall import Waterfall
+
+FPS = 30
+# Seek the terminal a microsecond late, so an event at exactly the clock's time (a span start,
+# a marker, a search hit) is on screen despite float rounding between run ms and seconds.
+EPS = 1e-6
+
+
+class ReplayScreen(Screen[None]):
+    CSS_PATH = "replay.tcss"
+    COMMAND_LIST: ClassVar[list[Command]] = [
+        Command("play_pause", "space", "Play", "Play or pause.", key_display="space"),
+        Command("prev_span", "left", "Prev span", "Jump to the start of the previous span.", key_display="←"),
+        Command("next_span", "right", "Next span", "Jump to the start of the next span.", key_display="→"),
+        Command("step(-1)", "comma", "-100ms", "Step back 100 ms.", show=False, key_display=","),
+        Command("step(1)", "full_stop", "+100ms", "Step forward 100 ms.", show=False, key_display="."),
+        Command("prev_marker", "left_square_bracket", "Prev marker", "Jump to the previous recording marker.", show=False, key_display="["),
+        Command("next_marker", "right_square_bracket", "Next marker", "Jump to the next recording marker.", show=False, key_display="]"),
+        Command("slower", "less_than_sign", "Slower", "Halve the speed (down to 0.25x).", show=False, key_display="<"),
+        Command("faster", "greater_than_sign", "Faster", "Double the speed (up to 16x).", show=False, key_display=">"),
+        *[Command(f"jump({n})", str(n), f"{n * 10}%", f"Jump to {n * 10}% of the run.", show=False) for n in range(10)],
+        Command("home", "home", "Start", "Jump to the start.", show=False),
+        Command("end", "end", "End", "Jump to the end.", show=False),
+        Command("search", "slash", "Search", "Search the terminal text across the recording.", key_display="/"),
+        Command("next_hit", "n", "Next hit", "Jump to the next search hit.", show=False),
+        Command("prev_hit", "N", "Prev hit", "Jump to the previous search hit.", show=False),
+        Command("toggle_idle", "i", "Idle limit", "Cap idle gaps while playing (asciinema's idle_time_limit)."),
+        Command("toggle_prompt", "p", "Prompt", "Show or hide the current model call's prompt and completion."),
+        Command("back", "escape", "Back", "Leave the replay."),
+    ]  # fmt: skip
+    BINDINGS = bindings(COMMAND_LIST)
+
+    class Moved(Message):
+        """The clock moved; only the latest one in the queue matters."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, ReplayScreen.Moved)
+
+    def __init__(
+        self, store: Store | None, cell_id: str | None, recording: Path | None = None
+    ) -> None:
+        super().__init__()
+        self.store, self.cell_id, self.recording = store, cell_id, recording
+        self.session: Session | None = None
+        self.selected: int | None = None  # the highlighted span's index
+        self._pinned_at: float | None = None  # position at which `selected` was chosen by a key
+        self._timer: Timer | None = None
+        self._last = 0.0
+        self.hits: list[float] = []  # run ms of the search hits
+        self.hit: int | None = None
+        self.needle = ""
+        self.searching = False
+
+    def compose(self) -> ComposeResult:
+        yield Ruler(id="ruler")
+        yield Waterfall(id="waterfall")
+        with Horizontal(id="replay-body"):
+            with Vertical(id="terminal-col"):
+                yield Static(id="rec-problems")
+                yield TerminalView(id="terminal")
+            with Vertical(id="side"):
+                yield Static(id="span-attrs")
+                with VerticalScroll(id="prompt"):
+                    yield Static(id="prompt-text")
+        yield Static("Loading…", id="status")
+        yield Input(placeholder="search the terminal text, enter to find", id="search")
+        yield Footer()
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.query_one("#terminal", TerminalView).show_message("Loading the recording…")
+        self._timer = self.set_interval(1 / FPS, self.tick, pause=True)
+        self.load()
+
+    @work(thread=True, exclusive=True, group="replay-load")
+    def load(self) -> None:
+        try:
+            session = load_session(self.store, self.cell_id, self.recording)
+        except Exception as e:  # noqa: BLE001 - shown to the user, not a traceback
+            self.app.call_from_thread(self._failed, f"{type(e).__name__}: {e}")
+            return
+        self.app.call_from_thread(self._loaded, session)
+
+    def _failed(self, reason: str) -> None:
+        self.query_one("#terminal", TerminalView).show_message(f"Cannot open this replay: {reason}")
+        self.query_one("#status", Static).update(Text(safe(reason), style="bold red"))
+
+    def _loaded(self, s: Session) -> None:
+        self.session = s
+        terminal = self.query_one("#terminal", TerminalView)
+        col = self.query_one("#terminal-col")
+        if s.player is not None:
+            col.styles.width = s.player.cols + 2
+            self.query_one("#replay-body").styles.height = (
+                s.player.rows + 2 + (2 if s.problems else 0)
+            )
+        col.border_title = safe(Path(s.source).name if s.source else "terminal")
+        problems = self.query_one("#rec-problems", Static)
+        problems.display = bool(s.problems)
+        if s.problems:
+            more = f" (+{len(s.problems) - 1} more)" if len(s.problems) > 1 else ""
+            problems.update(Text(safe(s.problems[0]) + more, style="bold yellow"))
+        if s.message is not None:
+            terminal.show_message(Text(safe(s.message), style="bold"))
+        tl, clock = s.timeline, s.clock
+        self.query_one("#waterfall", Waterfall).set_spans(tl.spans, clock.end_ms)
+        self.query_one("#ruler", Ruler).set_marks(
+            clock.end_ms,
+            [clock.to_run(m.time) for m in tl.markers],
+            [sp.start_ms for sp in tl.spans],
+            [c.start_ms for c in tl.calls],
+        )
+        self.sub_title = safe(s.title)
+        self._sync()
+
+    # -- the clock ---------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        clock = getattr(self.app, "clock", time.monotonic)
+        return float(clock())
+
+    def tick(self) -> None:
+        """One frame of playing: advance by the real time elapsed since the last frame."""
+        s = self.session
+        now = self._now()
+        dt, self._last = now - self._last, now
+        if s is None or not s.clock.playing:
+            if self._timer is not None:
+                self._timer.pause()
+            return
+        s.clock.advance(dt)
+        self.post_message(self.Moved())
+
+    def _moved(self, selected: int | None = None) -> None:
+        if self.session is None:
+            return
+        self._pinned_at = self.session.clock.position if selected is not None else None
+        if selected is not None:
+            self.selected = selected
+        self.post_message(self.Moved())
+
+    @on(Moved)
+    def _on_moved(self) -> None:
+        self._sync()
+
+    def _sync(self) -> None:
+        s = self.session
+        if s is None:
+            return
+        pos = s.clock.position
+        if self._pinned_at != pos:
+            self._pinned_at = None
+            cur = s.timeline.current(pos)
+            self.selected = cur.index if cur else None
+        self.query_one("#waterfall", Waterfall).set_position(pos, self.selected)
+        self.query_one("#ruler", Ruler).set_position(pos)
+        if s.player is not None:
+            changed = s.player.advance(s.clock.recording_time + EPS)
+            self.query_one("#terminal", TerminalView).show_screen(
+                s.player.lines(), changed, s.player.cursor()
+            )
+        span = s.timeline.spans[self.selected] if self.selected is not None else None
+        self.query_one("#span-attrs", Static).update(span_text(span))
+        if self.query_one("#prompt").display:
+            self.query_one("#prompt-text", Static).update(call_text(s.timeline.call_at(pos)))
+        self._status()
+
+    def _status(self) -> None:
+        s = self.session
+        if s is None:
+            return
+        c = s.clock
+        parts = [
+            "▶ playing" if c.playing else "⏸ paused",
+            f"{fmt_ms(c.position)} / {fmt_ms(c.end_ms)}",
+            f"rec {c.recording_time:.2f}s" if s.player is not None else "no recording",
+            f"{c.speed:g}x",
+            f"idle limit {c.idle_limit:g}s {'on' if c.idle_on else 'off'}",
+        ]
+        if self.selected is not None:
+            parts.append(f"span {s.timeline._rank[self.selected] + 1}/{len(s.timeline.spans)}")
+        if self.searching:
+            parts.append(f"searching {self.needle!r}…")
+        elif self.needle:
+            parts.append(
+                f"hit {self.hit + 1} of {len(self.hits)}"
+                if self.hit is not None
+                else f"no hits for {self.needle!r}"
+            )
+        self.query_one("#status", Static).update(Text(safe("  ·  ".join(parts))))
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_play_pause(self) -> None:
+        if self.session is None:
+            return
+        if self.session.clock.toggle():
+            self._last = self._now()
+            if self._timer is not None:
+                self._timer.resume()
+        self._moved()
+
+    def _span(self, forward: bool) -> None:
+        s = self.session
+        if s is None:
+            return
+        pos = s.clock.position
+        find = s.timeline.next_span if forward else s.timeline.prev_span
+        span = find(pos, self.selected)
+        if span is not None:
+            s.clock.seek(span.start_ms)
+            self._moved(span.index)
+
+    def action_next_span(self) -> None:
+        self._span(True)
+
+    def action_prev_span(self) -> None:
+        self._span(False)
+
+    def action_step(self, n: int) -> None:
+        if self.session is not None:
+            self.session.clock.step(n)
+            self._moved()
+
+    def _marker(self, forward: bool) -> None:
+        s = self.session
+        if s is None:
+            return
+        rec_t = s.clock.recording_time
+        m = s.timeline.next_marker(rec_t) if forward else s.timeline.prev_marker(rec_t)
+        if m is not None:
+            s.clock.seek(s.clock.to_run(m.time))
+            self._moved()
+            self.notify(safe(m.label) or "marker", title="marker", timeout=2)
+
+    def action_next_marker(self) -> None:
+        self._marker(True)
+
+    def action_prev_marker(self) -> None:
+        self._marker(False)
+
+    def action_faster(self) -> None:
+        if self.session is not None:
+            self.session.clock.faster()
+            self._status()
+
+    def action_slower(self) -> None:
+        if self.session is not None:
+            self.session.clock.slower()
+            self._status()
+
+    def action_jump(self, n: int) -> None:
+        if self.session is not None:
+            self.session.clock.jump_fraction(n / 10)
+            self._moved()
+
+    def action_home(self) -> None:
+        if self.session is not None:
+            self.session.clock.seek(0)
+            self._moved()
+
+    def action_end(self) -> None:
+        if self.session is not None:
+            self.session.clock.seek(self.session.clock.end_ms)
+            self._moved()
+
+    def action_toggle_idle(self) -> None:
+        if self.session is not None:
+            self.session.clock.toggle_idle()
+            self._status()
+
+    def action_toggle_prompt(self) -> None:
+        panel = self.query_one("#prompt")
+        panel.display = not panel.display
+        self._sync()
+
+    def action_back(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.display:
+            search.display = False
+            return
+        if len(self.app.screen_stack) <= 2:
+            self.app.exit()
+        else:
+            self.app.pop_screen()
+
+    # -- search ------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.display = True
+        search.focus()
+
+    @on(Input.Submitted, "#search")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        self.find(event.value)
+
+    def find(self, needle: str) -> None:
+        """Search the whole recording for ``needle`` (in a thread) and jump to the first hit at
+        or after the clock."""
+        s = self.session
+        if s is None or s.player is None or not needle.strip():
+            self.notify("Nothing to search." if needle.strip() else "Type some text.", timeout=2)
+            return
+        self.needle, self.searching, self.hits, self.hit = needle, True, [], None
+        self._status()
+        self._search(needle)
+
+    @work(thread=True, exclusive=True, group="replay-search")
+    def _search(self, needle: str) -> None:
+        s = self.session
+        assert s is not None and s.player is not None
+        times = s.player.search(needle)
+        self.app.call_from_thread(self._found, needle, [s.clock.to_run(t) for t in times])
+
+    def _found(self, needle: str, hits: list[float]) -> None:
+        if needle != self.needle or self.session is None:
+            return
+        self.searching, self.hits = False, hits
+        if not hits:
+            self.hit = None
+            self._status()
+            return
+        pos = self.session.clock.position
+        self._goto_hit(next((i for i, t in enumerate(hits) if t >= pos), 0))
+
+    def _goto_hit(self, i: int) -> None:
+        if self.session is None or not self.hits:
+            return
+        self.hit = i % len(self.hits)
+        self.session.clock.seek(self.hits[self.hit])
+        self._moved()
+
+    def action_next_hit(self) -> None:
+        if self.hit is not None:
+            self._goto_hit(self.hit + 1)
+
+    def action_prev_hit(self) -> None:
+        if self.hit is not None:
+            self._goto_hit(self.hit - 1)

@@ -1,0 +1,126 @@
+"""The terminal pane of a replay: the screen of a recording at one moment.
+
+Rows arrive as avt lines and are turned into rich Text through
+:func:`cabtui.replay.render.line_rich` (which replaces every control character), so nothing
+from a recording reaches the user's terminal uninterpreted. Each row's Strip is cached and only
+the rows the engine reports as changed are rendered and refreshed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import avt
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
+
+from cabtui.replay.render import line_rich, safe
+
+CURSOR = Style(reverse=True)
+
+
+class TerminalView(Widget):
+    """Shows recorded terminal rows, or a message (no recording, unreadable recording)."""
+
+    DEFAULT_CSS = """
+    TerminalView { width: 1fr; height: 1fr; overflow: hidden; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._rows: list[Text] = []
+        self._strips: list[Strip | None] = []
+        self._cursor: tuple[int, int] | None = None
+        self._message: Text | None = None
+        self._message_strips: list[Strip] = []
+        self._message_width = -1
+        self.repainted = 0  # rows rendered since mount: lets tests check partial repaints
+
+    # -- feeding -----------------------------------------------------------------------------
+
+    def show_screen(
+        self,
+        lines: Sequence[avt.Line],
+        changed: Iterable[int] | None = None,
+        cursor: tuple[int, int, bool] | None = None,
+    ) -> None:
+        """Show ``lines``; only rows in ``changed`` (all when None) are rendered again."""
+        was_message = self._message is not None
+        self._message = None
+        old_cursor = self._cursor
+        self._cursor = (cursor[0], cursor[1]) if cursor and cursor[2] else None
+        if len(lines) != len(self._rows) or changed is None or was_message:
+            todo: set[int] = set(range(len(lines)))
+            self._rows = [Text() for _ in lines]
+            self._strips = [None] * len(lines)
+            full = True
+        else:
+            todo = {r for r in changed if 0 <= r < len(lines)}
+            full = False
+        for pos in (old_cursor, self._cursor):
+            if pos is not None and 0 <= pos[0] < len(lines):
+                todo.add(pos[0])
+        for r in todo:
+            self._rows[r] = line_rich(lines[r])
+            self._strips[r] = None
+        if full:
+            self.refresh()
+        else:
+            width = self.size.width
+            for r in todo:
+                self.refresh(Region(0, r, width, 1))
+
+    def show_message(self, message: str | Text) -> None:
+        """Replace the screen with a message (made safe)."""
+        self._message = message if isinstance(message, Text) else Text(safe(message))
+        self._message_width = -1
+        self._rows, self._strips, self._cursor = [], [], None
+        self.refresh()
+
+    @property
+    def message(self) -> str | None:
+        return None if self._message is None else self._message.plain
+
+    def text(self) -> list[str]:
+        """The rows shown, right-trimmed (the message's lines when one is shown)."""
+        if self._message is not None:
+            return self._message.plain.split("\n")
+        return [row.plain.rstrip() for row in self._rows]
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def _strip(self, y: int) -> Strip:
+        strip = self._strips[y]
+        if strip is None:
+            text = self._rows[y]
+            if self._cursor is not None and self._cursor[0] == y:
+                col = self._cursor[1]
+                text = text.copy()
+                if text.cell_len <= col:
+                    text.append(" " * (col - text.cell_len + 1))
+                text.stylize(CURSOR, col, col + 1)
+            segments = list(text.render(self.app.console))
+            strip = self._strips[y] = Strip(segments, text.cell_len)
+            self.repainted += 1
+        return strip
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        if self._message is not None:
+            if self._message_width != width:
+                wrapped = self._message.wrap(self.app.console, max(1, width - 2))
+                self._message_strips = [
+                    Strip(list(line.render(self.app.console)), line.cell_len) for line in wrapped
+                ]
+                self._message_width = width
+            row = y - 1
+            if 0 <= row < len(self._message_strips):
+                return self._message_strips[row].apply_style(base).crop_extend(0, width, base)
+            return Strip.blank(width, base)
+        if y >= len(self._rows):
+            return Strip.blank(width, base)
+        return self._strip(y).apply_style(base).crop_extend(0, width, base)
