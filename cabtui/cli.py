@@ -108,6 +108,39 @@ def frame(
     raise typer.Exit(run(path, cell_id, at, fmt))
 
 
+@app.command()
+def replay(
+    path: Path = typer.Argument(..., help="A recording.cast[.gz], or a sweep dir."),  # noqa: B008
+    cell_id: str | None = typer.Argument(
+        None, help="The run's cell_id (or a unique part), with a sweep dir."
+    ),
+) -> None:
+    """Replay a run (spans, terminal, model calls on one clock), or any recording."""
+    if path.is_file():
+        from cabtui.ui.replay_app import ReplayApp
+
+        ReplayApp(path).run()
+        return
+    if not path.is_dir() or cell_id is None:
+        err.print(
+            f"[red]error:[/] give a recording file, or a sweep directory and a cell_id: {path}"
+        )
+        raise typer.Exit(2)
+    from cabtui.store.store import Store
+    from cabtui.ui.app import CabApp
+    from cabtui.ui.screens.replay import ReplayScreen
+
+    store = Store.open(path)
+    found = store.find(cell_id)
+    if len(found) != 1:
+        err.print(
+            f"[red]error:[/] {len(found) or 'no'} runs match {cell_id!r}"
+            + "".join(f"\n  {c}" for c in found)
+        )
+        raise typer.Exit(1)
+    CabApp(lambda progress: store, start=lambda s: ReplayScreen(s, found[0])).run()
+
+
 # -- compare -----------------------------------------------------------------------------------
 @app.command()
 def diff(
