@@ -155,8 +155,9 @@ def align(
         if i0 == i1 or j0 == j1:
             gaps(i0, i1, j0, j1)
             return
+        base_i, base_j = i0, j0
         for di, dj in lcs(ka[i0:i1], kb[j0:j1]):
-            i, j = i0 + di, j0 + dj
+            i, j = base_i + di, base_j + dj
             gaps(i0, i, j0, j)
             out.append(Pair(i, j, MATCH if ta[i] == tb[j] else PARTIAL))
             i0, j0 = i + 1, j + 1
