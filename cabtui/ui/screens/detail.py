@@ -136,7 +136,9 @@ class DetailScreen(Screen[None]):
         )
         self.query_one("#detail-scores", Section).update(self.scores_renderable(data))
         for key in TAIL_KEYS:
-            out = tail_text(self.text(run.get(key)) if run.get(key) else None)
+            raw = run.get(key)
+            # tail_text consumes escapes itself (colours kept): mask only, safe() would eat them
+            out = tail_text((raw if self.reveal else mask_text(raw)) if raw else None)
             empty = Text("(empty)" if run.get(key) == "" else "not recorded", style="dim italic")
             self.query_one(f"#detail-{key.removesuffix('_tail')}", Section).update(
                 out if out.plain else empty

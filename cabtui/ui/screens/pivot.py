@@ -69,11 +69,11 @@ class PivotScreen(Screen[str | None]):
     BINDINGS = bindings(COMMAND_LIST)
 
     def __init__(
-        self, store: Store, query: Query = Query(), rows: str = "tui", cols: str = "model"
+        self, store: Store, query: Query | None = None, rows: str = "tui", cols: str = "model"
     ) -> None:
         super().__init__()
         self.store = store
-        self.base_query = query
+        self.base_query = query or Query()
         self.rows, self.cols, self.value = rows, cols, "composite"
         self.data: HeatmapData | None = None
 

@@ -49,9 +49,10 @@ class WeightsScreen(ModalScreen[Weights | None]):
     ]
     BINDINGS = bindings(COMMAND_LIST)
 
-    def __init__(self, current: Weights, sweep_default: Weights) -> None:
+    def __init__(self, current: Weights | None, sweep_default: Weights) -> None:
+        """``current`` is the app's what-if weights, None when the sweep's own are in use."""
         super().__init__()
-        self.current = current
+        self.current = current or sweep_default
         self.sweep_default = sweep_default
 
     def compose(self) -> ComposeResult:
