@@ -182,7 +182,11 @@ class BrowserScreen(Screen[None]):
             page = replace(page, total=grid.page.total)
         grid.load(page, keep_cursor=not fresh)
         grid.set_marked(getattr(self.app, "marked", []))
-        self.query_one("#empty").display = self.all_runs == 0
+        empty = self.query_one("#empty", Static)
+        empty.display = page.total == 0
+        empty.update(
+            "No runs in this sweep." if self.all_runs == 0 else "Nothing matches this filter."
+        )
         self._status()
 
     def _fetch_window(self, kind: Kind, row: int) -> None:

@@ -117,28 +117,39 @@ def _r(key: str, width: int) -> Callable[[dict[str, Any]], Text]:
     return lambda row: text(row.get(key), width)
 
 
+def _tail(key: str, width: int) -> Callable[[dict[str, Any]], Text]:
+    """The part after the first "/": the model without its vendor, the task without its family
+    (both shown in full in the run's detail)."""
+
+    def render(row: dict[str, Any]) -> Text:
+        v = row.get(key)
+        return text(v.partition("/")[2] or v if isinstance(v, str) else v, width)
+
+    return render
+
+
 RUN_GRID: tuple[Column, ...] = (
     Column("tui", "tui", 9, _r("tui", 9), "tui"),
-    Column("model", "model", 24, _r("model", 24), "model"),
-    Column("task", "task", 26, _r("task_id", 26), "task_id"),
+    Column("model", "model", 16, _tail("model", 16), "model"),
+    Column("task", "task", 20, _tail("task_id", 20), "task_id"),
     Column("family", "family", 9, _r("family", 9), "family"),
     Column("run", "run", 3, lambda r: Text(str(r["run"]), justify="right") if r.get("run") else _missing(), "run"),
     Column("pass", "pass", 4, lambda r: passed(r.get("pass")), "pass"),
     Column("composite", "comp", 6, lambda r: composite(r.get("composite"), r.get("composite_mismatch")), "composite"),
     Column("recorded", "rec", 5, lambda r: unit(r.get("composite_recorded")), "composite_recorded"),
-    Column("wall", "wall", 7, lambda r: seconds(r.get("wall_clock_ms")), "wall_clock_ms"),
+    Column("wall", "wall", 6, lambda r: seconds(r.get("wall_clock_ms")), "wall_clock_ms"),
     Column("blast", "blast", 5, lambda r: unit(r.get("blast_radius"), good_high=False), "blast_radius"),
-    Column("refusal", "refus", 5, lambda r: unit(r.get("refusal")), "refusal"),
-    Column("integrity", "integ", 5, lambda r: unit(r.get("integrity")), "integrity"),
+    Column("refusal", "ref", 4, lambda r: unit(r.get("refusal")), "refusal"),
+    Column("integrity", "int", 4, lambda r: unit(r.get("integrity")), "integrity"),
     Column("tokens", "tokens", 6, lambda r: tokens(r.get("total_tokens")), "total_tokens"),
     Column("exit", "exit", 4, lambda r: exit_code(r.get("exit_code")), "exit_code"),
-    Column("grader", "grade", 5, lambda r: exit_code(r.get("grader_exit_code")), "grader_exit_code"),
+    Column("grader", "grd", 4, lambda r: exit_code(r.get("grader_exit_code")), "grader_exit_code"),
 )  # fmt: skip
 
 CELL_GRID: tuple[Column, ...] = (
     Column("tui", "tui", 9, _r("tui", 9), "tui"),
-    Column("model", "model", 28, _r("model", 28), "model"),
-    Column("task", "task", 30, _r("task_id", 30), "task_id"),
+    Column("model", "model", 26, _tail("model", 26), "model"),
+    Column("task", "task", 28, _tail("task_id", 28), "task_id"),
     Column("family", "family", 9, _r("family", 9), "family"),
     Column("n", "n", 3, lambda r: Text(str(r.get("n", 0)), justify="right"), "n"),
     Column("composite", "mean comp", 9, lambda r: unit(r.get("composite_mean")), "composite_mean"),
