@@ -1,0 +1,131 @@
+"""The pivot heatmap, driven with Pilot on the sample sweeps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+from textual.screen import Screen
+
+from cabtui.scoring import Weights
+from cabtui.store.filter import compile_filter
+from cabtui.store.store import Query, Store
+from cabtui.ui.app import CabApp
+from cabtui.ui.screens.pivot import PivotScreen, term
+from cabtui.ui.widgets.heatmap import Heatmap, fmt_value
+
+
+async def settle(pilot: Pilot[None], ready: Callable[[], bool]) -> None:
+    for _ in range(200):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if ready():
+            return
+    raise AssertionError("the screen never finished loading")
+
+
+async def open_pivot(
+    pilot: Pilot[None], store: Store, query: Query, results: list[str | None]
+) -> PivotScreen:
+    app = pilot.app
+    await settle(pilot, lambda: type(app.screen) is Screen)
+    screen = PivotScreen(store, query)
+    app.push_screen(screen, results.append)
+    await settle(pilot, lambda: screen.data is not None)
+    return screen
+
+
+def cell(grid: Heatmap, row: int, col: int) -> str:
+    return grid.get_cell_at((row, col)).plain.strip()  # type: ignore[union-attr]
+
+
+async def test_cursor_value_cycling_and_enter_filter(sample_store: Store) -> None:
+    app = CabApp(lambda p: sample_store, start=lambda s: Screen())
+    results: list[str | None] = []
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_pivot(pilot, sample_store, Query(), results)
+        grid = screen.query_one(Heatmap)
+        assert (screen.rows, screen.cols) == ("tui", "model")
+        assert tuple(grid.cursor_coordinate) == (0, 1)
+        await pilot.press("j", "j", "down")
+        assert tuple(grid.cursor_coordinate) == (3, 1)
+        await pilot.press("k")
+        assert tuple(grid.cursor_coordinate) == (2, 1)  # opencode x llama
+        before = cell(grid, 2, 1)
+        await pilot.press("v")
+        after = cell(grid, 2, 1)
+        assert before != after and after.endswith("%")  # composite -> pass rate
+        assert "95% CI" in str(screen.query_one("#pivot-detail").content)
+        stats = screen.data.stats(2, 1)  # type: ignore[union-attr]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert len(results) == 1 and results[0] is not None
+        chosen = results[0]
+        assert "tui:" in chosen and "model:" in chosen
+        assert sample_store.count(Query(chosen)) == stats["n"] > 0  # type: ignore[index]
+
+
+async def test_margins_are_means_of_runs_and_dims_cycle(sample_store: Store) -> None:
+    app = CabApp(lambda p: sample_store, start=lambda s: Screen())
+    results: list[str | None] = []
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_pivot(pilot, sample_store, Query("family:polyglot,mutations"), results)
+        grid = screen.query_one(Heatmap)
+        data = screen.data
+        assert data is not None
+        rows = sample_store.aggregate(("tui",), Query("family:polyglot,mutations")).to_pylist()
+        cols = sample_store.aggregate(("model",), Query("family:polyglot,mutations")).to_pylist()
+        last_col, last_row = len(data.cols) + 1, len(data.rows)
+        for i, r in enumerate(rows):
+            assert cell(grid, i, last_col) == fmt_value("composite", r["composite_mean"])
+        for j, c in enumerate(cols):
+            assert cell(grid, last_row, j + 1) == fmt_value("composite", c["composite_mean"])
+        # a row margin opens that row's runs, the pivot's own filter kept
+        grid.cursor_coordinate = grid.cursor_coordinate._replace(row=0, column=last_col)
+        chosen = screen.filter_for(0, last_col)
+        assert chosen is not None and chosen.startswith("family:polyglot,mutations ")
+        assert sample_store.count(Query(chosen)) == rows[0]["n"]
+        await pilot.press("1")
+        await settle(pilot, lambda: screen.data is not None and screen.data.rows_dim == "task_id")
+        await pilot.press("2")
+        await settle(pilot, lambda: screen.data is not None and screen.data.cols_dim == "family")
+        for i, task in enumerate(screen.data.rows):  # type: ignore[union-attr]
+            assert sample_store.count(Query(screen.filter_for(i, 0))) > 0, task  # type: ignore[arg-type]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert results == [None]
+
+
+async def test_what_if_weights_requery(sample_store: Store) -> None:
+    app = CabApp(lambda p: sample_store, start=lambda s: Screen())
+    results: list[str | None] = []
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_pivot(pilot, sample_store, Query(), results)
+        grid = screen.query_one(Heatmap)
+        before = cell(grid, 0, 1)
+        screen.data = None
+        app.weights = Weights(pass_rate=1.0, integrity=0.0, cost=0.0, latency=0.0, blast_radius=0.0)
+        await settle(pilot, lambda: screen.data is not None)
+        expected = sample_store.pivot("tui", "model", Query(weights=app.weights)).to_pylist()[0]
+        assert cell(grid, 0, 1) == fmt_value("composite", expected["composite_mean"]) != before
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "aider",
+        "meta/llama-4-maverick-17b-128e-instruct",
+        "a b,c*d?",
+        "polyglot/rust-fix.failing-test",
+    ],
+)
+def test_terms_select_literal_values(value: str) -> None:
+    """Slashes, dots, spaces, commas and glob characters stay literal: one exact comparison."""
+    compiled = compile_filter(term("tui", value))
+    assert compiled.params == [value] and "LIKE" not in compiled.sql
+
+
+def test_a_double_quote_becomes_a_one_character_wildcard() -> None:
+    compiled = compile_filter(term("tui", 'say "hi"'))
+    assert compiled.params == ["say _hi_"] and "LIKE" in compiled.sql
