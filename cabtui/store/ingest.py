@@ -98,17 +98,24 @@ class Ingest:
     def read(self, source: _Source, table: str, required: str | None) -> bool:
         """Read ``source`` into temp table ``table`` (with ``_row``); report unusable lines."""
         try:
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_json(?, "
-                "format='newline_delimited', ignore_errors=true, maximum_object_size=33554432)",
-                [str(source.path)],
-            )
-        except duckdb.Error as e:
+            cols = self._read_json(source.path, table)
+            if cols == ["json"]:
+                # Some lines are JSON but not objects (arrays, strings): DuckDB then reads every
+                # line as one JSON value. Read a copy where those lines are made unparseable, so
+                # that they become rows of NULLs (reported below) and the objects load as records.
+                cols = self._read_json(self._objects_only(source.path), table)
+        except (duckdb.Error, OSError) as e:
             self.problem(source.label, None, f"cannot read: {str(e).splitlines()[0]}")
             return False
-        cols = [c for c, in self.con.execute(f"SELECT name FROM pragma_table_info('{table}')").fetchall()]
         key = required if required in cols else None
-        cond = f"{q(key)} IS NULL OR typeof({q(key)}) <> 'VARCHAR'" if key else "TRUE"
+        if key and str(dict(zip(cols, self.con.table(table).types))[key]) != "VARCHAR":
+            # Some lines give the key a non-string value: keep only the string ones.
+            k = q(key)
+            text = f"CASE WHEN json_type(to_json({k})) = 'VARCHAR' THEN json_extract_string(to_json({k}), '$') END"
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * REPLACE ({text} AS {k}) FROM {table}"
+            )
+        cond = f"{q(key)} IS NULL" if key else "TRUE"
         bad = [r for r, in self.con.execute(f"SELECT rowid + 1 FROM {table} WHERE {cond}").fetchall()]
         if bad and required:
             lines, where = source.raw_lines(bad), source.where(bad)
@@ -117,6 +124,23 @@ class Ingest:
                 file, line = where.get(r, (source.label, None))
                 self.problem(file, line, explain(raw, required, last) or f"no usable {required}")
         return True
+
+    def _read_json(self, path: Path, table: str) -> list[str]:
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_json(?, "
+            "format='newline_delimited', ignore_errors=true, maximum_object_size=33554432)",
+            [str(path)],
+        )
+        return list(self.con.table(table).columns)
+
+    def _objects_only(self, path: Path) -> Path:
+        out = Path(self.tmp.name) / f"objects-{self.order}.jsonl"
+        self.order += 1
+        with open(path, "rb") as r, open(out, "wb") as w:
+            for raw in r:
+                body = raw.strip()
+                w.write(b"\n" if not body else (body if body.startswith(b"{") else b"{") + b"\n")
+        return out
 
     def concat(self, sweep: Sweep, runs: list[tuple[RunDir, str]], artefact: str) -> _Source | None:
         """One stream of the given per-run artefact, each object tagged with its run's cell_id."""
@@ -173,6 +197,8 @@ class Ingest:
         if not self.read(source, "raw", "cell_id"):
             return
         rel = self.con.table("raw")
+        if "cell_id" not in rel.columns:
+            return  # no line has one: each was reported by read()
         flat = flatten_select(rel.columns, rel.types)
         body = f"regexp_replace(cell_id, {lit(RUN_SUFFIX_PATTERN)}, '')"
         valid = (
