@@ -1,0 +1,30 @@
+"""The headless layers never import Textual: the CLI, benchmarks and tests use them without a
+screen."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEADLESS = [
+    "cabtui.scoring",
+    "cabtui.secrets",
+    "cabtui.sweep.cellid",
+    "cabtui.sweep.layout",
+    "cabtui.sweep.synth",
+    "cabtui.store.ingest",
+    "cabtui.store.cache",
+    "cabtui.store.store",
+    "cabtui.store.filter",
+    "cabtui.replay.tail",
+    "cabtui.cli",
+]
+
+
+@pytest.mark.parametrize("module", HEADLESS)
+def test_no_textual(module: str) -> None:
+    code = f"import sys, {module}; assert 'textual' not in sys.modules, sorted(m for m in sys.modules if m.startswith('textual'))"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
