@@ -72,10 +72,19 @@ def load(store: Store, cell_id: str, what_if: Weights | None) -> DetailData | No
         for row in table.to_pylist():
             found[row["cell_id"]] = Related(row["cell_id"], row["pass"], row["composite"])
     related = {g: [found.get(c, Related(c, None, None)) for c in cs] for g, cs in groups.items()}
-    data = DetailData(run, store.scores(cell_id), related, weights, path.resolve(), what_if)
+    data = DetailData(run, store.scores(cell_id), related, weights, shown_path(path), what_if)
     data.baseline = run_components(run, weights)
     data.shown = run_components(run, what_if or weights)
     return data
+
+
+def shown_path(path: Path) -> Path:
+    """``path`` relative to the working directory when it lies inside it, else absolute."""
+    path = path.resolve()
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def run_components(run: dict[str, Any], weights: Weights) -> Components:
