@@ -263,7 +263,7 @@ class BrowserScreen(Screen[None]):
         else:
             parts.append(f"{total:,} cells (reruns aggregated)")
         if self.filter_error:
-            parts.append(f"[bad filter: {self.filter_error}]")
+            parts.append("bad filter (see above)")
         parts.append(f"filter {q.filter.strip() or 'none'}")
         label = next((c.label for c in grid.grid_columns if c.sort == q.sort), None)
         parts.append(f"sort {label} {'↓' if q.descending else '↑'}" if label else "sort cell")

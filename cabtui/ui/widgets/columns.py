@@ -148,8 +148,8 @@ RUN_GRID: tuple[Column, ...] = (
 
 CELL_GRID: tuple[Column, ...] = (
     Column("tui", "tui", 9, _r("tui", 9), "tui"),
-    Column("model", "model", 26, _tail("model", 26), "model"),
-    Column("task", "task", 28, _tail("task_id", 28), "task_id"),
+    Column("model", "model", 22, _tail("model", 22), "model"),
+    Column("task", "task", 24, _tail("task_id", 24), "task_id"),
     Column("family", "family", 9, _r("family", 9), "family"),
     Column("n", "n", 3, lambda r: Text(str(r.get("n", 0)), justify="right"), "n"),
     Column("composite", "mean comp", 9, lambda r: unit(r.get("composite_mean")), "composite_mean"),
