@@ -46,6 +46,9 @@ class Waterfall(ScrollView):
     DEFAULT_CSS = """
     Waterfall { height: 1fr; overflow-x: hidden; }
     """
+    # The screen's keys (left/right, home/end) drive the clock; the waterfall follows the
+    # current span and scrolls with the mouse, so it takes no focus and binds no keys.
+    can_focus = False
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
