@@ -184,8 +184,9 @@ class BrowserScreen(Screen[None]):
         grid.set_marked(getattr(self.app, "marked", []))
         empty = self.query_one("#empty", Static)
         empty.display = page.total == 0
+        q = self.runs_query if kind == "runs" else self.cells_query
         empty.update(
-            "No runs in this sweep." if self.all_runs == 0 else "Nothing matches this filter."
+            "Nothing matches this filter." if q.filter.strip() else "No runs in this sweep."
         )
         self._status()
 
