@@ -96,3 +96,14 @@ def test_idle_limit_lands_after_the_gap() -> None:
 def test_fmt_ms() -> None:
     assert fmt_ms(1234) == "1.2s"
     assert fmt_ms(125_000) == "2:05.0"
+
+
+def test_headless_modules_do_not_import_textual() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cabtui.replay.clock, cabtui.replay.spans, cabtui.replay.session\n"
+        "assert 'textual' not in sys.modules, 'textual imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -270,3 +270,18 @@ async def test_hostile_recording_cannot_reach_the_terminal(tmp_path: Path) -> No
         assert "\x1b]52" not in out and "\x1b]0;" not in out and "\x1b[6n" not in out
         assert "\x1bc" not in out and "pwned" not in out
         assert "\x1b]" not in app.export_screenshot().replace("\x1b]8;", "")
+
+
+async def test_terminal_repaints_only_changed_rows(recorded_store: Store) -> None:
+    app = replay_app(recorded_store, RECORDED, FrozenClock())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(app, pilot)
+        for _ in range(5):  # to `ls -R`, typed one key at a time
+            await pilot.press("right")
+        await pilot.pause()
+        terminal = screen.query_one(TerminalView)
+        before = terminal.repainted
+        await pilot.press("full_stop")  # two more keys echoed on the prompt's row
+        await pilot.pause()
+        assert terminal.repainted - before == 1
+        assert screen_text(screen) == expected_text(screen)

@@ -81,6 +81,8 @@ class ReplayScreen(Screen[None]):
         self.hit: int | None = None
         self.needle = ""
         self.searching = False
+        self._shown_span: int | None = -1
+        self._shown_call: object = -1
 
     def compose(self) -> ComposeResult:
         yield Ruler(id="ruler")
@@ -135,7 +137,9 @@ class ReplayScreen(Screen[None]):
         if s.message is not None:
             terminal.show_message(Text(safe(s.message), style="bold"))
         tl, clock = s.timeline, s.clock
-        self.query_one("#waterfall", Waterfall).set_spans(tl.spans, clock.end_ms)
+        waterfall = self.query_one("#waterfall", Waterfall)
+        waterfall.display = bool(tl.spans)  # a bare recording has none
+        waterfall.set_spans(tl.spans, clock.end_ms)
         self.query_one("#ruler", Ruler).set_marks(
             clock.end_ms,
             [clock.to_run(m.time) for m in tl.markers],
@@ -191,10 +195,15 @@ class ReplayScreen(Screen[None]):
             self.query_one("#terminal", TerminalView).show_screen(
                 s.player.lines(), changed, s.player.cursor()
             )
-        span = s.timeline.spans[self.selected] if self.selected is not None else None
-        self.query_one("#span-attrs", Static).update(span_text(span))
-        if self.query_one("#prompt").display:
-            self.query_one("#prompt-text", Static).update(call_text(s.timeline.call_at(pos)))
+        if self.selected != self._shown_span:  # repaint the panels only when they change
+            self._shown_span = self.selected
+            span = s.timeline.spans[self.selected] if self.selected is not None else None
+            self.query_one("#span-attrs", Static).update(span_text(span))
+        call = s.timeline.call_at(pos) if self.query_one("#prompt").display else None
+        if call is not self._shown_call:
+            self._shown_call = call
+            if call is not None or self.query_one("#prompt").display:
+                self.query_one("#prompt-text", Static).update(call_text(call))
         self._status()
 
     def _status(self) -> None:
@@ -304,6 +313,7 @@ class ReplayScreen(Screen[None]):
     def action_toggle_prompt(self) -> None:
         panel = self.query_one("#prompt")
         panel.display = not panel.display
+        self._shown_call = -1
         self._sync()
 
     def action_back(self) -> None:
