@@ -1,0 +1,358 @@
+"""Two runs side by side: identities, axes and composite parts; the span timelines aligned with
+one cursor; both terminal recordings in lock-step; the tail, file-set and model-call diffs.
+
+``CompareScreen(store, a, b)``. The diff is computed in a thread worker, each run's replay
+session in another. Two cells (ids without ``#run`` whose cell has several reruns) show the
+per-axis means and intervals of :func:`cabtui.compare.diff.diff_cells` instead.
+
+The cursor is one position on run A's time axis (``self.clock``); run B follows it either at
+the same time (clock mode) or along the span alignment (span mode, the default; ``l``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from rich.console import Group
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Static
+
+from cabtui.compare.diff import cell_runs, diff_cells, diff_runs
+from cabtui.replay.clock import Clock, fmt_ms
+from cabtui.replay.render import safe
+from cabtui.replay.session import Session, load_session
+from cabtui.store.store import Store
+from cabtui.ui.keys import Command, bindings
+from cabtui.ui.screens.compare_link import SPAN, Link
+from cabtui.ui.widgets.aligned import AlignedSpans
+from cabtui.ui.widgets.axes_diff import axes_table, composite_table, diffs, identity_table
+from cabtui.ui.widgets.terminal import TerminalView
+
+FPS = 30
+EPS = 1e-6  # as in the replay screen: an event at exactly the clock's time is on screen
+
+
+class CompareScreen(Screen[None]):
+    CSS_PATH = "compare.tcss"
+    COMMAND_LIST: ClassVar[list[Command]] = [
+        Command("play_pause", "space", "Play", "Play or pause both runs.", key_display="space"),
+        Command("prev_row", "left", "Prev row", "Move both runs to the previous aligned row.", key_display="←"),
+        Command("next_row", "right", "Next row", "Move both runs to the next aligned row.", key_display="→"),
+        Command("parted", "d", "Parting", "Jump to the row where the two traces part."),
+        Command("toggle_link", "l", "Link", "Follow B by the span alignment or by the same clock."),
+        Command("toggle_diffs", "f", "Diffs", "Show the tail, file-set and model-call diffs or the recordings."),
+        Command("toggle_summary", "s", "Summary", "Show or hide identities, axes and composite."),
+        Command("step(-1)", "comma", "-100ms", "Step back 100 ms.", show=False, key_display=","),
+        Command("step(1)", "full_stop", "+100ms", "Step forward 100 ms.", show=False, key_display="."),
+        Command("prev_marker", "left_square_bracket", "Prev marker", "Jump to run A's previous recording marker.", show=False, key_display="["),
+        Command("next_marker", "right_square_bracket", "Next marker", "Jump to run A's next recording marker.", show=False, key_display="]"),
+        Command("slower", "less_than_sign", "Slower", "Halve the speed (down to 0.25x).", show=False, key_display="<"),
+        Command("faster", "greater_than_sign", "Faster", "Double the speed (up to 16x).", show=False, key_display=">"),
+        *[Command(f"jump({n})", str(n), f"{n * 10}%", f"Jump to {n * 10}% of run A.", show=False) for n in range(10)],
+        Command("home", "home", "Start", "Jump to the start.", show=False),
+        Command("end", "end", "End", "Jump to the end.", show=False),
+        Command("back", "escape", "Back", "Leave the comparison."),
+    ]  # fmt: skip
+    BINDINGS = bindings(COMMAND_LIST)
+
+    class Moved(Message):
+        """The cursor moved; only the latest one in the queue matters."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, CompareScreen.Moved)
+
+    def __init__(self, store: Store, a: str, b: str) -> None:
+        super().__init__()
+        self.store, self.a, self.b = store, a, b
+        self.diff: dict[str, Any] | None = None
+        self.link: Link | None = None
+        self.sessions: dict[str, Session | None] = {"a": None, "b": None}
+        self.clock = Clock(end_ms=0.0)  # A's time axis
+        self.row: int | None = None  # the aligned row under the cursor
+        self._pinned_at: float | None = None
+        self.time_b = 0.0  # B's time for the cursor (not clamped to B's end)
+        self._timer: Timer | None = None
+        self._last = 0.0
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="cmp-summary"):
+            yield Static(id="cmp-identity")
+            yield Static(id="cmp-axes")
+            yield Static(id="cmp-composite")
+        yield AlignedSpans(id="cmp-spans")
+        with Horizontal(id="cmp-terms"):
+            for side in ("a", "b"):
+                with Vertical(id=f"cmp-col-{side}", classes="cmp-col"):
+                    yield TerminalView(id=f"cmp-term-{side}")
+        with VerticalScroll(id="cmp-diffs"):
+            yield Static(id="cmp-diffs-body")
+        yield Static("Loading…", id="cmp-status")
+        yield Footer()
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.query_one("#cmp-col-a").border_title = f"A  {safe(self.a)}"
+        self.query_one("#cmp-col-b").border_title = f"B  {safe(self.b)}"
+        for side in ("a", "b"):
+            self.query_one(f"#cmp-term-{side}", TerminalView).show_message("Loading…")
+        self._timer = self.set_interval(1 / FPS, self.tick, pause=True)
+        self.load_diff()
+
+    def is_cells(self) -> bool:
+        """Two cell ids (no ``#run``) of which one has several reruns: compare their means."""
+        if "#" in self.a or "#" in self.b:
+            return False
+        return max(len(cell_runs(self.store, self.a)), len(cell_runs(self.store, self.b))) > 1
+
+    @work(thread=True, exclusive=True, group="compare-diff")
+    def load_diff(self) -> None:
+        try:
+            if self.is_cells():
+                d = diff_cells(self.store, self.a, self.b)
+            else:
+                d = diff_runs(self.store, self.a, self.b, getattr(self.app, "weights", None))
+        except Exception as e:  # noqa: BLE001 - shown to the user, not a traceback
+            self.app.call_from_thread(self._failed, f"{type(e).__name__}: {e}")
+            return
+        self.app.call_from_thread(self._diff_loaded, d)
+
+    @work(thread=True, group="compare-session")
+    def load_side(self, side: str) -> None:
+        cell_id = self.a if side == "a" else self.b
+        try:
+            s = load_session(self.store, cell_id)
+        except Exception as e:  # noqa: BLE001
+            self.app.call_from_thread(self._side_failed, side, f"{type(e).__name__}: {e}")
+            return
+        self.app.call_from_thread(self._side_loaded, side, s)
+
+    def _failed(self, reason: str) -> None:
+        self.query_one("#cmp-status", Static).update(Text(safe(reason), style="bold red"))
+        for side in ("a", "b"):
+            self.query_one(f"#cmp-term-{side}", TerminalView).show_message("")
+
+    def _diff_loaded(self, d: dict[str, Any]) -> None:
+        self.diff = d
+        self.query_one("#cmp-identity", Static).update(identity_table(d))
+        self.query_one("#cmp-axes", Static).update(axes_table(d))
+        if d["kind"] == "cells":
+            self.query_one("#cmp-composite", Static).update(self._cells_note(d))
+            for wid in ("#cmp-spans", "#cmp-terms"):
+                self.query_one(wid).display = False
+            self.query_one("#cmp-summary").add_class("-tall")
+            self._status()
+            return
+        self.query_one("#cmp-composite", Static).update(composite_table(d))
+        self.query_one("#cmp-diffs-body", Static).update(diffs(d))
+        self.link = Link(d["spans"]["pairs"])
+        self.query_one(AlignedSpans).set_pairs(d["spans"]["pairs"], d["spans"]["parted_at"])
+        self._rebuild_clock()
+        self.row = 0 if d["spans"]["pairs"] else None
+        self._sync()
+        for side in ("a", "b"):
+            self.load_side(side)
+
+    def _cells_note(self, d: dict[str, Any]) -> Text:
+        t = Text("cells: means with 95% intervals\n", style="bold")
+        for side, style in (("a", "cyan"), ("b", "magenta")):
+            t.append(f"{side.upper()} {len(d[side]['runs'])} runs: ", style=style)
+            t.append(safe(d[side]["cell"]) + "\n")
+        return t
+
+    def _side_failed(self, side: str, reason: str) -> None:
+        self.query_one(f"#cmp-term-{side}", TerminalView).show_message(f"Cannot replay: {reason}")
+
+    def _side_loaded(self, side: str, s: Session) -> None:
+        self.sessions[side] = s
+        if s.message is not None:
+            self.query_one(f"#cmp-term-{side}", TerminalView).show_message(
+                Text(safe(s.message), style="bold")
+            )
+        self._rebuild_clock()
+        self._sync()
+
+    def _rebuild_clock(self) -> None:
+        """A's axis spans both runs: A's end, and B's end seen from A."""
+        if self.link is None:
+            return
+        ends_a = [p["a"]["start_ms"] + (p["a"]["duration_ms"] or 0.0) for p in self.link.pairs
+                  if p["a"] is not None and p["a"]["start_ms"] is not None]  # fmt: skip
+        ends_b = [p["b"]["start_ms"] + (p["b"]["duration_ms"] or 0.0) for p in self.link.pairs
+                  if p["b"] is not None and p["b"]["start_ms"] is not None]  # fmt: skip
+        sa, sb = self.sessions["a"], self.sessions["b"]
+        end_a = max([*ends_a, sa.clock.end_ms if sa else 0.0, 0.0])
+        end_b = max([*ends_b, sb.clock.end_ms if sb else 0.0, 0.0])
+        self.clock.end_ms = max(end_a, self.link.a_time(end_b))
+
+    # -- the linked cursor -------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return float(getattr(self.app, "clock", time.monotonic)())
+
+    def tick(self) -> None:
+        now = self._now()
+        dt, self._last = now - self._last, now
+        if not self.clock.playing:
+            if self._timer is not None:
+                self._timer.pause()
+            return
+        self.clock.advance(dt)
+        self.post_message(self.Moved())
+
+    def _moved(self, row: int | None = None) -> None:
+        self._pinned_at = self.clock.position if row is not None else None
+        if row is not None:
+            self.row = row
+        self.post_message(self.Moved())
+
+    @on(Moved)
+    def _on_moved(self) -> None:
+        self._sync()
+
+    def _sync(self) -> None:
+        """Show the cursor: the aligned row, both terminals, the status line."""
+        if self.link is None:
+            return
+        pos = self.clock.position
+        if self._pinned_at != pos:
+            self._pinned_at = None
+            self.row = self.link.row_at(pos)
+        self.query_one(AlignedSpans).set_cursor(self.row or 0)
+        self.time_b = self.link.b_time(pos)
+        for side, t in (("a", pos), ("b", self.time_b)):
+            s = self.sessions[side]
+            if s is None:
+                continue
+            s.clock.seek(t)
+            if s.player is not None:
+                changed = s.player.advance(s.clock.recording_time + EPS)
+                self.query_one(f"#cmp-term-{side}", TerminalView).show_screen(
+                    s.player.lines(), changed, s.player.cursor()
+                )
+        self._status()
+
+    def _status(self) -> None:
+        d = self.diff
+        if d is None:
+            return
+        if d["kind"] == "cells":
+            self.query_one("#cmp-status", Static).update(Text("two cells: per-axis means"))
+            return
+        c = self.clock
+        n = len(d["spans"]["pairs"])
+        parts = [
+            "▶ playing" if c.playing else "⏸ paused",
+            f"A {fmt_ms(c.position)}",
+            f"B {fmt_ms(self.time_b)}",
+            f"{c.speed:g}x",
+            "B follows the alignment" if self.link and self.link.mode == SPAN else "one clock",
+            f"row {(self.row or 0) + 1}/{n}" if n else "no spans",
+        ]
+        self.query_one("#cmp-status", Static).update(Text(safe("  ·  ".join(parts))))
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def _goto_row(self, row: int) -> None:
+        if self.link is None or not self.link.pairs:
+            return
+        row = min(max(0, row), len(self.link.pairs) - 1)
+        self.clock.seek(self.link.times[row])
+        self._moved(row)
+
+    def action_next_row(self) -> None:
+        self._goto_row((self.row if self.row is not None else -1) + 1)
+
+    def action_prev_row(self) -> None:
+        self._goto_row((self.row or 0) - 1)
+
+    def action_parted(self) -> None:
+        k = self.diff["spans"]["parted_at"] if self.diff and "spans" in self.diff else None
+        if k is None:
+            self.notify("The two traces never part.", timeout=2)
+        else:
+            self._goto_row(k)
+
+    def action_toggle_link(self) -> None:
+        if self.link is None:
+            return
+        self.link.toggle()
+        self._rebuild_clock()
+        if self.row is not None:
+            self._goto_row(self.row)
+
+    def action_toggle_diffs(self) -> None:
+        if self.diff is None or self.diff["kind"] == "cells":
+            return
+        self.toggle_class("-diffs")
+
+    def action_toggle_summary(self) -> None:
+        panel = self.query_one("#cmp-summary")
+        panel.display = not panel.display
+
+    def action_play_pause(self) -> None:
+        if self.link is None:
+            return
+        if self.clock.toggle():
+            self._last = self._now()
+            if self._timer is not None:
+                self._timer.resume()
+        self._moved()
+
+    def action_step(self, n: int) -> None:
+        self.clock.step(n)
+        self._moved()
+
+    def _marker(self, forward: bool) -> None:
+        s = self.sessions["a"]
+        if s is None or s.recording is None:
+            self.notify("Run A has no recording markers.", timeout=2)
+            return
+        find = s.timeline.next_marker if forward else s.timeline.prev_marker
+        m = find(s.clock.to_recording(self.clock.position))
+        if m is not None:
+            self.clock.seek(s.clock.to_run(m.time))
+            self._moved()
+            self.notify(safe(m.label) or "marker", title="marker", timeout=2)
+
+    def action_next_marker(self) -> None:
+        self._marker(True)
+
+    def action_prev_marker(self) -> None:
+        self._marker(False)
+
+    def action_faster(self) -> None:
+        self.clock.faster()
+        self._status()
+
+    def action_slower(self) -> None:
+        self.clock.slower()
+        self._status()
+
+    def action_jump(self, n: int) -> None:
+        self.clock.jump_fraction(n / 10)
+        self._moved()
+
+    def action_home(self) -> None:
+        self.clock.seek(0)
+        self._moved()
+
+    def action_end(self) -> None:
+        self.clock.seek(self.clock.end_ms)
+        self._moved()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) <= 2:
+            self.app.exit()
+        else:
+            self.app.pop_screen()
+
+    def diffs_renderable(self) -> Group | None:
+        return diffs(self.diff) if self.diff and self.diff["kind"] == "runs" else None
