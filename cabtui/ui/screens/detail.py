@@ -47,7 +47,9 @@ class DetailScreen(Screen[None]):
         Command("copy_command", "y", "Copy cmd", "Copy the command that reruns this run."),
         Command("toggle_secrets", "x", "Secrets", "Show or mask secrets (API keys, tokens)."),
         Command("replay", "r", "Replay", "Replay this run's trace and terminal recording."),
-    ]
+        Command("compare_related('other CLIs on this task')", "c", "Cmp CLI", "Compare with the same task run by another CLI."),
+        Command("compare_related('other models with this CLI')", "M", "Cmp model", "Compare with the same task and CLI under another model."),
+    ]  # fmt: skip
     BINDINGS = bindings(COMMAND_LIST)
 
     reveal: reactive[bool] = reactive(False, init=False)
@@ -250,6 +252,16 @@ class DetailScreen(Screen[None]):
         )
         if cell_id:
             self.app.push_screen(DetailScreen(self.store, cell_id))
+
+    def action_compare_related(self, group: str) -> None:
+        """Compare this run with the first run of a related group."""
+        others = self.data.related.get(group, []) if self.data is not None else []
+        if not others:
+            self.notify(f"No {group.split(' ', 1)[1]} in this store.", severity="warning")
+            return
+        from cabtui.ui.screens.compare import CompareScreen
+
+        self.app.push_screen(CompareScreen(self.store, self.cell_id, others[0].cell_id))
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:  # never pop the app's first screen
