@@ -65,6 +65,9 @@ class PivotScreen(Screen[str | None]):
         Command("cursor('down')", "j", "Down", "Move the cursor down.", show=False),
         Command("cursor('up')", "k", "Up", "Move the cursor up.", show=False),
         Command("cursor('right')", "l", "Right", "Move the cursor right.", show=False),
+        Command(
+            "compare_extremes", "b", "Best/worst", "Compare the best and worst run of this cell."
+        ),
     ]
     BINDINGS = bindings(COMMAND_LIST)
 
@@ -211,6 +214,28 @@ class PivotScreen(Screen[str | None]):
     def action_cursor(self, direction: str) -> None:
         grid = self.query_one(Heatmap)
         getattr(grid, f"action_cursor_{direction}")()
+
+    def action_compare_extremes(self) -> None:
+        coord = self.query_one(Heatmap).cursor_coordinate
+        chosen = self.filter_for(coord.row, coord.column) if self.data is not None else None
+        if chosen is not None:
+            self.extremes(chosen)
+
+    @work(thread=True, exclusive=True, group="pivot-extremes")
+    def extremes(self, chosen: str) -> None:
+        """The cell's runs with the highest and lowest composite, compared."""
+        q = replace(self.query_, filter=chosen)
+        rows = self.store.runs(q, limit=None, columns=("cell_id", "composite")).to_pylist()
+        rows = sorted((r for r in rows if r["composite"] is not None), key=lambda r: r["composite"])
+        self.app.call_from_thread(self._extremes, [r["cell_id"] for r in rows])
+
+    def _extremes(self, ids: list[str]) -> None:
+        if len(ids) < 2:
+            self.notify("This cell has a single run: nothing to compare.", severity="warning")
+            return
+        from cabtui.ui.screens.compare import CompareScreen
+
+        self.app.push_screen(CompareScreen(self.store, ids[-1], ids[0]))
 
     def action_close(self) -> None:
         self.dismiss(None)
