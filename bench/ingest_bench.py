@@ -25,7 +25,14 @@ import duckdb
 from cabtui.store.store import Query, Store
 from cabtui.sweep.synth import synth_sweep
 
-FILTERS = ["", "tui:aider,pi", "pass:0 wall<30s", "model:*llama* -tui:copilot", "composite>=0.5 family:mutations", "rust"]
+FILTERS = [
+    "",
+    "tui:aider,pi",
+    "pass:0 wall<30s",
+    "model:*llama* -tui:copilot",
+    "composite>=0.5 family:mutations",
+    "rust",
+]
 
 
 def child_ingest(sweep: str, cache: str) -> None:
@@ -74,7 +81,12 @@ def bench(sweep: Path, cache: Path, per_run: bool) -> None:
         report(f"  stage {stage}", f"{secs:.2f} s")
     if not per_run:
         runs = stages.get("runs", cold)
-        report("ratio runs ingest / read_json, same file", f"{runs / base:.2f}x", "< 2x", runs / base < 2)
+        report(
+            "ratio runs ingest / read_json, same file",
+            f"{runs / base:.2f}x",
+            "< 2x",
+            runs / base < 2,
+        )
         report("ratio whole-sweep ingest / read_json", f"{cold / base:.2f}x", "(spans, calls too)")
     report("ingest peak memory (RSS)", f"{peak:.0f} MB", "< 1024 MB", peak < 1024)
     os.environ["CABTUI_CACHE_DIR"] = str(cache)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -26,7 +25,7 @@ SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sweeps"
 # -- data --------------------------------------------------------------------------------------
 @app.command()
 def load(
-    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),  # noqa: B008
+    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),
     refresh: bool = typer.Option(False, "--refresh", help="Rebuild the cache even if unchanged."),
 ) -> None:
     """Read a sweep into its DuckDB cache; report counts and every problem."""
@@ -37,10 +36,12 @@ def load(
 
 @app.command()
 def ls(
-    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),  # noqa: B008
-    filter_text: str = typer.Argument("", metavar="[FILTER]", help="e.g. 'tui:aider pass:0 wall<10s'"),
+    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),
+    filter_text: str = typer.Argument(
+        "", metavar="[FILTER]", help="e.g. 'tui:aider pass:0 wall<10s'"
+    ),
     by: str = typer.Option("run", "--by", help="run or cell."),
-    sort: Optional[str] = typer.Option(None, "--sort", help="Column to sort by."),  # noqa: UP007
+    sort: str | None = typer.Option(None, "--sort", help="Column to sort by."),
     desc: bool = typer.Option(False, "--desc", help="Sort descending."),
     limit: int = typer.Option(200, "--limit", help="At most this many rows."),
     fmt: str = typer.Option("table", "--format", help="table, json or csv."),
@@ -53,7 +54,7 @@ def ls(
 
 @app.command()
 def show(
-    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),  # noqa: B008
+    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),
     cell_id: str = typer.Argument(..., help="A cell_id (or a unique part of one)."),
     fmt: str = typer.Option("text", "--format", help="text or json."),
     reveal: bool = typer.Option(False, "--reveal-secrets", help="Do not mask secrets."),
@@ -66,10 +67,10 @@ def show(
 
 @app.command()
 def synth(
-    out: Path = typer.Argument(..., help="Directory to write the sweep into."),  # noqa: B008
+    out: Path = typer.Argument(..., help="Directory to write the sweep into."),
     runs: int = typer.Option(..., "--runs", help="Number of runs."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
-    spans: Optional[int] = typer.Option(None, "--spans", help="Spans per run (default ~10)."),  # noqa: UP007
+    spans: int | None = typer.Option(None, "--spans", help="Spans per run (default ~10)."),
     per_run: bool = typer.Option(False, "--per-run-files", help="Spans and calls in runs/*/."),
 ) -> None:
     """Write a deterministic synthetic sweep, for tests and benchmarks."""
@@ -80,7 +81,9 @@ def synth(
 
 @app.command(name="open")
 def open_(
-    path: Optional[Path] = typer.Argument(None, help="A sweep directory (default: the bundled sample)."),  # noqa: B008, UP007
+    path: Path | None = typer.Argument(
+        None, help="A sweep directory (default: the bundled sample)."
+    ),
     refresh: bool = typer.Option(False, "--refresh", help="Rebuild the cache even if unchanged."),
 ) -> None:
     """Browse a sweep in the terminal UI."""
@@ -97,7 +100,7 @@ def open_(
 # -- replay ------------------------------------------------------------------------------------
 @app.command()
 def frame(
-    path: Path = typer.Argument(..., help="A recording.cast[.gz], or a sweep dir."),  # noqa: B008
+    path: Path = typer.Argument(..., help="A recording.cast[.gz], or a sweep dir."),
     cell_id: str | None = typer.Argument(None, help="The run's cell_id, with a sweep dir."),
     at: float = typer.Option(..., "--at", help="Seconds into the recording."),
     fmt: str = typer.Option("text", "--format", help="text or svg."),
@@ -110,7 +113,7 @@ def frame(
 
 @app.command()
 def replay(
-    path: Path = typer.Argument(..., help="A recording.cast[.gz], or a sweep dir."),  # noqa: B008
+    path: Path = typer.Argument(..., help="A recording.cast[.gz], or a sweep dir."),
     cell_id: str | None = typer.Argument(
         None, help="The run's cell_id (or a unique part), with a sweep dir."
     ),
@@ -144,11 +147,13 @@ def replay(
 # -- compare -----------------------------------------------------------------------------------
 @app.command()
 def diff(
-    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),  # noqa: B008
+    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),
     cell_a: str = typer.Argument(..., help="Run or cell A: a cell_id or a unique part of one."),
     cell_b: str = typer.Argument(..., help="Run or cell B."),
     fmt: str = typer.Option("table", "--format", help="table or json."),
-    runs_only: bool = typer.Option(False, "--runs", help="Compare the first runs, even of cells with reruns."),
+    runs_only: bool = typer.Option(
+        False, "--runs", help="Compare the first runs, even of cells with reruns."
+    ),
 ) -> None:
     """Two runs side by side (or two cells' reruns): axes, composite, spans, files, tails."""
     from cabtui.commands.compare import diff as run
@@ -158,7 +163,7 @@ def diff(
 
 @app.command()
 def compare(
-    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),  # noqa: B008
+    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),
     cell_a: str = typer.Argument(..., help="Run A: a cell_id or a unique part of one."),
     cell_b: str = typer.Argument(..., help="Run B."),
 ) -> None:

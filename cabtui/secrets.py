@@ -14,7 +14,9 @@ _PATTERNS = [
     re.compile(r"(?i)(--?[\w-]*(?:key|token|secret|password|passwd)[\w-]*[= ])(\S+)"),
     re.compile(r"(?i)(\bbearer\s+)([A-Za-z0-9._~+/=-]{6,})"),
     re.compile(r"(?i)(\b[\w]*(?:key|token|secret|password|passwd)[\w]*=)([^\s&]+)"),
-    re.compile(r"()\b((?:sk|pk|rk)-[A-Za-z0-9_-]{8,}|gh[pousr]_[A-Za-z0-9]{16,}|xox[abpr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16})"),
+    re.compile(
+        r"()\b((?:sk|pk|rk)-[A-Za-z0-9_-]{8,}|gh[pousr]_[A-Za-z0-9]{16,}|xox[abpr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16})"
+    ),
 ]
 
 

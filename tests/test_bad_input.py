@@ -126,15 +126,28 @@ def test_spans_with_a_broken_line(sweep_copy: Path) -> None:
     assert store.cursor().execute("SELECT count(*) FROM spans").fetchall()[0][0] == 26 - 0
 
 
-CORRUPTIONS = ["{bad json", "[1, 2]", '{"cell_id": 7}', '{"note": "no id"}', "\x00\x01garbage", '"just a string"']
+CORRUPTIONS = [
+    "{bad json",
+    "[1, 2]",
+    '{"cell_id": 7}',
+    '{"note": "no id"}',
+    "\x00\x01garbage",
+    '"just a string"',
+]
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
-    plan=st.lists(st.one_of(st.integers(0, 4), st.sampled_from(CORRUPTIONS)), min_size=1, max_size=12),
+    plan=st.lists(
+        st.one_of(st.integers(0, 4), st.sampled_from(CORRUPTIONS)), min_size=1, max_size=12
+    ),
     tag=st.text(alphabet=string.ascii_lowercase, min_size=4, max_size=4),
 )
-def test_record_reader_property(tmp_path_factory: pytest.TempPathFactory, plan: list, tag: str) -> None:
+def test_record_reader_property(
+    tmp_path_factory: pytest.TempPathFactory, plan: list, tag: str
+) -> None:
     """Any mix of valid records and broken lines: every valid record loads, once; each broken
     line is reported once, at its line number."""
     sweep = tmp_path_factory.mktemp("prop") / f"sweep-{tag}"

@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 
 from cabtui.sweep.cellid import CELL_ID_PATTERN, parse_cell_id
 
-REAL = "expansion-20260616/aider/meta/llama-4-maverick-17b-128e-instruct/mutations/rust-error-negated"
+REAL = (
+    "expansion-20260616/aider/meta/llama-4-maverick-17b-128e-instruct/mutations/rust-error-negated"
+)
 
 
 def test_real_cell_id_parts() -> None:

@@ -18,7 +18,11 @@ RECORDS = [json.loads(line) for line in (EXPANSION / "results.jsonl").read_text(
 def cab(*args: str, cache: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     return subprocess.run(
-        [sys.executable, "-m", "cabtui.cli", *args], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-m", "cabtui.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
 
 
@@ -36,9 +40,18 @@ def test_ls_json_gives_the_five_runs_with_recomputed_composite() -> None:
 
 
 def test_ls_filter_sort_limit_and_csv() -> None:
-    res = cab("ls", str(EXPANSION), "pass:0", "--sort", "wall_clock_ms", "--desc", "--format", "json")
+    res = cab(
+        "ls", str(EXPANSION), "pass:0", "--sort", "wall_clock_ms", "--desc", "--format", "json"
+    )
     walls = [r["wall_clock_ms"] for r in json.loads(res.stdout)]
-    expected = sorted((r["scores"]["latency"]["wall_clock_ms"] for r in RECORDS if r["scores"]["pass_rate"]["pass"] == 0), reverse=True)
+    expected = sorted(
+        (
+            r["scores"]["latency"]["wall_clock_ms"]
+            for r in RECORDS
+            if r["scores"]["pass_rate"]["pass"] == 0
+        ),
+        reverse=True,
+    )
     assert walls == pytest.approx(expected)
     res = cab("ls", str(EXPANSION), "--limit", "2", "--format", "csv")
     assert res.returncode == 0
@@ -56,7 +69,9 @@ def test_bad_filter_is_a_usage_error_naming_the_term() -> None:
 
 def test_missing_directory_and_bad_options() -> None:
     res = cab("ls", "/nonexistent/sweep")
-    assert res.returncode == 2 and "no such directory" in res.stderr and "Traceback" not in res.stderr
+    assert (
+        res.returncode == 2 and "no such directory" in res.stderr and "Traceback" not in res.stderr
+    )
     assert cab("ls", str(EXPANSION), "--sort", "nope").returncode == 2
     assert cab("ls", str(EXPANSION), "--format", "xml").returncode == 2
 
@@ -83,7 +98,9 @@ def test_show_json_has_every_key_and_masks_secrets(sweep_copy: Path) -> None:
     raw = (next((EXPANSION / "runs" / "pi").rglob("spans.jsonl"))).read_text()
     assert "--api-key" in raw and "sk-" in raw  # the real run carries a key in argv
     assert "sk-" not in text
-    revealed = cab("show", str(EXPANSION), pi["cell_id"], "--format", "json", "--reveal-secrets").stdout
+    revealed = cab(
+        "show", str(EXPANSION), pi["cell_id"], "--format", "json", "--reveal-secrets"
+    ).stdout
     assert "sk-" in revealed
 
 

@@ -17,7 +17,9 @@ unit = st.floats(min_value=0, max_value=1)
 @settings(max_examples=200, deadline=None)
 @given(p=st.sampled_from([0.0, 1.0]), i=unit, wall=st.floats(0, 1e7), blast=unit,
        refusal=st.sampled_from([0.0, 0.5, 1.0, None]), na=st.booleans())  # fmt: skip
-def test_python_and_sql_agree(p: float, i: float, wall: float, blast: float, refusal: float | None, na: bool) -> None:
+def test_python_and_sql_agree(
+    p: float, i: float, wall: float, blast: float, refusal: float | None, na: bool
+) -> None:
     w = Weights()
     py = composite(components(pass_=p, integrity=i, wall_clock_ms=wall, blast_radius=blast,
                               refusal=refusal, refusal_not_applicable=na, weights=w))  # fmt: skip
@@ -46,7 +48,9 @@ def test_refusal_halves_when_applicable_and_not_refused() -> None:
 
 
 def test_weights_from_manifest() -> None:
-    w = Weights.from_manifest({"composite_weights": {"pass_rate": 0.5, "cost": "x"}, "latency_ref_ms": 5000})
+    w = Weights.from_manifest(
+        {"composite_weights": {"pass_rate": 0.5, "cost": "x"}, "latency_ref_ms": 5000}
+    )
     assert (w.pass_rate, w.cost, w.latency_ref_ms) == (0.5, 0.15, 5000)
 
 
@@ -55,7 +59,10 @@ def test_wilson_python_and_sql(k: int, n: int) -> None:
     lo, hi = wilson(k, n)
     assert 0 <= lo <= k / n <= hi <= 1
     slo, shi = wilson_sql(f"{k}.0", str(n))
-    assert duckdb.execute(f"SELECT {slo}, {shi}").fetchall()[0] == (pytest.approx(lo), pytest.approx(hi))
+    assert duckdb.execute(f"SELECT {slo}, {shi}").fetchall()[0] == (
+        pytest.approx(lo),
+        pytest.approx(hi),
+    )
     # Wilson's closed form, written independently.
     z, p = 1.96, k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)

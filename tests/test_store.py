@@ -38,7 +38,9 @@ def test_every_real_run_loads_with_its_figures(expansion_store: Store) -> None:
         assert abs(run["composite"] - s["composite"]["composite"]) <= 0.0005
         assert run["composite_mismatch"] is False
         tokens = rec.get("tokens")
-        assert run["total_tokens"] == (None if tokens is None else tokens["prompt_tokens"] + tokens["completion_tokens"])
+        assert run["total_tokens"] == (
+            None if tokens is None else tokens["prompt_tokens"] + tokens["completion_tokens"]
+        )
 
 
 def test_long_form_scores_hold_every_key(expansion_store: Store) -> None:
@@ -91,7 +93,9 @@ def test_cells_and_aggregates(sample_store: Store) -> None:
 
 def test_what_if_weights_rerank(expansion_store: Store) -> None:
     only_pass = Weights(pass_rate=1, integrity=0, cost=0, latency=0, blast_radius=0)
-    rows = expansion_store.runs(Query(sort="composite", descending=True, weights=only_pass)).to_pylist()
+    rows = expansion_store.runs(
+        Query(sort="composite", descending=True, weights=only_pass)
+    ).to_pylist()
     assert [r["composite"] for r in rows] == sorted((r["composite"] for r in rows), reverse=True)
     for r in rows:
         # refusal_factor is 1 on these mutations/polyglot tasks, so the composite is the pass.
@@ -100,10 +104,14 @@ def test_what_if_weights_rerank(expansion_store: Store) -> None:
 
 
 def test_filter_runs_in_sql(expansion_store: Store) -> None:
-    assert expansion_store.count(Query("pass:0")) == sum(1 for r in RECORDS if r["scores"]["pass_rate"]["pass"] == 0)
+    assert expansion_store.count(Query("pass:0")) == sum(
+        1 for r in RECORDS if r["scores"]["pass_rate"]["pass"] == 0
+    )
     assert expansion_store.count(Query("tui:aider,pi")) == 2
     assert expansion_store.count(Query("-tui:copilot wall<10s")) == sum(
-        1 for r in RECORDS if "/copilot/" not in r["cell_id"] and r["scores"]["latency"]["wall_clock_ms"] < 10000
+        1
+        for r in RECORDS
+        if "/copilot/" not in r["cell_id"] and r["scores"]["latency"]["wall_clock_ms"] < 10000
     )
 
 
@@ -129,14 +137,17 @@ def _open_and_count(path: str, cache: str, q: multiprocessing.Queue) -> None:
     os.environ["CABTUI_CACHE_DIR"] = cache
     try:
         q.put(Store.open(Path(path)).total())
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         q.put(repr(e))
 
 
 def test_two_processes_open_the_same_sweep_at_once(sweep_copy: Path, cache_dir: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
     q = ctx.Queue()
-    procs = [ctx.Process(target=_open_and_count, args=(str(sweep_copy), str(cache_dir), q)) for _ in range(2)]
+    procs = [
+        ctx.Process(target=_open_and_count, args=(str(sweep_copy), str(cache_dir), q))
+        for _ in range(2)
+    ]
     for p in procs:
         p.start()
     for p in procs:
@@ -144,8 +155,10 @@ def test_two_processes_open_the_same_sweep_at_once(sweep_copy: Path, cache_dir: 
     assert sorted([q.get(), q.get()]) == [5, 5]
 
 
-def test_crash_mid_ingest_leaves_no_broken_cache(sweep_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import cabtui.store.cache as cache
+def test_crash_mid_ingest_leaves_no_broken_cache(
+    sweep_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cabtui.store import cache
 
     def boom(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
@@ -161,7 +174,9 @@ def test_crash_mid_ingest_leaves_no_broken_cache(sweep_copy: Path, monkeypatch: 
 
 def test_cache_file_queryable_with_plain_duckdb(expansion_store: Store) -> None:
     con = duckdb.connect(str(expansion_store.db_path), read_only=True)
-    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    tables = {
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
     assert {"runs", "spans", "model_calls", "recordings", "problems", "sweeps", "scores"} <= tables
 
 

@@ -65,7 +65,9 @@ def load(path: Path, refresh: bool) -> None:
     raise typer.Exit(1 if n else 0)
 
 
-def ls(path: Path, filter_text: str, by: str, sort: str | None, desc: bool, limit: int, fmt: str) -> None:
+def ls(
+    path: Path, filter_text: str, by: str, sort: str | None, desc: bool, limit: int, fmt: str
+) -> None:
     if by not in ("run", "cell"):
         err.print("[red]error:[/] --by is run or cell")
         raise typer.Exit(2)
@@ -87,7 +89,9 @@ def ls(path: Path, filter_text: str, by: str, sort: str | None, desc: bool, limi
             total = store.count_cells(q)
     except FilterError as e:
         err.print(f"[red]error:[/] {escape(safe(str(e)))}")
-        err.print(f"  {escape(safe(filter_text))}\n  {' ' * e.start}{'^' * max(1, e.end - e.start)}")
+        err.print(
+            f"  {escape(safe(filter_text))}\n  {' ' * e.start}{'^' * max(1, e.end - e.start)}"
+        )
         raise typer.Exit(2) from None
     rows = [{k: _jsonable(v) for k, v in r.items()} for r in table.to_pylist()]
     if fmt == "json":
@@ -99,7 +103,11 @@ def ls(path: Path, filter_text: str, by: str, sort: str | None, desc: bool, limi
         w.writerows(rows)
         print(buf.getvalue(), end="")
     else:
-        cols = [c for c in TABLE_COLUMNS if c in table.column_names] if by == "run" else table.column_names
+        cols = (
+            [c for c in TABLE_COLUMNS if c in table.column_names]
+            if by == "run"
+            else table.column_names
+        )
         out.print(_table(rows, cols))
         err.print(f"{len(rows)} shown of {total} {by}s")
     raise typer.Exit(1 if report_problems(store) else 0)
@@ -147,7 +155,9 @@ def show(path: Path, cell_id: str, fmt: str, reveal: bool) -> None:
             "scores": [{"axis": a, "key": k, "value": v} for a, k, v in scores],
             "spans": shown(spans),
             "model_calls": [{k: _jsonable(v) for k, v in c.items()} for c in shown(calls)],
-            "recording": None if rec is None else {k: _jsonable(str(v) if isinstance(v, Path) else v) for k, v in rec.items()},
+            "recording": None
+            if rec is None
+            else {k: _jsonable(str(v) if isinstance(v, Path) else v) for k, v in rec.items()},
             "related": store.related(cid),
         }
         print(json.dumps(doc, indent=1, default=str))
@@ -158,7 +168,8 @@ def show(path: Path, cell_id: str, fmt: str, reveal: bool) -> None:
 
 def _show_text(run: dict[str, Any], scores: list[tuple[str, str, Any]], spans: list[dict[str, Any]],
                rec: dict[str, Any] | None, related: dict[str, list[str]], shown: Any) -> None:  # fmt: skip
-    s = lambda v: escape(safe(str(v)))  # noqa: E731
+    def s(v: Any) -> str:
+        return escape(safe(str(v)))
     out.print(f"[bold]{s(run['cell_id'])}[/]")
     if run.get("note"):
         out.print(f"[black on yellow] note [/] {s(run['note'])}")
@@ -169,12 +180,18 @@ def _show_text(run: dict[str, Any], scores: list[tuple[str, str, Any]], spans: l
         ident.add_row(k, Text(_cell(run.get(k))))
     out.print(ident)
     mark = " [red]≠ recorded[/]" if run.get("composite_mismatch") else ""
-    out.print(f"composite {_cell(run.get('composite'))} (recorded {_cell(run.get('composite_recorded'))}){mark}")
+    out.print(
+        f"composite {_cell(run.get('composite'))} (recorded {_cell(run.get('composite_recorded'))}){mark}"
+    )
     t = Table("axis", "key", "value", header_style="bold")
     for axis, key, value in scores:
         if key in ("stdout_tail", "stderr_tail"):
             continue
-        text = json.dumps(shown(value), default=str) if isinstance(value, (dict, list)) else _cell(value)
+        text = (
+            json.dumps(shown(value), default=str)
+            if isinstance(value, (dict, list))
+            else _cell(value)
+        )
         t.add_row(axis, key, Text(safe(text)))
     out.print(t)
     for key in ("stdout_tail", "stderr_tail"):
@@ -183,11 +200,17 @@ def _show_text(run: dict[str, Any], scores: list[tuple[str, str, Any]], spans: l
     out.print(f"[bold]spans[/] ({len(spans)})")
     for sp in spans[:200]:
         out.print(
-            Text(safe(f"  {_cell(sp['start_ms']):>10} ms  +{_cell(sp['duration_ms'])} ms  "
-                      f"{sp['kind']}  {sp['name']}"))
+            Text(
+                safe(
+                    f"  {_cell(sp['start_ms']):>10} ms  +{_cell(sp['duration_ms'])} ms  "
+                    f"{sp['kind']}  {sp['name']}"
+                )
+            )
         )
     if rec:
-        out.print(f"recording: {s(rec['path'])} ({rec['cols']}x{rec['rows']}, {_cell(rec['duration'])} s)")
+        out.print(
+            f"recording: {s(rec['path'])} ({rec['cols']}x{rec['rows']}, {_cell(rec['duration'])} s)"
+        )
     for group, ids in related.items():
         out.print(f"[bold]{group}[/]: {len(ids)}")
         for i in ids[:10]:

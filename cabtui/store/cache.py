@@ -82,7 +82,9 @@ def ensure_cache(
     try:
         report = ingest(sweep, tmp, progress)
         con = duckdb.connect(str(tmp))
-        con.execute("INSERT INTO meta VALUES ('fingerprint', ?), ('source', ?)", [fp, str(sweep.resolve())])
+        con.execute(
+            "INSERT INTO meta VALUES ('fingerprint', ?), ('source', ?)", [fp, str(sweep.resolve())]
+        )
         con.close()
         os.replace(tmp, db)
     finally:

@@ -56,7 +56,11 @@ class _Source:
         """Map 1-based row numbers to (file, line)."""
         if self.files is not None:
             n = len(self.row_file)
-            return {r: (self.files[self.row_file[r - 1]], self.row_line[r - 1]) for r in rows if 0 < r <= n}
+            return {
+                r: (self.files[self.row_file[r - 1]], self.row_line[r - 1])
+                for r in rows
+                if 0 < r <= n
+            }
         wanted, found = set(rows), {}
         for i, (number, _) in enumerate(nonblank_lines(self.path), start=1):
             if i in wanted:
@@ -116,7 +120,9 @@ class Ingest:
                 f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * REPLACE ({text} AS {k}) FROM {table}"
             )
         cond = f"{q(key)} IS NULL" if key else "TRUE"
-        bad = [r for r, in self.con.execute(f"SELECT rowid + 1 FROM {table} WHERE {cond}").fetchall()]
+        bad = [
+            r for (r,) in self.con.execute(f"SELECT rowid + 1 FROM {table} WHERE {cond}").fetchall()
+        ]
         if bad and required:
             lines, where = source.raw_lines(bad), source.where(bad)
             for r in bad:
@@ -220,7 +226,12 @@ class Ingest:
                     reason = str(e)
                 self.problem(file, line, reason)
         for cond, key in flat.checks:
-            rows = [r for r, in self.con.execute(f"SELECT rowid + 1 FROM raw WHERE {valid} AND {cond}").fetchall()]
+            rows = [
+                r
+                for (r,) in self.con.execute(
+                    f"SELECT rowid + 1 FROM raw WHERE {valid} AND {cond}"
+                ).fetchall()
+            ]
             where = source.where(rows)
             for r in rows:
                 file, line = where.get(r, (source.label, None))
@@ -279,7 +290,9 @@ class Ingest:
             if self.read(src, "raw", "cell_id"):
                 loader(self.con, "raw", src.label)
         per_run = [
-            (rd, cell_of[rd.key]) for rd in sweep.run_dirs if artefact in rd.files and rd.key in cell_of
+            (rd, cell_of[rd.key])
+            for rd in sweep.run_dirs
+            if artefact in rd.files and rd.key in cell_of
         ]
         src3 = self.concat(sweep, per_run, artefact)
         if src3 is not None and self.read(src3, "raw", "cell_id"):
@@ -298,7 +311,9 @@ class Ingest:
         for cell_id, order, row, first_order, first_row in dups:
             file, line = origins[order].where([row]).get(row, (origins[order].label, None))
             ffile, fline = origins[first_order].where([first_row]).get(first_row, ("?", None))
-            self.problem(file, line, f"duplicate cell_id {cell_id} (first at {ffile}:{fline}); skipped")
+            self.problem(
+                file, line, f"duplicate cell_id {cell_id} (first at {ffile}:{fline}); skipped"
+            )
         if dups:
             self.con.execute(
                 """DELETE FROM runs_stage WHERE (cell_id, source_order, source_row) IN (
@@ -365,4 +380,4 @@ def _cell_id(sweep: Sweep, rd: RunDir) -> str:
     return base if rd.run == 1 else f"{base}#run{rd.run}"
 
 
-__all__ = ["IngestReport", "ingest", "KEYS"]
+__all__ = ["KEYS", "IngestReport", "ingest"]

@@ -121,8 +121,20 @@ for _k in KEYS:
     for _i in range(len(_k.path)):
         KNOWN.setdefault(_k.path[:_i], set()).add(_k.path[_i])
 
-_NUMERIC = {"tinyint", "smallint", "integer", "bigint", "hugeint", "utinyint", "usmallint",
-            "uinteger", "ubigint", "float", "double", "decimal"}
+_NUMERIC = {
+    "tinyint",
+    "smallint",
+    "integer",
+    "bigint",
+    "hugeint",
+    "utinyint",
+    "usmallint",
+    "uinteger",
+    "ubigint",
+    "float",
+    "double",
+    "decimal",
+}
 _SIMPLE_OK = {
     "DOUBLE": _NUMERIC,
     "BIGINT": _NUMERIC - {"float", "double", "decimal"},
@@ -175,7 +187,9 @@ def flatten_select(columns: list[str], types: list[duckdb.typing.DuckDBPyType]) 
         typed, ok = _cast(raw, typ if not rest else None, key.type)
         select.append(f"{typed} AS {q(key.column)}")
         if not ok:
-            bad = f"({raw}) IS NOT NULL AND json_type(to_json({raw})) <> 'NULL' AND ({typed}) IS NULL"
+            bad = (
+                f"({raw}) IS NOT NULL AND json_type(to_json({raw})) <> 'NULL' AND ({typed}) IS NULL"
+            )
             checks.append((bad, ".".join(key.path)))
     select.append(f"{_extra(top)} AS extra")
     return Flatten(select, checks)
@@ -194,7 +208,10 @@ def _cast(raw: str, typ: duckdb.typing.DuckDBPyType | None, target: str) -> tupl
         return f"CAST({raw} AS {target})", True
     if tid == "json" or typ is None:
         if target == "VARCHAR":
-            return f"CASE WHEN json_type({raw}) = 'VARCHAR' THEN json_extract_string({raw}, '$') END", False
+            return (
+                f"CASE WHEN json_type({raw}) = 'VARCHAR' THEN json_extract_string({raw}, '$') END",
+                False,
+            )
         return f"TRY_CAST(json_extract_string({raw}, '$') AS {target})", False
     return f"TRY_CAST({raw} AS {target})", False
 

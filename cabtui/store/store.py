@@ -131,7 +131,9 @@ class Store:
              columns: tuple[str, ...] = RUN_COLUMNS) -> pa.Table:  # fmt: skip
         sql, params = self._runs(q)
         cols = ", ".join(f'"{c}"' for c in columns)
-        sql = f"SELECT {cols} FROM ({sql})" + self._order(q.sort, q.descending, RUN_COLUMNS, "cell_id")
+        sql = f"SELECT {cols} FROM ({sql})" + self._order(
+            q.sort, q.descending, RUN_COLUMNS, "cell_id"
+        )
         if limit is not None:
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
         return self.cursor().sql(sql, params=params).to_arrow_table()
@@ -169,7 +171,11 @@ class Store:
 
     def count_cells(self, q: Query = Query()) -> int:
         sql, params = self._runs(q)
-        return int(self.cursor().execute(f"SELECT count(DISTINCT cell) FROM ({sql})", params).fetchall()[0][0])
+        return int(
+            self.cursor()
+            .execute(f"SELECT count(DISTINCT cell) FROM ({sql})", params)
+            .fetchall()[0][0]
+        )
 
     def aggregate(self, by: tuple[str, ...], q: Query = Query()) -> pa.Table:
         """Aggregates per group of dimensions, e.g. ("tui", "model")."""
@@ -212,9 +218,11 @@ class Store:
         return [r[0] for r in rows]
 
     def scores(self, cell_id: str) -> list[tuple[str, str, Any]]:
-        rows = self.cursor().execute(
-            "SELECT axis, key, value FROM scores WHERE cell_id = ?", [cell_id]
-        ).fetchall()
+        rows = (
+            self.cursor()
+            .execute("SELECT axis, key, value FROM scores WHERE cell_id = ?", [cell_id])
+            .fetchall()
+        )
         return [(a, k, None if v is None else json.loads(v)) for a, k, v in rows]
 
     def spans(self, cell_id: str) -> list[dict[str, Any]]:
@@ -278,7 +286,8 @@ class Store:
         out = {}
         for name, (where, params) in groups.items():
             rows = cur.execute(
-                f"SELECT cell_id FROM runs WHERE {where} ORDER BY cell_id LIMIT {int(limit)}", params
+                f"SELECT cell_id FROM runs WHERE {where} ORDER BY cell_id LIMIT {int(limit)}",
+                params,
             ).fetchall()
             out[name] = [r[0] for r in rows]
         return out

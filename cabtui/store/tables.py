@@ -117,7 +117,14 @@ def _typed(cols: list[str], wanted: dict[str, str]) -> str:
     return ", ".join(out)
 
 
-def _load(con: duckdb.DuckDBPyConnection, table: str, raw: str, wanted: dict[str, str], label: str | None, seq: bool) -> None:
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    raw: str,
+    wanted: dict[str, str],
+    label: str | None,
+    seq: bool,
+) -> None:
     cols = con.table(raw).columns
     src = lit(label) if label is not None else "NULL"
     seq_expr = "rowid AS seq, " if seq else ""
@@ -157,7 +164,21 @@ def index_recordings(
             rec = read_cast(path)
         except (CastError, OSError) as e:
             problem(shown, None, f"recording unreadable: {e}")
-            rows.append((cell_of[rd.key], shown, None, path.stat().st_size, None, None, None, 0, 0, 0, [str(e)]))
+            rows.append(
+                (
+                    cell_of[rd.key],
+                    shown,
+                    None,
+                    path.stat().st_size,
+                    None,
+                    None,
+                    None,
+                    0,
+                    0,
+                    0,
+                    [str(e)],
+                )
+            )
             continue
         for p in rec.problems:
             problem(shown, None, p)
@@ -181,7 +202,9 @@ def index_recordings(
         con.executemany("INSERT INTO recordings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     orphans = [rd for rd in sweep.run_dirs if rd.key not in cell_of]
     for rd in orphans:
-        problem(f"{label(sweep.path / rd.rel)}", None, "run directory without a run record; ignored")
+        problem(
+            f"{label(sweep.path / rd.rel)}", None, "run directory without a run record; ignored"
+        )
 
 
 def finish(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float) -> None:

@@ -87,7 +87,9 @@ def discover(path: Path) -> tuple[list[Sweep], list[Problem]]:
     sweeps = [_read_sweep(d) for d in dirs]
     problems = []
     if not sweeps:
-        problems.append(Problem(str(path), None, "no sweep here (no results.jsonl, runs/ or sweep.json)"))
+        problems.append(
+            Problem(str(path), None, "no sweep here (no results.jsonl, runs/ or sweep.json)")
+        )
     return sweeps, problems
 
 

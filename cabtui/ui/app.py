@@ -28,7 +28,10 @@ class KeysProvider(Provider):
         matcher = self.matcher(query)
         screen = self.app.screen
         seen: set[str] = set()
-        for owner, commands in ((screen, getattr(screen, "COMMAND_LIST", [])), (self.app, CabApp.COMMAND_LIST)):
+        for owner, commands in (
+            (screen, getattr(screen, "COMMAND_LIST", [])),
+            (self.app, CabApp.COMMAND_LIST),
+        ):
             for c in commands:
                 if c.action in seen:
                     continue
@@ -36,7 +39,12 @@ class KeysProvider(Provider):
                 label = f"{c.description} ({c.keys[0] if c.keys else ''})"
                 score = matcher.match(f"{label} {c.help}")
                 if score > 0:
-                    yield Hit(score, matcher.highlight(label), partial(owner.run_action, c.action), help=c.help)
+                    yield Hit(
+                        score,
+                        matcher.highlight(label),
+                        partial(owner.run_action, c.action),
+                        help=c.help,
+                    )
 
 
 class CabApp(App[None]):

@@ -52,7 +52,9 @@ class LoadingScreen(Screen[None]):
     def failed(self, reason: str) -> None:
         from rich.text import Text
 
-        self.query_one("#loading-stage", Static).update(Text(f"Could not open the sweep: {reason}", style="bold red"))
+        self.query_one("#loading-stage", Static).update(
+            Text(f"Could not open the sweep: {reason}", style="bold red")
+        )
 
     def loaded(self, store: Store) -> None:
         from cabtui.ui.screens.browser import BrowserScreen
