@@ -58,7 +58,8 @@ class Ruler(Widget):
         ticks = [" "] * bar_w
         step = max(1, bar_w // 8)
         for x in range(0, bar_w, step):
-            label = fmt_ms(self.end_ms * x / bar_w)
+            at = self.end_ms * x / bar_w
+            label = f"{at / 1000:.2f}s" if self.end_ms < 5000 else fmt_ms(at)
             if x + len(label) <= bar_w and all(
                 c == " " for c in ticks[max(0, x - 1) : x + len(label)]
             ):
