@@ -55,8 +55,8 @@ def identity_table(diff: dict[str, Any]) -> Table:
     """Both sides' identity, the keys that differ in bold yellow."""
     t = _table("identity")
     t.add_column("key", style="dim", no_wrap=True, min_width=16)
-    t.add_column("A", style="cyan", overflow="ellipsis", no_wrap=True)
-    t.add_column("B", style="magenta", overflow="ellipsis", no_wrap=True)
+    t.add_column("A", style="cyan", overflow="ellipsis", no_wrap=True, ratio=1)
+    t.add_column("B", style="magenta", overflow="ellipsis", no_wrap=True, ratio=1)
     differs = set(diff.get("identity_diff", []))
     for key, a in diff["a"].items():
         if key in ("cell_id", "cell", "runs"):
@@ -71,7 +71,7 @@ def axes_table(diff: dict[str, Any]) -> Table:
     """Scorer keys: A, B and a - b, green when A is better, red when B is."""
     t = _table("axes (Δ = A − B, green: A better, red: B better)")
     t.add_column("axis", style="dim", no_wrap=True, max_width=12)
-    t.add_column("key", style="dim", no_wrap=True, min_width=12)
+    t.add_column("key", style="dim", no_wrap=True, min_width=12, max_width=20)
     t.add_column("A", justify="right", no_wrap=True)
     t.add_column("B", justify="right", no_wrap=True)
     t.add_column("Δ", justify="right", no_wrap=True, min_width=8)
