@@ -359,7 +359,7 @@ class ReplayScreen(Screen[None]):
     def _found(self, needle: str, hits: list[float]) -> None:
         if needle != self.needle or self.session is None:
             return
-        self.searching, self.hits = False, hits
+        self.searching, self.hits = False, sorted(set(hits))  # one hit per moment
         if not hits:
             self.hit = None
             self._status()
