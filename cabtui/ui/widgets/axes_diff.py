@@ -70,11 +70,11 @@ def identity_table(diff: dict[str, Any]) -> Table:
 def axes_table(diff: dict[str, Any]) -> Table:
     """Scorer keys: A, B and a - b, green when A is better, red when B is."""
     t = _table("axes (Δ = A − B, green: A better, red: B better)")
-    t.add_column("axis", style="dim", no_wrap=True, max_width=12)
+    t.add_column("axis", style="dim", no_wrap=True, max_width=8)
     t.add_column("key", style="dim", no_wrap=True, min_width=12, max_width=20)
-    t.add_column("A", justify="right", no_wrap=True)
-    t.add_column("B", justify="right", no_wrap=True)
-    t.add_column("Δ", justify="right", no_wrap=True, min_width=8)
+    t.add_column("A", justify="right", no_wrap=True, max_width=10)
+    t.add_column("B", justify="right", no_wrap=True, max_width=10)
+    t.add_column("Δ", justify="right", no_wrap=True, min_width=7)
     for row in diff["axes"]:
         if row["key"] in SKIP_AXES:
             continue
