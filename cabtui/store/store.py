@@ -268,26 +268,34 @@ class Store:
         return rec
 
     def related(self, cell_id: str, limit: int = 50) -> dict[str, list[str]]:
-        """Runs related to this one: other CLIs on this task, other models with this CLI,
-        other tasks in this family (same CLI and model), and the other reruns of this cell."""
+        """Runs related to this one, closest first: other CLIs on this task (same model first),
+        other models with this CLI (same task first), other tasks in this family (same CLI and
+        model), and the other reruns of this cell. Every opened sweep is searched, this one first."""
         run = self.run(cell_id)
         if run is None:
             return {}
-        cur = self.cursor()
-        groups = {
-            "other CLIs on this task": ("sweep_id = ? AND model = ? AND task_id = ? AND tui <> ?",
-                                        [run["sweep_id"], run["model"], run["task_id"], run["tui"]]),
-            "other models with this CLI": ("sweep_id = ? AND tui = ? AND task_id = ? AND model <> ?",
-                                           [run["sweep_id"], run["tui"], run["task_id"], run["model"]]),
-            "other tasks in this family": ("sweep_id = ? AND tui = ? AND model = ? AND family = ? AND task_id <> ?",
-                                           [run["sweep_id"], run["tui"], run["model"], run["family"], run["task_id"]]),
-            "other reruns": ("cell = ? AND cell_id <> ?", [run["cell"], cell_id]),
+        r = run
+        groups: dict[str, tuple[str, list[object], str, list[object]]] = {
+            "other CLIs on this task": (
+                "task_id = ? AND tui <> ?", [r["task_id"], r["tui"]],
+                "model <> ?, sweep_id <> ?", [r["model"], r["sweep_id"]],
+            ),
+            "other models with this CLI": (
+                "tui = ? AND model <> ?", [r["tui"], r["model"]],
+                "task_id <> ?, sweep_id <> ?", [r["task_id"], r["sweep_id"]],
+            ),
+            "other tasks in this family": (
+                "tui = ? AND model = ? AND family = ? AND task_id <> ?",
+                [r["tui"], r["model"], r["family"], r["task_id"]],
+                "sweep_id <> ?", [r["sweep_id"]],
+            ),
+            "other reruns": ("cell = ? AND cell_id <> ?", [r["cell"], cell_id], "run", []),
         }  # fmt: skip
         out = {}
-        for name, (where, params) in groups.items():
-            rows = cur.execute(
-                f"SELECT cell_id FROM runs WHERE {where} ORDER BY cell_id LIMIT {int(limit)}",
-                params,
+        for name, (where, params, order, order_params) in groups.items():
+            rows = self.cursor().execute(
+                f"SELECT cell_id FROM runs WHERE {where} ORDER BY {order}, cell_id LIMIT {int(limit)}",
+                params + order_params,
             ).fetchall()
-            out[name] = [r[0] for r in rows]
+            out[name] = [row[0] for row in rows]
         return out
