@@ -256,7 +256,7 @@ class CompareScreen(Screen[None]):
             "B follows the alignment" if self.link and self.link.mode == SPAN else "one clock",
             f"row {(self.row or 0) + 1}/{n}" if n else "no spans",
         ]
-        self.query_one("#cmp-status", Static).update(Text(safe("  ·  ".join(parts))))
+        self.query_one("#cmp-status", Static).update(Text(safe("  ·  ".join(parts))), layout=False)
 
     # -- actions -----------------------------------------------------------------------------
 
