@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import string
 from pathlib import Path
 
@@ -88,11 +87,28 @@ def test_bad_cell_id(sweep_copy: Path) -> None:
     assert len(probs) == 1 and probs[0][:2] == ("results.jsonl", 1) and "bad cell_id" in probs[0][2]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
 def test_unreadable_file(sweep_copy: Path) -> None:
-    (sweep_copy / "results.jsonl").chmod(0)
+    """results.jsonl that cannot be read as a file (here a directory, which even root cannot
+    read as one): reported by name; the per-run artefacts still load."""
+    (sweep_copy / "results.jsonl").unlink()
+    (sweep_copy / "results.jsonl").mkdir()
     store = Store.open(sweep_copy)
-    assert any(p.file == "results.jsonl" for p in store.problems())
+    probs = [p for p in store.problems() if p.file.endswith("results.jsonl")]
+    assert len(probs) == 1 and "not a regular file" in probs[0].reason
+    assert store.cursor().execute("SELECT count(*) FROM spans").fetchall()[0][0] == 0
+
+
+def test_results_link_leading_outside(sweep_copy: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.jsonl"
+    outside.write_text((sweep_copy / "results.jsonl").read_text())
+    (sweep_copy / "results.jsonl").unlink()
+    (sweep_copy / "results.jsonl").symlink_to(outside)
+    store = Store.open(sweep_copy)
+    assert store.total() == 0
+    assert any(
+        "outside the sweep" in p.reason and p.file.endswith("results.jsonl")
+        for p in store.problems()
+    )
 
 
 def test_unreadable_per_run_file(sweep_copy: Path) -> None:

@@ -347,7 +347,6 @@ def ingest(path: Path, db_path: Path, progress: Progress | None = None) -> Inges
         total = max(1, len(sweeps) * 4)
         for i, sweep in enumerate(sweeps):
             job.report.sweeps.append(sweep.name)
-            job.report.problems.extend(sweep.problems)
             tables.add_sweep(con, sweep, job.label(sweep.path))
             job.progress("runs", i * 4, total)
             with job.timed("runs"):
@@ -362,6 +361,8 @@ def ingest(path: Path, db_path: Path, progress: Progress | None = None) -> Inges
             job.progress("recordings", i * 4 + 3, total)
             with job.timed("recordings"):
                 tables.index_recordings(con, sweep, cell_of, job.problem, job.label)
+            for p in sweep.problems:
+                job.problem(job.label(Path(p.file)), p.line, p.reason)
         with job.timed("finish"):
             job.dedupe_runs(origins)
             tables.finish(con, _weights_case(sweeps) if sweeps else "NULL", MISMATCH_TOLERANCE)

@@ -53,8 +53,18 @@ class Sweep:
         return sid if isinstance(sid, str) and sid else self.name
 
     def file(self, name: str) -> Path | None:
+        """The sweep-level file ``name``, or None; one that is there but unusable is reported."""
         p = self.path / name
-        return p if p.is_file() else None
+        if p.is_file() and inside(self.path, p):
+            return p
+        if p.is_symlink() or p.exists():
+            reason = "leads outside the sweep; refused" if p.exists() else "is a broken link"
+            if p.exists() and inside(self.path, p):
+                reason = "is not a regular file; ignored"
+            problem = Problem(str(p), None, reason)
+            if problem not in self.problems:
+                self.problems.append(problem)
+        return None
 
 
 def is_sweep_dir(path: Path) -> bool:
