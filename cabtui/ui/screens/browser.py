@@ -29,9 +29,9 @@ from cabtui.ui.widgets.grid import Grid, Page
 from cabtui.ui.widgets.problems import ProblemsPanel
 
 Kind = Literal["runs", "cells"]
-WINDOW = 600  # rows held per grid
-BEHIND = 150  # of which before the row asked for
-PREFETCH = 80  # fetch the next window when the cursor is this close to the window's end
+WINDOW = 300  # rows held per grid
+BEHIND = 100  # of which before the row asked for
+PREFETCH = 60  # fetch the next window when the cursor is this close to the window's end
 MAX_MARKED = 2
 
 
