@@ -278,7 +278,8 @@ class BrowserScreen(Screen[None]):
     # -- commands --------------------------------------------------------------------------
 
     def action_focus_filter(self) -> None:
-        self.filter_bar.input.focus()
+        # at once, not on the next idle (Widget.focus): keys typed right after "/" belong to it
+        self.set_focus(self.filter_bar.input)
 
     def action_toggle_grid(self) -> None:
         self.view = "cells" if self.view == "runs" else "runs"
