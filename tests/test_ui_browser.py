@@ -9,7 +9,7 @@ import pytest
 from textual.coordinate import Coordinate
 
 from cabtui.scoring import Weights
-from cabtui.store.store import Store
+from cabtui.store.store import Query, Store
 from cabtui.ui.app import CabApp
 from cabtui.ui.screens.browser import BrowserScreen
 from cabtui.ui.widgets.filter_bar import FilterBar
@@ -247,3 +247,21 @@ async def test_problems_panel(broken_store: Store) -> None:
         assert "results.jsonl:" in str(screen.query_one("#problems-text").render())
         await pilot.press("P")
         assert not panel.display
+
+
+async def test_keys_typed_in_one_burst_after_slash_reach_the_filter(sample_store: Store) -> None:
+    """Keys that arrive together with "/" (a fast typist, a paste, tmux send-keys) are queued
+    before the binding runs; they must still land in the filter bar, and "/" inside the filter
+    is text."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    app = CabApp(lambda progress: sample_store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await browser(app, pilot)
+        typed = "/tui:pi model:meta/llama*"
+        for ch in typed:  # all queued at once, none processed in between
+            app.post_message(events.Key(_character_to_key(ch), ch))
+        await settle(app, pilot)
+        assert screen.query_one(FilterBar).text == typed[1:]
+        assert screen.grid().page.total == sample_store.count(Query(typed[1:])) == 3

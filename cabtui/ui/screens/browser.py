@@ -44,6 +44,9 @@ class BrowserScreen(Screen[None]):
             "Filter",
             "Type a filter; the grid follows each keystroke.",
             key_display="/",
+            # Checked before the key reaches the grid, so that keys typed right after "/"
+            # (a fast typist, a paste, tmux send-keys) already go to the filter bar.
+            priority=True,
         ),
         Command(
             "toggle_grid", "g", "Runs/cells", "Switch between the runs grid and the cells grid."
@@ -276,6 +279,12 @@ class BrowserScreen(Screen[None]):
         self.query_one("#status", Static).update(safe(" · ".join(parts)))
 
     # -- commands --------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # "/" typed inside the filter bar is text (model:meta/llama), not the binding.
+        if action == "focus_filter" and self.focused is self.filter_bar.input:
+            return False
+        return True
 
     def action_focus_filter(self) -> None:
         # at once, not on the next idle (Widget.focus): keys typed right after "/" belong to it
