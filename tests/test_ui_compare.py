@@ -4,12 +4,7 @@ comparing two cells."""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
-
 import pytest
-from rich.console import Console
-from textual.pilot import Pilot
 from textual.screen import Screen
 
 from cabtui.compare.diff import diff_runs
@@ -24,6 +19,7 @@ from cabtui.ui.screens.detail import DetailScreen
 from cabtui.ui.screens.pivot import PivotScreen
 from cabtui.ui.widgets.aligned import AlignedSpans
 from cabtui.ui.widgets.terminal import TerminalView
+from tests.pilot_helpers import plain_text, settle
 
 MODEL = "meta/llama-4-maverick-17b-128e-instruct"
 PASS = f"recorded-20261123/aider/{MODEL}/polyglot/rust-fix-failing-test"
@@ -31,15 +27,6 @@ FAIL = PASS + "#run2"
 AIDER = f"expansion-20260616/aider/{MODEL}/mutations/rust-error-negated"
 COPILOT = f"expansion-20260616/copilot/{MODEL}/mutations/rust-error-negated"
 SIZE = (180, 50)
-
-
-async def settle(pilot: Pilot[None], ready: Callable[[], bool]) -> None:
-    for _ in range(200):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if ready():
-            return
-    raise AssertionError("the screen never got ready")
 
 
 def compared(app: CabApp) -> bool:
@@ -52,9 +39,7 @@ def compare_app(store: Store, a: str, b: str) -> CabApp:
 
 
 def plain(renderable: object) -> str:
-    console = Console(width=200, file=io.StringIO(), color_system=None)
-    console.print(renderable)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    return plain_text(renderable, width=200)
 
 
 def shown(screen: CompareScreen, side: str, t: float) -> list[str]:

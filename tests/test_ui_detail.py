@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from rich.console import Console
-from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 
@@ -20,6 +17,7 @@ from cabtui.ui.screens.detail import DetailScreen
 from cabtui.ui.screens.weights import WeightsScreen
 from cabtui.ui.widgets.axis_bars import AxisBars
 from cabtui.ui.widgets.kv import value_text
+from tests.pilot_helpers import plain_text, settle
 
 SWEEP = "expansion-20260616"
 MODEL = "meta/llama-4-maverick-17b-128e-instruct"
@@ -29,18 +27,7 @@ SECRET = "sk-abcdefghijklmnop1234"
 
 
 def plain(widget: Static) -> str:
-    console = Console(width=250, file=io.StringIO(), color_system=None)
-    console.print(widget.content)
-    return console.file.getvalue()  # type: ignore[attr-defined]
-
-
-async def settle(pilot: Pilot[None], ready: Callable[[], bool]) -> None:
-    for _ in range(200):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if ready():
-            return
-    raise AssertionError("the screen never finished loading")
+    return plain_text(widget.content, width=250)
 
 
 def loaded(app: CabApp) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from textual.pilot import Pilot
 from textual.screen import Screen
@@ -14,15 +12,7 @@ from cabtui.store.store import Query, Store
 from cabtui.ui.app import CabApp
 from cabtui.ui.screens.pivot import PivotScreen, term
 from cabtui.ui.widgets.heatmap import Heatmap, fmt_value
-
-
-async def settle(pilot: Pilot[None], ready: Callable[[], bool]) -> None:
-    for _ in range(200):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if ready():
-            return
-    raise AssertionError("the screen never finished loading")
+from tests.pilot_helpers import settle
 
 
 async def open_pivot(
