@@ -22,7 +22,7 @@ import duckdb
 from cabtui.scoring import MISMATCH_TOLERANCE, Weights, composite_sql
 from cabtui.store import tables
 from cabtui.store.schema import KEYS, flatten_select, lit, q
-from cabtui.sweep.cellid import CELL_ID_PATTERN, RUN_SUFFIX_PATTERN, parse_cell_id
+from cabtui.sweep.cellid import CELL_ID_PATTERN, RUN_SUFFIX_PATTERN, CellId, parse_cell_id
 from cabtui.sweep.layout import RunDir, Sweep, discover
 from cabtui.sweep.lines import explain, nonblank_lines
 from cabtui.sweep.problems import Problem
@@ -377,8 +377,7 @@ def ingest(path: Path, db_path: Path, progress: Progress | None = None) -> Inges
 
 
 def _cell_id(sweep: Sweep, rd: RunDir) -> str:
-    base = f"{sweep.sweep_id}/{rd.tui}/{rd.model}/{rd.task_id}"
-    return base if rd.run == 1 else f"{base}#run{rd.run}"
+    return str(CellId(sweep.sweep_id, rd.tui, rd.model, rd.task_id, rd.run))
 
 
 __all__ = ["KEYS", "IngestReport", "ingest"]

@@ -82,10 +82,23 @@ class Store:
         rows = self.cursor().execute("SELECT file, line, reason FROM problems").fetchall()
         return [Problem(f, line, r) for f, line, r in rows]
 
-    def sweeps(self) -> list[dict[str, Any]]:
-        cur = self.cursor().execute("SELECT * FROM sweeps ORDER BY sweep_dir")
+    def _dicts(
+        self, sql: str, params: list[object], json_keys: tuple[str, ...] = ()
+    ) -> list[dict[str, Any]]:
+        """The rows of a query as dicts, with the JSON columns in ``json_keys`` decoded."""
+        cur = self.cursor().execute(sql, params)
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
+        out = []
+        for row in cur.fetchall():
+            d = dict(zip(names, row))
+            for k in json_keys:
+                if isinstance(d.get(k), str):
+                    d[k] = json.loads(d[k])
+            out.append(d)
+        return out
+
+    def sweeps(self) -> list[dict[str, Any]]:
+        return self._dicts("SELECT * FROM sweeps ORDER BY sweep_dir", [])
 
     def weights(self) -> Weights:
         """The weights of the (first) sweep's manifest, or the defaults."""
@@ -193,17 +206,13 @@ class Store:
 
     def run(self, cell_id: str, weights: Weights | None = None) -> dict[str, Any] | None:
         sql, params = self._runs(Query(weights=weights))
-        cur = self.cursor().execute(f"SELECT * FROM ({sql}) WHERE cell_id = ?", params + [cell_id])
-        rows = cur.fetchall()
-        row = rows[0] if rows else None
-        if row is None:
-            return None
-        rec = dict(zip([d[0] for d in cur.description], row))
-        for k in ("extra", "composite_weights", "composite_components", "marker_hits",
-                  "keyword_hits", "refusal_reasons", "refusal_signals"):  # fmt: skip
-            if isinstance(rec.get(k), str):
-                rec[k] = json.loads(rec[k])
-        return rec
+        rows = self._dicts(
+            f"SELECT * FROM ({sql}) WHERE cell_id = ?",
+            params + [cell_id],
+            ("extra", "composite_weights", "composite_components", "marker_hits",
+             "keyword_hits", "refusal_reasons", "refusal_signals"),
+        )  # fmt: skip
+        return rows[0] if rows else None
 
     def find(self, text: str, limit: int = 20) -> list[str]:
         """cell_ids equal to, or else ending with or containing, ``text``."""
@@ -226,46 +235,27 @@ class Store:
         return [(a, k, None if v is None else json.loads(v)) for a, k, v in rows]
 
     def spans(self, cell_id: str) -> list[dict[str, Any]]:
-        cur = self.cursor().execute(
+        return self._dicts(
             "SELECT span_id, parent_id, kind, name, start_ms, duration_ms, attrs, error "
             "FROM spans WHERE cell_id = ? ORDER BY start_ms NULLS LAST, seq",
             [cell_id],
+            ("attrs", "error"),
         )
-        names = [d[0] for d in cur.description]
-        out = []
-        for row in cur.fetchall():
-            span = dict(zip(names, row))
-            for k in ("attrs", "error"):
-                if isinstance(span[k], str):
-                    span[k] = json.loads(span[k])
-            out.append(span)
-        return out
 
     def model_calls(self, cell_id: str) -> list[dict[str, Any]]:
-        cur = self.cursor().execute(
+        return self._dicts(
             "SELECT * EXCLUDE (cell_id, source_file) FROM model_calls WHERE cell_id = ? "
             "ORDER BY seq NULLS LAST, timestamp",
             [cell_id],
+            ("prompt", "completion"),
         )
-        names = [d[0] for d in cur.description]
-        out = []
-        for row in cur.fetchall():
-            call = dict(zip(names, row))
-            for k in ("prompt", "completion"):
-                if isinstance(call[k], str):
-                    call[k] = json.loads(call[k])
-            out.append(call)
-        return out
 
     def recording(self, cell_id: str) -> dict[str, Any] | None:
-        cur = self.cursor().execute("SELECT * FROM recordings WHERE cell_id = ?", [cell_id])
-        rows = cur.fetchall()
-        row = rows[0] if rows else None
-        if row is None:
+        rows = self._dicts("SELECT * FROM recordings WHERE cell_id = ?", [cell_id])
+        if not rows:
             return None
-        rec = dict(zip([d[0] for d in cur.description], row))
-        rec["file"] = self.root / rec["path"]
-        return rec
+        rows[0]["file"] = self.root / rows[0]["path"]
+        return rows[0]
 
     def related(self, cell_id: str, limit: int = 50) -> dict[str, list[str]]:
         """Runs related to this one, closest first: other CLIs on this task (same model first),
@@ -293,9 +283,13 @@ class Store:
         }  # fmt: skip
         out = {}
         for name, (where, params, order, order_params) in groups.items():
-            rows = self.cursor().execute(
-                f"SELECT cell_id FROM runs WHERE {where} ORDER BY {order}, cell_id LIMIT {int(limit)}",
-                params + order_params,
-            ).fetchall()
+            rows = (
+                self.cursor()
+                .execute(
+                    f"SELECT cell_id FROM runs WHERE {where} ORDER BY {order}, cell_id LIMIT {int(limit)}",
+                    params + order_params,
+                )
+                .fetchall()
+            )
             out[name] = [row[0] for row in rows]
         return out
