@@ -1,14 +1,23 @@
-"""Opening a sweep: the store is opened (and ingested if needed) in a worker, with progress."""
+"""Opening a sweep: the store is opened (and ingested if needed) in a worker, with progress.
+
+Keys typed while it loads are kept and sent on to the first screen once it is up, so a user can
+type ``/tui:pi`` before the grid appears. The app's own keys (quit, help, palette) work at once,
+except inside a filter being typed (after ``/``, until enter or esc).
+"""
 
 from __future__ import annotations
 
-from textual import work
+from rich.text import Text
+from textual import events, work
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
+from cabtui.replay.render import safe
 from cabtui.store.store import Store
+
+TEXT_START, TEXT_END = {"slash"}, {"enter", "escape"}
 
 
 class LoadingScreen(Screen[None]):
@@ -26,11 +35,15 @@ class LoadingScreen(Screen[None]):
         super().__init__()
         self.open_store = open_store
         self.start = start
+        self.typed: list[tuple[str, str | None]] = []  # (key, character), in order
+        self._in_text = False
+        self._failed = False
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Opening sweep…", id="loading-stage")
         yield ProgressBar(id="loading-bar", show_eta=False)
+        yield Static(id="loading-typed")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -49,15 +62,46 @@ class LoadingScreen(Screen[None]):
         self.query_one("#loading-stage", Static).update(f"Reading {msg.stage}…")
         self.query_one("#loading-bar", ProgressBar).update(total=msg.total, progress=msg.done)
 
-    def failed(self, reason: str) -> None:
-        from rich.text import Text
+    # -- type-ahead --------------------------------------------------------------------------
 
+    def _app_key(self, key: str) -> bool:
+        return any(key in c.keys for c in getattr(self.app, "COMMAND_LIST", []))
+
+    def on_key(self, event: events.Key) -> None:
+        if self._failed or (not self._in_text and self._app_key(event.key)):
+            return  # the app's binding answers it now
+        event.stop()
+        event.prevent_default()
+        self.typed.append((event.key, event.character))
+        if event.key in TEXT_START:
+            self._in_text = True
+        elif event.key in TEXT_END:
+            self._in_text = False
+        shown = "".join(
+            ch if ch is not None and ch.isprintable() else f"<{key}>" for key, ch in self.typed
+        )
+        self.query_one("#loading-typed", Static).update(
+            Text.assemble(("typed ahead: ", "dim"), safe(shown[-60:]))
+        )
+
+    # -- done --------------------------------------------------------------------------------
+
+    def failed(self, reason: str) -> None:
+        self._failed = True
         self.query_one("#loading-stage", Static).update(
-            Text(f"Could not open the sweep: {reason}", style="bold red")
+            Text(f"Could not open the sweep: {safe(reason)}", style="bold red")
         )
 
     def loaded(self, store: Store) -> None:
         from cabtui.ui.screens.browser import BrowserScreen
 
-        self.app.store = store  # type: ignore[attr-defined]
-        self.app.switch_screen(self.start(store) if self.start else BrowserScreen(store))
+        app, typed = self.app, list(self.typed)
+        app.store = store  # type: ignore[attr-defined]
+        first = self.start(store) if self.start else BrowserScreen(store)
+
+        def replay() -> None:
+            for key, character in typed:
+                app.post_message(events.Key(key, character))
+
+        app.switch_screen(first)
+        first.call_after_refresh(replay)  # once the first screen has composed

@@ -1,0 +1,74 @@
+"""The loading screen: progress while the sweep opens, keys typed meanwhile reach the browser."""
+
+from __future__ import annotations
+
+import threading
+
+from cabtui.store.store import Store
+from cabtui.ui.app import CabApp
+from cabtui.ui.screens.browser import BrowserScreen
+from cabtui.ui.screens.help import HelpScreen
+from cabtui.ui.screens.loading import LoadingScreen
+from tests.pilot_helpers import settle
+
+
+async def until(pilot, ready) -> None:  # type: ignore[no-untyped-def]
+    """Pause until ``ready()`` without waiting for workers (the opener is held on purpose)."""
+    for _ in range(200):
+        await pilot.pause()
+        if ready():
+            return
+    raise AssertionError("never ready")
+
+
+SIZE = (140, 40)
+
+
+def gated(store: Store) -> tuple[threading.Event, object]:
+    """An opener that reports a stage, then waits until the test lets it finish."""
+    gate = threading.Event()
+
+    def open_store(progress):  # type: ignore[no-untyped-def]
+        progress("runs", 1, 3)
+        assert gate.wait(30), "the test never opened the gate"
+        return store
+
+    return gate, open_store
+
+
+async def test_keys_typed_while_loading_reach_the_filter(sample_store: Store) -> None:
+    gate, open_store = gated(sample_store)
+    app = CabApp(open_store)  # type: ignore[arg-type]
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LoadingScreen))
+        # 'q' and '?' inside the filter text are text, not quit and help
+        text = "tui:aider -model:q?* pass:0"
+        await pilot.press("slash", *text, "enter")
+        loading = app.screen
+        assert isinstance(loading, LoadingScreen)
+        assert text in str(loading.query_one("#loading-typed").render())
+        gate.set()
+        await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        screen = app.screen
+        assert isinstance(screen, BrowserScreen)
+        await settle(pilot, lambda: screen.grid().page.total != 12)
+        assert screen.filter_bar.text == text
+        rows = screen.grid().page.raw
+        assert rows and {r["tui"] for r in rows} == {"aider"}
+        assert {r["pass"] for r in rows} == {0}
+        assert app.focused is screen.grid()
+
+
+async def test_app_keys_answer_while_loading(sample_store: Store) -> None:
+    gate, open_store = gated(sample_store)
+    app = CabApp(open_store)  # type: ignore[arg-type]
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LoadingScreen))
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, LoadingScreen)
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0 or not app.is_running
+        gate.set()
