@@ -85,8 +85,8 @@ def test_browser_cells(snap_compare, sample_store: Store) -> None:  # type: igno
 
 
 def test_browser_bad_filter(snap_compare, sample_store: Store) -> None:  # type: ignore[no-untyped-def]
-    """A filter with a bad term, "tui:aider wall<soon": beneath the bar the text is repeated with
-    "wall<soon" underlined in red and the parser's message after it; the grid keeps the last
+    """A filter with a bad term, "tui:aider wall<soon": "wall<soon" is underlined in red inside
+    the bar, with a caret beneath it and the parser's message after it; the grid keeps the last
     filter that compiled (the three aider runs) and the status line says "bad filter (see
     above)"."""
 

@@ -1,5 +1,5 @@
 """The filter bar: an Input speaking the store's filter language, with history, suggestions of
-field names and values, and a bad term shown underlined beneath it with its error.
+field names and values, and a bad term underlined in the input with its error beneath.
 
 It validates as the user types (compiling a filter is pure Python) and posts
 :class:`FilterBar.Changed` with the text and its error, if any; it never queries.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -52,6 +53,21 @@ class FilterSuggester(Suggester):
             if v.lower().startswith(last.lower()) and len(v) > len(last):
                 return value + v[len(last) :]
         return None
+
+
+class ErrorHighlighter(Highlighter):
+    """Underlines the bad term of ``text`` (only while the input still holds that text)."""
+
+    STYLE = "bold red underline"
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.span: tuple[int, int] | None = None
+
+    def highlight(self, text: Text) -> None:
+        if self.span is not None and text.plain == self.text:
+            start, end = self.span
+            text.stylize(self.STYLE, start, max(end, start + 1))
 
 
 class FilterInput(Input):
@@ -114,12 +130,14 @@ class FilterBar(Vertical):
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id)
         self.suggester = FilterSuggester()
+        self.highlighter = ErrorHighlighter()
         self.error: FilterError | None = None
 
     def compose(self) -> ComposeResult:
         yield FilterInput(
             placeholder="/ filter: tui:aider model:llama* pass:0 composite>=0.5 wall<10s -family:polyglot",
             suggester=self.suggester,
+            highlighter=self.highlighter,
             select_on_focus=False,
             id="filter-input",
         )
@@ -157,11 +175,14 @@ class FilterBar(Vertical):
     def _show_error(self, text: str) -> None:
         e = self.error
         self.set_class(e is not None, "-error")
+        self.highlighter.text = text
+        self.highlighter.span = None if e is None else (e.start, e.end)
+        self.input.refresh()
         if e is None:
             return
-        shown = Text("  ")
-        shown.append(safe(text[: e.start]))
-        shown.append(safe(text[e.start : e.end]) or " ", style="bold red underline")
-        shown.append(safe(text[e.end :]))
-        shown.append(f"   {safe(e.message)}", style="red")
+        column = max(0, e.start - int(self.input.scroll_x))
+        shown = Text(" " * (column + 2) + "^", style="red")  # beneath the term in the input
+        shown.append(f" {safe(e.message)}", style="red")
+        if e.term:
+            shown.append(f" ({safe(e.term)})", style="dim")
         self.query_one("#filter-error", Static).update(shown)
