@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from textual.pilot import Pilot
 from textual.screen import Screen
 
@@ -11,7 +13,7 @@ from cabtui.store.filter import compile_filter
 from cabtui.store.store import Query, Store
 from cabtui.ui.app import CabApp
 from cabtui.ui.screens.pivot import PivotScreen, term
-from cabtui.ui.widgets.heatmap import Heatmap, fmt_value
+from cabtui.ui.widgets.heatmap import Heatmap, fmt_value, wrap_label
 from tests.pilot_helpers import settle
 
 
@@ -119,3 +121,27 @@ def test_terms_select_literal_values(value: str) -> None:
 def test_a_double_quote_becomes_a_one_character_wildcard() -> None:
     compiled = compile_filter(term("tui", 'say "hi"'))
     assert compiled.params == ["say _hi_"] and "LIKE" in compiled.sql
+
+
+@given(st.text(alphabet="abcdefgh-_/.:0123456789", max_size=80))
+def test_header_labels_wrap_within_their_width(label: str) -> None:
+    lines = wrap_label(label, width=14, lines=3).split("\n")
+    assert len(lines) <= 3
+    assert all(len(line) <= 14 for line in lines)
+    joined = "".join(lines)
+    if joined.endswith("…"):
+        assert label.startswith(joined[:-1])  # cut only at the end
+    else:
+        assert joined == label  # nothing lost when it fits
+
+
+async def test_long_model_names_are_whole_in_the_headers(sample_store: Store) -> None:
+    app = CabApp(lambda progress: sample_store, start=lambda s: Screen())
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_pivot(pilot, sample_store, Query(), [])
+        grid = screen.query_one(Heatmap)
+        headers = ["".join(str(c.label).split("\n")) for c in grid.columns.values()]
+        models = {r["model"] for r in sample_store.runs(columns=("model",), limit=None).to_pylist()}
+        assert any(len(m) > 24 for m in models)
+        assert screen.data is not None and screen.data.cols_dim == "model"
+        assert set(headers[1:-1]) == models

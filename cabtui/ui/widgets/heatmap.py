@@ -95,6 +95,28 @@ def short(label: Any, width: int = 24) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+BREAKS = "-_/.: "
+
+
+def wrap_label(label: Any, width: int = 14, lines: int = 3) -> str:
+    """A column header over up to ``lines`` lines of ``width``: broken after ``-``, ``_``, ``/``,
+    ``.``, ``:`` or a space where it can, mid-word where it must; the last line cut with "…"."""
+    text = "null" if label is None else safe(str(label))
+    out: list[str] = []
+    while text and len(out) < lines:
+        if len(text) <= width:
+            out.append(text)
+            text = ""
+            break
+        cut = max((text.rfind(c, 0, width) for c in BREAKS), default=-1) + 1
+        cut = cut if cut >= width // 2 else width
+        out.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        out[-1] = out[-1][: width - 1] + "…"
+    return "\n".join(out)
+
+
 class Heatmap(DataTable[Text]):
     """The pivot grid, with a cell cursor."""
 
@@ -118,8 +140,10 @@ class Heatmap(DataTable[Text]):
         cursor = self.cursor_coordinate
         self.clear(columns=True)
         self.add_column(Text(f"{data.rows_dim} \\ {data.cols_dim}", style="bold"), key="__label")
-        for c in data.cols:
-            self.add_column(Text(short(c), style="bold", justify="right"))
+        labels = [wrap_label(c) for c in data.cols]
+        self.header_height = max((label.count("\n") + 1 for label in labels), default=1)
+        for label in labels:
+            self.add_column(Text(label, style="bold", justify="right"))
         self.add_column(Text(MARGIN, style="bold italic", justify="right"))
         for r in [*data.rows, MARGIN]:
             label = Text(short(r, 32), style="bold italic" if r is MARGIN else "bold")
