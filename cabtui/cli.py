@@ -173,6 +173,23 @@ def compare(
     run(path, cell_a, cell_b)
 
 
+@app.command()
+def paired(
+    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),
+    dim: str = typer.Argument(..., help="tui or model: what X and Y are."),
+    x: str = typer.Argument(..., help="A CLI (or model) name."),
+    y: str = typer.Argument(..., help="Another CLI (or model) name."),
+    fixed: list[str] = typer.Option([], "--fix", help="COLUMN=VALUE, e.g. model=meta/llama-4."),
+    filter_text: str = typer.Option("", "--filter", help="Only runs matching this filter."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the paired bootstrap."),
+) -> None:
+    """Two CLIs (or two models) over the tasks they share: sign test and paired bootstrap."""
+    from cabtui.commands.compare import paired as run
+
+    run(path, dim, x, y, fixed, filter_text, fmt, seed)
+
+
 def main() -> None:
     app()
 

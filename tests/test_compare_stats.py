@@ -3,13 +3,19 @@ synthetic sweep checked against independent SQL."""
 
 from __future__ import annotations
 
+import json
 from math import factorial
 
 import pytest
+from typer.testing import CliRunner
 
+from cabtui.cli import app as cli
 from cabtui.compare.stats import bootstrap_ci, compare_diffs, mean_ci, paired, sign_test, t975
-from cabtui.store.store import Store
+from cabtui.scoring import Weights
+from cabtui.store.store import Query, Store
 from cabtui.sweep.synth import synth_sweep
+
+runner = CliRunner()
 
 
 def choose(n: int, k: int) -> int:
@@ -143,3 +149,60 @@ def test_headless_imports() -> None:
         "assert 'textual' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_paired_under_a_filter_counts_only_matching_runs(synth_store: Store) -> None:
+    x, y = _best_pair(synth_store, "tui", "model")
+    fam = synth_store.distinct("family")[0]
+    by_filter = paired(synth_store, "tui", x, y, query=Query(filter=f"family:{fam}"))
+    by_fix = paired(synth_store, "tui", x, y, fixed={"family": fam})
+    assert by_filter["n_pairs"] == by_fix["n_pairs"]
+    assert by_filter["metrics"] == by_fix["metrics"]
+    assert by_filter["filter"] == f"family:{fam}"
+    # what-if weights: the composite of each side is recomputed with them
+    only_pass = Weights(1.0, 0.0, 0.0, 0.0, 0.0, 60000.0)
+    r = paired(synth_store, "tui", x, y, query=Query(weights=only_pass))
+    runs = synth_store.runs(
+        Query(weights=only_pass),
+        limit=None,
+        columns=("sweep_id", "task_id", "model", "tui", "composite"),
+    ).to_pylist()
+    cells: dict[tuple[str, str, str], dict[str, list[float]]] = {}
+    for run in runs:
+        key = (run["sweep_id"], run["task_id"], run["model"])
+        cells.setdefault(key, {}).setdefault(run["tui"], []).append(run["composite"])
+    diffs = [
+        sum(v[x]) / len(v[x]) - sum(v[y]) / len(v[y]) for v in cells.values() if x in v and y in v
+    ]
+    assert r["metrics"]["composite"]["n"] == len(diffs) > 0
+    assert r["metrics"]["composite"]["mean_diff"] == pytest.approx(sum(diffs) / len(diffs))
+    assert r["metrics"]["composite"] != paired(synth_store, "tui", x, y)["metrics"]["composite"]
+
+
+def test_cab_tui_paired_json(synth_store: Store) -> None:
+    x, y = _best_pair(synth_store, "tui", "model")
+    res = runner.invoke(
+        cli, ["paired", str(synth_store.root), "tui", x, y, "--format", "json"],
+        env={"COLUMNS": "200"},
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    r = json.loads(res.output)
+    assert r["n_pairs"] == _shared(synth_store, "tui", "model", x, y)
+    assert r["metrics"]["composite"] == paired(synth_store, "tui", x, y)["metrics"]["composite"]
+    table = runner.invoke(cli, ["paired", str(synth_store.root), "tui", x, y])
+    assert table.exit_code == 0 and f"{r['n_pairs']} pairs" in table.output
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        (["tui", "aider", "no-such-cli"], 1, "no tui named 'no-such-cli'"),
+        (["task_id", "a", "b"], 2, "compare along one of"),
+        (["tui", "aider", "codex", "--fix", "colour=red"], 2, "--fix takes COLUMN=VALUE"),
+        (["tui", "aider", "codex", "--filter", "wall<soon"], 2, "bad filter"),
+    ],
+)
+def test_cab_tui_paired_errors(synth_store: Store, args: list[str], code: int, said: str) -> None:
+    res = runner.invoke(cli, ["paired", str(synth_store.root), *args])
+    assert res.exit_code == code
+    assert said in " ".join(res.output.split())

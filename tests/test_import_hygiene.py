@@ -19,6 +19,16 @@ HEADLESS = [
     "cabtui.store.store",
     "cabtui.store.filter",
     "cabtui.replay.tail",
+    "cabtui.replay.cast",
+    "cabtui.replay.engine",
+    "cabtui.replay.render",
+    "cabtui.replay.session",
+    "cabtui.compare.align",
+    "cabtui.compare.diff",
+    "cabtui.compare.stats",
+    "cabtui.compare.render",
+    "cabtui.commands.data",
+    "cabtui.commands.compare",
     "cabtui.cli",
 ]
 

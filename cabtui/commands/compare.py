@@ -285,3 +285,49 @@ def compare(path: Path, cell_a: str, cell_b: str) -> None:
     a, b = resolve(store, cell_a), resolve(store, cell_b)
     store.close()
     CabApp(lambda p: Store.open(path, p), start=lambda s: CompareScreen(s, a, b)).run()
+
+
+def paired(
+    path: Path, dim: str, x: str, y: str, fixed: list[str], filter_text: str, fmt: str, seed: int
+) -> None:
+    """Two CLIs (or two models) over the tasks they share: a paired test on composite and pass."""
+    from cabtui.compare.render import paired_table
+    from cabtui.compare.stats import FIXABLE, PAIRED_DIMS
+    from cabtui.compare.stats import paired as run
+    from cabtui.store.filter import FilterError, compile_filter
+    from cabtui.store.store import Query
+
+    if fmt not in ("table", "json"):
+        err.print("[red]error:[/] --format is table or json")
+        raise typer.Exit(2)
+    if dim not in PAIRED_DIMS:
+        err.print(f"[red]error:[/] compare along one of: {', '.join(PAIRED_DIMS)}")
+        raise typer.Exit(2)
+    fixes: dict[str, str] = {}
+    for f in fixed:
+        col, sep, value = f.partition("=")
+        if not sep or col not in FIXABLE or col == dim:
+            choices = ", ".join(c for c in FIXABLE if c != dim)
+            err.print(
+                Text(f"error: --fix takes COLUMN=VALUE with a column among {choices}", style="red")
+            )
+            raise typer.Exit(2)
+        fixes[col] = value
+    try:
+        compile_filter(filter_text)
+    except FilterError as e:
+        err.print(Text(f"error: bad filter: {safe(str(e))}", style="red"))
+        raise typer.Exit(2) from None
+    store = open_store(path)
+    known = store.distinct(dim)
+    for v in (x, y):
+        if v not in known:
+            err.print(Text(f"error: no {dim} named {safe(v)!r}; the {dim}s are:", style="red"))
+            for k in known[:50]:
+                err.print(Text("  " + safe(str(k))))
+            raise typer.Exit(1)
+    r = run(store, dim, x, y, fixes, seed=seed, query=Query(filter=filter_text))
+    if fmt == "json":
+        typer.echo(json.dumps(jsonable(r), indent=2))
+    else:
+        out.print(paired_table(r))

@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from cabtui.scoring import wilson
-from cabtui.store.store import Store
+from cabtui.store.store import Query, Store
 
 # two-sided 95% t quantiles (0.975) for 1..30 degrees of freedom
 _T975 = (
@@ -114,13 +114,14 @@ FIXABLE = ("tui", "model", "task_id", "family", "sweep_id")
 
 
 def paired(store: Store, dim: str, x: str, y: str, fixed: dict[str, str] | None = None,
-           resamples: int = 2000, seed: int = 0) -> dict[str, Any]:  # fmt: skip
+           resamples: int = 2000, seed: int = 0, query: Query | None = None) -> dict[str, Any]:  # fmt: skip
     """Compare ``x`` with ``y`` along ``dim`` ("tui" or "model") over what they share.
 
     A pair is a (sweep, task, other dimension) where both have a cell: two CLIs are paired on
     the same task with the same model, two models on the same task with the same CLI. Each side
     is the cell's mean over its reruns. ``fixed`` restricts the runs, e.g. ``{"model": m}`` or
-    ``{"family": "mutations"}``. Per metric (composite, pass): wins of x, losses, ties, mean of
+    ``{"family": "mutations"}``; ``query`` restricts them by a filter (and recomputes the
+    composite with its what-if weights, when it has some). Per metric (composite, pass): wins of x, losses, ties, mean of
     x - y, a seeded paired-bootstrap 95% CI of it and the exact sign-test p.
     """
     if dim not in PAIRED_DIMS:
@@ -134,13 +135,14 @@ def paired(store: Store, dim: str, x: str, y: str, fixed: dict[str, str] | None 
             )
         where.append(f"{col} = ?")
         params.append(value)
+    base, base_params = store.runs_sql(query or Query())
     rows = (
         store.cursor()
         .execute(
             f"""SELECT sweep_id, task_id, {other}, {dim}, avg(composite), avg(pass)
-            FROM runs WHERE {" AND ".join(where)}
+            FROM ({base}) WHERE {" AND ".join(where)}
             GROUP BY sweep_id, task_id, {other}, {dim}""",
-            params,
+            [*base_params, *params],
         )
         .fetchall()
     )
@@ -164,6 +166,7 @@ def paired(store: Store, dim: str, x: str, y: str, fixed: dict[str, str] | None 
         "y": y,
         "paired_on": ["sweep_id", "task_id", other],
         "fixed": dict(fixed or {}),
+        "filter": query.filter if query is not None else "",
         "n_pairs": len(keys),
         "n_tasks": len({(k[0], k[1]) for k in keys}),
         "metrics": metrics,

@@ -119,7 +119,7 @@ class Store:
 
     # -- runs ---------------------------------------------------------------------------------
 
-    def _runs(self, q: Query) -> tuple[str, list[object]]:
+    def runs_sql(self, q: Query) -> tuple[str, list[object]]:
         """A SELECT of the filtered runs (composite recomputed with q.weights when given)."""
         if q.weights is None:
             base = "runs"
@@ -142,7 +142,7 @@ class Store:
 
     def runs(self, q: Query = Query(), limit: int | None = 200, offset: int = 0,
              columns: tuple[str, ...] = RUN_COLUMNS) -> pa.Table:  # fmt: skip
-        sql, params = self._runs(q)
+        sql, params = self.runs_sql(q)
         cols = ", ".join(f'"{c}"' for c in columns)
         sql = f"SELECT {cols} FROM ({sql})" + self._order(
             q.sort, q.descending, RUN_COLUMNS, "cell_id"
@@ -152,7 +152,7 @@ class Store:
         return self.cursor().sql(sql, params=params).to_arrow_table()
 
     def count(self, q: Query = Query()) -> int:
-        sql, params = self._runs(q)
+        sql, params = self.runs_sql(q)
         return int(self.cursor().execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0])
 
     def total(self) -> int:
@@ -161,7 +161,7 @@ class Store:
     # -- cells, aggregates and pivots ----------------------------------------------------------
 
     def _grouped(self, q: Query, by: tuple[str, ...]) -> tuple[str, list[object]]:
-        sql, params = self._runs(q)
+        sql, params = self.runs_sql(q)
         lo, hi = wilson_sql("sum(pass)", "count(pass)")
         keys = ", ".join(by)
         return (
@@ -183,7 +183,7 @@ class Store:
         return self.cursor().sql(sql, params=params).to_arrow_table()
 
     def count_cells(self, q: Query = Query()) -> int:
-        sql, params = self._runs(q)
+        sql, params = self.runs_sql(q)
         return int(
             self.cursor()
             .execute(f"SELECT count(DISTINCT cell) FROM ({sql})", params)
@@ -205,7 +205,7 @@ class Store:
     # -- one run ----------------------------------------------------------------------------
 
     def run(self, cell_id: str, weights: Weights | None = None) -> dict[str, Any] | None:
-        sql, params = self._runs(Query(weights=weights))
+        sql, params = self.runs_sql(Query(weights=weights))
         rows = self._dicts(
             f"SELECT * FROM ({sql}) WHERE cell_id = ?",
             params + [cell_id],
