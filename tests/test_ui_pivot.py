@@ -7,14 +7,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from textual.pilot import Pilot
 from textual.screen import Screen
+from textual.widgets import Static
 
+from cabtui.compare.stats import paired
 from cabtui.scoring import Weights
 from cabtui.store.filter import compile_filter
 from cabtui.store.store import Query, Store
 from cabtui.ui.app import CabApp
 from cabtui.ui.screens.pivot import PivotScreen, term
 from cabtui.ui.widgets.heatmap import Heatmap, fmt_value, wrap_label
-from tests.pilot_helpers import settle
+from tests.pilot_helpers import plain_text, settle
 
 
 async def open_pivot(
@@ -145,3 +147,40 @@ async def test_long_model_names_are_whole_in_the_headers(sample_store: Store) ->
         assert any(len(m) > 24 for m in models)
         assert screen.data is not None and screen.data.cols_dim == "model"
         assert set(headers[1:-1]) == models
+
+
+@pytest.fixture(scope="module")
+def synth_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    from cabtui.sweep.synth import synth_sweep
+
+    path = tmp_path_factory.mktemp("pivot") / "s"
+    synth_sweep(path, runs=600, seed=3)
+    return Store.open(path)
+
+
+async def test_paired_test_of_two_marked_rows(synth_store: Store) -> None:
+    app = CabApp(lambda progress: synth_store, start=lambda s: Screen())
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await open_pivot(pilot, synth_store, Query(), [])
+        assert screen.data is not None and screen.rows == "tui"
+        rows = screen.data.rows
+        # the two CLIs sharing the most tasks in this sparse sweep
+        y = max(rows[1:], key=lambda v: paired(synth_store, "tui", rows[0], v)["n_pairs"])
+        x = rows[0]
+        await pilot.press("m")
+        assert cell(screen.query_one(Heatmap), 0, 0) == f"● {x}"
+        await pilot.press(*["j"] * rows.index(y), "c")
+        await settle(pilot, lambda: screen.paired_result is not None)
+        r = screen.paired_result
+        assert r is not None and (r["dim"], r["x"], r["y"]) == ("tui", x, y)
+        want = paired(synth_store, "tui", x, y)
+        assert r["n_pairs"] == want["n_pairs"] > 0
+        assert r["metrics"] == want["metrics"]
+        shown = plain_text(screen.query_one("#pivot-paired", Static).content, 160)
+        assert f"{r['n_pairs']} pairs over {r['n_tasks']} tasks" in shown
+        assert "sign test p" in shown
+        # rows of tasks cannot be paired: the screen says so and keeps the last result
+        await pilot.press("1")
+        await settle(pilot, lambda: screen.data is not None and screen.data.rows_dim == "task_id")
+        await pilot.press("m")
+        assert screen.marked_row == ("tui", x)

@@ -170,6 +170,7 @@ def _show_text(run: dict[str, Any], scores: list[tuple[str, str, Any]], spans: l
                rec: dict[str, Any] | None, related: dict[str, list[str]], shown: Any) -> None:  # fmt: skip
     def s(v: Any) -> str:
         return escape(safe(str(v)))
+
     out.print(f"[bold]{s(run['cell_id'])}[/]")
     if run.get("note"):
         out.print(f"[black on yellow] note [/] {s(run['note'])}")

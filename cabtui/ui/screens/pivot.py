@@ -1,5 +1,9 @@
 """The pivot: one dimension down, one across, a value in each cell as a heatmap, with marginal
-means computed from the runs. Enter on a cell dismisses with a filter selecting its runs."""
+means computed from the runs. Enter on a cell dismisses with a filter selecting its runs.
+
+With CLIs (or models) down the side, ``m`` marks a row and ``c`` runs the paired test of the
+marked row against the row under the cursor over the tasks they share (the pivot's filter and
+what-if weights apply)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from cabtui.compare.render import paired_table
+from cabtui.compare.stats import PAIRED_DIMS, paired
 from cabtui.replay.render import safe
 from cabtui.store.store import Query, Store
 from cabtui.ui.keys import Command, bindings
@@ -68,6 +74,13 @@ class PivotScreen(Screen[str | None]):
         Command(
             "compare_extremes", "b", "Best/worst", "Compare the best and worst run of this cell."
         ),
+        Command("mark_row", "m", "Mark row", "Mark this row's CLI (or model) for a paired test."),
+        Command(
+            "paired",
+            "c",
+            "Paired test",
+            "Paired test of the marked row against this row over the tasks they share.",
+        ),
     ]
     BINDINGS = bindings(COMMAND_LIST)
 
@@ -79,6 +92,8 @@ class PivotScreen(Screen[str | None]):
         self.base_query = query or Query()
         self.rows, self.cols, self.value = rows, cols, "composite"
         self.data: HeatmapData | None = None
+        self.marked_row: tuple[str, Any] | None = None  # (dimension, value)
+        self.paired_result: dict[str, Any] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -86,6 +101,7 @@ class PivotScreen(Screen[str | None]):
         yield Heatmap(id="pivot-grid")
         yield Static(id="pivot-detail")
         yield Static(id="pivot-legend")
+        yield Static(id="pivot-paired")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -121,6 +137,8 @@ class PivotScreen(Screen[str | None]):
         if self.data is None:
             return
         grid = self.query_one(Heatmap)
+        if self.marked_row is None or self.marked_row[0] != self.rows:
+            grid.marked_row = None
         grid.show(self.data, self.value)
         title = Text(f"{VALUES[self.value][1]} by {self.rows} × {self.cols}", style="bold")
         if self.base_query.filter:
@@ -236,6 +254,63 @@ class PivotScreen(Screen[str | None]):
         from cabtui.ui.screens.compare import CompareScreen
 
         self.app.push_screen(CompareScreen(self.store, ids[-1], ids[0]))
+
+    def _row_value(self) -> tuple[str, Any] | None:
+        """(dimension, value) of the row under the cursor when rows are CLIs or models."""
+        if self.data is None:
+            return None
+        row = self.query_one(Heatmap).cursor_coordinate.row
+        if self.rows not in PAIRED_DIMS:
+            self.notify(
+                "A paired test compares two CLIs or two models: put tui or model down the side (1).",
+                severity="warning",
+            )
+            return None
+        if row >= len(self.data.rows) or self.data.rows[row] is None:
+            self.notify("Choose a CLI or model row, not the margin.", severity="warning")
+            return None
+        return self.rows, self.data.rows[row]
+
+    def action_mark_row(self) -> None:
+        chosen = self._row_value()
+        if chosen is None:
+            return
+        self.marked_row = None if self.marked_row == chosen else chosen
+        grid = self.query_one(Heatmap)
+        grid.marked_row = self.marked_row[1] if self.marked_row else None
+        self.redraw()
+        said = (
+            f"marked {chosen[0]} {safe(str(chosen[1]))}; move to another row and press c"
+            if self.marked_row
+            else "unmarked"
+        )
+        self.query_one("#pivot-paired", Static).update(Text(said, style="dim"))
+
+    def action_paired(self) -> None:
+        chosen = self._row_value()
+        if chosen is None:
+            return
+        if self.marked_row is None or self.marked_row[0] != chosen[0]:
+            self.notify(f"Mark a {chosen[0]} row with m first.", severity="warning")
+            return
+        if self.marked_row == chosen:
+            self.notify("Move to another row: a row paired with itself says nothing.")
+            return
+        self.query_one("#pivot-paired", Static).update(Text("Pairing…", style="dim"))
+        self.run_paired(chosen[0], str(self.marked_row[1]), str(chosen[1]), self.query_)
+
+    @work(thread=True, exclusive=True, group="pivot-paired")
+    def run_paired(self, dim: str, x: str, y: str, q: Query) -> None:
+        try:
+            r = paired(self.store, dim, x, y, query=q)
+        except Exception as e:  # noqa: BLE001 - shown, not raised
+            self.app.call_from_thread(self.failed, f"{type(e).__name__}: {e}")
+            return
+        self.app.call_from_thread(self._paired_done, r)
+
+    def _paired_done(self, r: dict[str, Any]) -> None:
+        self.paired_result = r
+        self.query_one("#pivot-paired", Static).update(paired_table(r))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -126,6 +126,7 @@ class Heatmap(DataTable[Text]):
         super().__init__(cursor_type="cell", zebra_stripes=False, **kwargs)
         self.data: HeatmapData | None = None
         self.value = "composite"
+        self.marked_row: Any = None  # a row value marked for a paired test
 
     def show(self, data: HeatmapData, value: str) -> None:
         self.data, self.value = data, value
@@ -147,6 +148,8 @@ class Heatmap(DataTable[Text]):
         self.add_column(Text(MARGIN, style="bold italic", justify="right"))
         for r in [*data.rows, MARGIN]:
             label = Text(short(r, 32), style="bold italic" if r is MARGIN else "bold")
+            if r is not MARGIN and r is not None and r == self.marked_row:
+                label = Text.assemble(("● ", "bold magenta"), label)
             cells = [label]
             for c in [*data.cols, MARGIN]:
                 if r is MARGIN and c is MARGIN:
