@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,13 @@ from cabtui.replay.render import safe
 from cabtui.store.store import Store
 
 err = Console(stderr=True)
+PIPED_WIDTH = 240  # tables written to a pipe or file are not squeezed into 80 columns
+
+
+def stdout_console() -> Console:
+    """The console for results: the terminal's width, or a wide one when piped (COLUMNS wins)."""
+    piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    return Console(width=PIPED_WIDTH if piped else None)
 
 
 def open_store(path: Path, refresh: bool = False) -> Store:

@@ -11,16 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cabtui.commands.common import err, open_store
+from cabtui.commands.common import err, open_store, stdout_console
 from cabtui.compare.diff import cell_runs, diff_cells, diff_runs, jsonable
 from cabtui.replay.render import safe
 from cabtui.store.store import Store
 
-out = Console()
+out = stdout_console()
 GOOD, BAD = "green", "red"
 WINDOW = 12  # span pairs shown around the point where the traces part
 

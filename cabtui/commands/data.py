@@ -11,19 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from cabtui.commands.common import err, open_store, report_problems
+from cabtui.commands.common import err, open_store, report_problems, stdout_console
 from cabtui.replay.render import safe
 from cabtui.replay.tail import tail_text
 from cabtui.secrets import mask
 from cabtui.store.filter import FilterError
 from cabtui.store.store import CELL_COLUMNS, RUN_COLUMNS, Query
 
-out = Console()
+out = stdout_console()
 JSON_RUN_COLUMNS = (
     "cell_id", "sweep_id", "tui", "model", "task_id", "family", "run", "pass", "grader_exit_code",
     "exit_code", "timed_out", "wall_clock_ms", "blast_radius", "refusal", "integrity",
