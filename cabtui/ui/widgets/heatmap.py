@@ -95,12 +95,23 @@ def short(label: Any, width: int = 24) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-BREAKS = "-_/.: "
+BREAKS = "-_.: "
+
+
+def _cut(text: str, width: int) -> int:
+    """Where to end a header line: after a ``/`` ending a long prefix ("integrity/",
+    "deepseek-ai/"), else after the last break that fits, else at ``width``."""
+    slash = text.rfind("/", 0, width)
+    if slash >= width // 2 - 1:
+        return slash + 1
+    other = max(text.rfind(c, 0, width) for c in BREAKS + "/")
+    return other + 1 if other >= 2 else width
 
 
 def wrap_label(label: Any, width: int = 14, lines: int = 3) -> str:
-    """A column header over up to ``lines`` lines of ``width``: broken after ``-``, ``_``, ``/``,
-    ``.``, ``:`` or a space where it can, mid-word where it must; the last line cut with "…"."""
+    """A column header over up to ``lines`` lines of ``width``, broken after ``/`` or after
+    ``-``, ``_``, ``.``, ``:`` or a space where it can, mid-word where it must; the last line cut
+    with "…" when the label is longer still."""
     text = "null" if label is None else safe(str(label))
     out: list[str] = []
     while text and len(out) < lines:
@@ -108,8 +119,7 @@ def wrap_label(label: Any, width: int = 14, lines: int = 3) -> str:
             out.append(text)
             text = ""
             break
-        cut = max((text.rfind(c, 0, width) for c in BREAKS), default=-1) + 1
-        cut = cut if cut >= width // 2 else width
+        cut = _cut(text, width)
         out.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     if text:
