@@ -29,9 +29,8 @@ from cabtui.ui.widgets.grid import Grid, Page
 from cabtui.ui.widgets.problems import ProblemsPanel
 
 Kind = Literal["runs", "cells"]
-WINDOW = 300  # rows held per grid
-BEHIND = 100  # of which before the row asked for
-PREFETCH = 60  # fetch the next window when the cursor is this close to the window's end
+WINDOW = 400  # rows held per grid
+MARGIN = 120  # rows either side of the cursor the window must hold; past that, the next is fetched
 MAX_MARKED = 2
 
 
@@ -84,6 +83,7 @@ class BrowserScreen(Screen[None]):
         self.filter_error: str | None = None
         self._generation: dict[Kind, int] = {"runs": 0, "cells": 0}
         self._stale: set[Kind] = {"cells"}
+        self._asked: dict[Kind, tuple[int, int] | None] = {"runs": None, "cells": None}
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -151,6 +151,7 @@ class BrowserScreen(Screen[None]):
 
     def _run(self, kind: Kind, q: Query, offset: int, fresh: bool, group: str) -> None:
         generation = self._generation[kind]
+        self._asked[kind] = None if fresh else (generation, offset)
         self.run_worker(
             partial(self._page, kind, q, offset, generation, fresh),
             thread=True,
@@ -181,9 +182,12 @@ class BrowserScreen(Screen[None]):
         if page.generation != self._generation[kind]:
             return  # a newer query has been asked for
         grid = self.grid(kind)
-        if page.total < 0:
-            page = replace(page, total=grid.page.total)
-        grid.load(page, keep_cursor=not fresh)
+        if not fresh:
+            if self._asked[kind] == (page.generation, page.offset):
+                self._asked[kind] = None
+            grid.load(replace(page, total=grid.page.total))
+            return
+        grid.load(page, keep_cursor=False)
         grid.set_marked(getattr(self.app, "marked", []))
         empty = self.query_one("#empty", Static)
         empty.display = page.total == 0
@@ -193,23 +197,30 @@ class BrowserScreen(Screen[None]):
         )
         self._status()
 
-    def _fetch_window(self, kind: Kind, row: int) -> None:
+    def _follow(self, grid: Grid, row: int) -> None:
+        """Keep ``MARGIN`` rows either side of ``row`` held, or on their way: if neither the
+        window held nor the one asked for covers them, ask for one reaching ``WINDOW - MARGIN``
+        rows further on, in the direction ``row`` left the window by."""
+        kind: Kind = grid.id  # type: ignore[assignment]
+        page, total = grid.page, grid.page.total
+        lo, hi = max(0, row - MARGIN), min(total, row + MARGIN + 1)
+        windows = [(page.offset, page.offset + len(page.rows))]
+        asked = self._asked[kind]
+        if asked is not None and asked[0] == self._generation[kind]:
+            windows.append((asked[1], asked[1] + WINDOW))
+        if any(start <= lo and hi <= end for start, end in windows):
+            return
+        offset = row - MARGIN if row >= page.offset + len(page.rows) // 2 else row + MARGIN - WINDOW
+        offset = max(0, min(offset, total - WINDOW))
         q = self.runs_query if kind == "runs" else self.cells_query
-        self._run(kind, q, max(0, row - BEHIND), False, f"window-{kind}")
+        self._run(kind, q, offset, False, f"window-{kind}")
 
     def on_grid_window_needed(self, event: Grid.WindowNeeded) -> None:
-        self._fetch_window(event.grid.id, event.row)  # type: ignore[arg-type]
+        self._follow(event.grid, event.row)
 
     def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
-        grid = event.data_table
-        if not isinstance(grid, Grid):
-            return
-        page, row = grid.page, event.coordinate.row
-        end = page.offset + len(page.rows)
-        near_end = end < page.total and row > end - PREFETCH
-        near_start = page.offset > 0 and row < page.offset + PREFETCH // 2
-        if near_end or near_start:
-            self._fetch_window(grid.id, row)  # type: ignore[arg-type]
+        if isinstance(event.data_table, Grid):
+            self._follow(event.data_table, event.coordinate.row)
 
     # -- reacting to state -----------------------------------------------------------------
 

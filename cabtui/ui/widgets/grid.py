@@ -12,16 +12,68 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import BindingType
 from textual.message import Message
 from textual_fastdatatable import DataTable
 from textual_fastdatatable.backend import DataTableBackend
+from textual_fastdatatable.column import CELL_X_PADDING
 
 from cabtui.ui.widgets.columns import Column
 
 MARK = "●"
 PENDING = Text("·", style="dim")
+NULL = Style.null()
+Runs = list[tuple[str, Style]]
+
+
+def layout(cell: Text, width: int, get_style: Any) -> Runs | None:
+    """``cell`` laid out on one line of ``width`` cells, as (text, style) runs, exactly as rich
+    lays it out inside the grid's cell (``Padding(cell, (0, 1))``); None for what takes more than
+    that (too wide, a line break or tab, centred, empty), which rich then lays out itself.
+
+    ``get_style`` resolves a style name (``Console.get_style``)."""
+    plain = cell.plain
+    justify = cell.justify or "default"
+    if (
+        not plain
+        or not plain.isprintable()
+        or justify not in ("default", "left", "right")
+        or (justify == "right" and plain[-1].isspace())  # rich strips it before justifying
+    ):
+        return None
+    room = width - cell_len(plain)
+    if room < 0:
+        return None
+    # rich folds the text's own style in as the first span, under the others
+    base = get_style(cell.style, default=NULL) if cell.style else NULL
+    runs: Runs
+    if not cell.spans:
+        runs = [(plain, base)]
+    else:
+        spans = [(0, len(plain), base)]
+        for span in cell.spans:
+            if not 0 <= span.start < span.end <= len(plain):
+                return None
+            spans.append((span.start, span.end, get_style(span.style, default=NULL)))
+        cuts = sorted({0, len(plain), *(s for s, _, _ in spans), *(e for _, e, _ in spans)})
+        runs = []
+        for start, end in zip(cuts, cuts[1:], strict=False):
+            style = NULL
+            for s, e, span_style in spans:
+                if s <= start and end <= e:
+                    style = style + span_style
+            runs.append((plain[start:end], style))
+    if room:
+        # justified text is padded inside the text (its own style); unjustified, by rich
+        if justify == "right":
+            runs.insert(0, (" " * room, base))
+        else:
+            runs.append((" " * room, base if justify == "left" else NULL))
+    return runs
 
 
 @dataclass(frozen=True)
@@ -49,6 +101,7 @@ class WindowBackend(DataTableBackend[Page]):
         self.data = Page(0)
         self.marked: frozenset[str] = frozenset()
         self.on_miss = on_miss
+        self.missed = False  # a row has been shown as "·" since the last repaint
 
     @classmethod
     def from_pydict(
@@ -80,6 +133,7 @@ class WindowBackend(DataTableBackend[Page]):
         page = self.data
         i = row_index - page.offset
         if not 0 <= i < len(page.rows):
+            self.missed = True
             if self.on_miss is not None:
                 self.on_miss(row_index)
             return PENDING
@@ -133,6 +187,7 @@ class Grid(DataTable, inherit_bindings=False):
     def __init__(self, columns: Sequence[Column], *, id: str | None = None) -> None:
         self.grid_columns = tuple(columns)
         self._wanted: int | None = None
+        self._styles: dict[tuple[Style, Style, Style, Style], Style] = {}
         backend = WindowBackend(columns, on_miss=self._miss)
         super().__init__(
             backend=backend,
@@ -154,21 +209,112 @@ class Grid(DataTable, inherit_bindings=False):
             self.post_message(self.WindowNeeded(self, row))
 
     def load(self, page: Page, keep_cursor: bool = True) -> None:
-        """Show ``page``; the cursor stays where it was unless the rows are new."""
+        """Show ``page``; the cursor stays where it was unless the rows are new.
+
+        Another window of the same rows (same query, same count) repaints nothing unless a row
+        was shown as "·": every row painted so far reads the same in it."""
+        held = self.window.data
         self.window.data = page
         self._wanted = None
-        self._repaint()
+        if self.window.missed or (page.generation, page.total) != (held.generation, held.total):
+            self._repaint()
         if not keep_cursor:
             self.move_cursor(row=0)
         elif page.total and self.cursor_row >= page.total:
             self.move_cursor(row=page.total - 1)
 
     def set_marked(self, marked: Sequence[str]) -> None:
-        self.window.marked = frozenset(marked)
-        self._repaint()
+        if frozenset(marked) != self.window.marked:
+            self.window.marked = frozenset(marked)
+            self._repaint()
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+        in_range: bool = False,
+    ) -> list[list[Segment]]:
+        """A body cell as segments, made from its text directly rather than through rich's
+        console (``Styled(Padding(...))``), which costs most of a repaint; the segments are
+        the same. Headers and anything :func:`layout` declines go to fastdatatable."""
+        if (
+            row_index < max(0, self.fixed_rows)
+            or column_index < max(0, self.fixed_columns)
+            or self.max_column_content_width is not None
+        ):
+            return super()._render_cell(
+                row_index, column_index, base_style, width, cursor, hover, in_range
+            )
+        key = (
+            row_index,
+            column_index,
+            base_style,
+            cursor,
+            hover,
+            in_range,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        lines = self._cell_render_cache.get(key)
+        if lines is not None:
+            return lines
+        cell = self.window.get_cell_at(row_index, column_index)
+        console = self.app.console
+        runs = (
+            layout(cell, width - CELL_X_PADDING, console.get_style)
+            if isinstance(cell, Text)
+            else None
+        )
+        if runs is None:
+            return super()._render_cell(
+                row_index, column_index, base_style, width, cursor, hover, in_range
+            )
+        component, post = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            in_range,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_type == "range",
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        # rich styles each segment (base + meta + component) + own + post; the meta (the cell's
+        # coordinate, for the mouse) has no colour, so it goes last and the rest stays cached
+        meta = Style.from_meta({"row": row_index, "column": column_index})
+        line: list[Segment] = []
+        text, style = " ", NULL  # the left padding
+        for run_text, run_style in (*runs, (" ", NULL)):
+            if run_style == style:
+                text += run_text
+                continue
+            line.append(Segment(text, self._cell_style(base_style, component, style, post) + meta))
+            text, style = run_text, run_style
+        line.append(Segment(text, self._cell_style(base_style, component, style, post) + meta))
+        lines = [line]
+        self._cell_render_cache[key] = lines
+        return lines
+
+    def _cell_style(self, base: Style, component: Style, own: Style, post: Style) -> Style:
+        key = (base, component, own, post)
+        style = self._styles.get(key)
+        if style is None:
+            style = self._styles[key] = ((base + component) + own) + post
+        return style
 
     def _repaint(self) -> None:
         # fastdatatable has no public way to swap data in place; these are its own steps.
+        self.window.missed = False
+        if len(self._styles) > 4096:
+            self._styles.clear()
         self._clear_caches()
         self._update_count += 1
         self._update_dimensions([])
