@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 
 from cabtui.scoring import Weights
-from cabtui.store.store import Store
+from cabtui.store.store import Query, Store
 from cabtui.ui.app import CabApp
 from cabtui.ui.screens.detail import DetailScreen
 from cabtui.ui.screens.weights import WeightsScreen
@@ -190,3 +190,43 @@ def test_values_render_as_json_words() -> None:
     assert value_text(12989.314999999999).plain == "12989.315"
     assert value_text(["a", "b"]).plain == "list of 2\n• a\n• b"
     assert value_text("bell\x07").plain == "bell\ufffd"
+
+
+async def test_weights_re_rank_the_grid_while_typed_and_cancel_restores(
+    sample_store: Store,
+) -> None:
+    from cabtui.ui.screens.browser import BrowserScreen
+
+    app = CabApp(lambda p: sample_store)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(
+            pilot,
+            lambda: isinstance(app.screen, BrowserScreen) and bool(app.screen.grid().page.raw),
+        )
+        browser = app.screen
+        assert isinstance(browser, BrowserScreen)
+        before = {r["cell_id"]: r["composite"] for r in browser.grid().page.raw}
+        await pilot.press("w")
+        await settle(pilot, lambda: isinstance(app.screen, WeightsScreen))
+        for name, value in (("pass_rate", "0"), ("cost", "0"), ("latency", "1"), ("blast_radius", "0"),
+                            ("integrity", "0")):  # fmt: skip
+            app.screen.query_one(f"#w-{name}", Input).value = value
+        want = Weights(pass_rate=0, integrity=0, cost=0, latency=1, blast_radius=0,
+                       latency_ref_ms=sample_store.weights().latency_ref_ms)  # fmt: skip
+        await settle(pilot, lambda: app.weights == want)
+        # the grid behind the open form shows composites under the typed weights
+        await settle(pilot, lambda: browser.runs_query.weights == want)
+        live = {r["cell_id"]: r["composite"] for r in browser.grid().page.raw}
+        expected = {
+            r["cell_id"]: r["composite"]
+            for r in sample_store.runs(Query(weights=want), limit=None).to_pylist()
+        }
+        assert live == pytest.approx(expected)
+        assert live != pytest.approx(before)
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        assert app.weights is None
+        await settle(pilot, lambda: browser.runs_query.weights is None)
+        assert {r["cell_id"]: r["composite"] for r in browser.grid().page.raw} == pytest.approx(
+            before
+        )

@@ -1,5 +1,7 @@
-"""What-if weights: a small form over the five composite weights and latency_ref_ms. Applying
-sets the app's ``weights`` (every screen re-scores); reset returns to each sweep's own."""
+"""What-if weights: a small form over the five composite weights and latency_ref_ms, beside the
+screen it re-scores. Each valid change sets the app's ``weights`` at once (every screen
+re-ranks while the form is open); apply keeps them, cancel puts back the weights in use before,
+reset returns to each sweep's own."""
 
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ class WeightsScreen(ModalScreen[Weights | None]):
     def __init__(self, current: Weights | None, sweep_default: Weights) -> None:
         """``current`` is the app's what-if weights, None when the sweep's own are in use."""
         super().__init__()
+        self.before = current
         self.current = current or sweep_default
         self.sweep_default = sweep_default
 
@@ -70,9 +73,9 @@ class WeightsScreen(ModalScreen[Weights | None]):
                     )
             yield Static(id="weights-sum")
             with Horizontal(id="weights-buttons"):
-                yield Button("Apply (enter)", id="weights-apply", variant="primary")
-                yield Button("Sweep's own (ctrl+r)", id="weights-reset")
-                yield Button("Cancel (esc)", id="weights-cancel")
+                yield Button("Apply ⏎", id="weights-apply", variant="primary")
+                yield Button("Sweep's own ^r", id="weights-reset")
+                yield Button("Cancel esc", id="weights-cancel")
 
     def on_mount(self) -> None:
         self.query_one(f"#w-{FIELDS[0]}", Input).focus()
@@ -99,6 +102,10 @@ class WeightsScreen(ModalScreen[Weights | None]):
             if abs(s - 1) >= 1e-9:
                 total.append("  (not 1: composites leave the 0–1 scale)", style="yellow")
         self.query_one("#weights-sum", Static).update(total)
+        if weights is not None:
+            live = None if self.before is None and weights == self.sweep_default else weights
+            if live != self.app.weights:  # type: ignore[attr-defined]
+                self.app.weights = live  # type: ignore[attr-defined]
         return weights
 
     @on(Input.Submitted)
@@ -118,4 +125,5 @@ class WeightsScreen(ModalScreen[Weights | None]):
 
     @on(Button.Pressed, "#weights-cancel")
     def action_cancel(self) -> None:
-        self.dismiss(self.app.weights)  # type: ignore[attr-defined]
+        self.app.weights = self.before  # type: ignore[attr-defined]
+        self.dismiss(self.before)
