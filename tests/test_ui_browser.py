@@ -6,14 +6,21 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
 from textual.coordinate import Coordinate
+from textual_fastdatatable import DataTable
 
 from cabtui.scoring import Weights
 from cabtui.store.store import Query, Store
+from cabtui.sweep.synth import synth_sweep
 from cabtui.ui.app import CabApp
-from cabtui.ui.screens.browser import BrowserScreen
+from cabtui.ui.screens.browser import WINDOW, BrowserScreen
+from cabtui.ui.widgets.columns import RUN_GRID, format_rows
 from cabtui.ui.widgets.filter_bar import FilterBar
-from cabtui.ui.widgets.grid import Grid
+from cabtui.ui.widgets.grid import Grid, Page
 
 SIZE = (140, 40)
 
@@ -267,3 +274,145 @@ async def test_keys_typed_in_one_burst_after_slash_reach_the_filter(sample_store
         await settle(app, pilot)
         assert screen.query_one(FilterBar).text == typed[1:]
         assert screen.grid().page.total == sample_store.count(Query(typed[1:])) == 3
+
+
+@pytest.fixture(scope="module")
+def big_store(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Store:
+    """A synthetic sweep of 2,000 runs: five of the grid's windows."""
+    path = tmp_path_factory.mktemp("big") / "synthetic"
+    synth_sweep(path, runs=2000)
+    return Store.open(path)
+
+
+def painted(grid: Grid) -> list[str]:
+    """The grid's body lines, as painted."""
+    return [grid.render_line(y).text for y in range(1, grid.size.height)]
+
+
+def assert_shows_the_store(grid: Grid, store: Store) -> None:
+    """Every row on screen is painted with the run the store has at that row, none as "·"."""
+    top = round(grid.scroll_y)
+    lines = painted(grid)
+    runs = store.runs(Query(), limit=len(lines), offset=top).to_pylist()
+    assert len(runs) == len(lines)
+    for i, (line, run, cells) in enumerate(zip(lines, runs, format_rows(runs, RUN_GRID))):
+        assert "·" not in line, f"row {top + i} is still a placeholder"
+        assert grid.page.key(top + i) == run["cell_id"]
+        shown = [str(c) for c in cells[:4]]  # tui, model, task, family, as laid out
+        assert line.split()[: len(" ".join(shown).split())] == " ".join(shown).split()
+
+
+async def test_paging_far_paints_real_rows(big_store: Store) -> None:
+    """Page down a sweep five windows long, in bursts of keys and one key at a time, then to
+    the end and back: once the windows arrive, every row on screen is the store's."""
+    app = CabApp(lambda progress: big_store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await browser(app, pilot)
+        grid = screen.grid()
+        assert grid.page.total == 2000 > 4 * WINDOW
+        for _ in range(20):  # held down: queued together, none handled in between
+            app.post_message(events.Key("pagedown", None))
+        await settle(app, pilot)
+        assert grid.cursor_row > WINDOW
+        assert grid.page.offset > 0
+        assert_shows_the_store(grid, big_store)
+        for _ in range(15):
+            await pilot.press("pagedown")
+            await settle(app, pilot)
+            assert_shows_the_store(grid, big_store)
+        await pilot.press("ctrl+end")
+        await settle(app, pilot)
+        assert grid.cursor_row == 1999
+        assert_shows_the_store(grid, big_store)
+        for _ in range(12):
+            app.post_message(events.Key("pageup", None))
+        await settle(app, pilot)
+        assert_shows_the_store(grid, big_store)
+        await pilot.press("ctrl+home")
+        await settle(app, pilot)
+        assert (grid.cursor_row, grid.page.offset) == (0, 0)
+        assert_shows_the_store(grid, big_store)
+
+
+async def test_window_is_asked_for_once_ahead_of_the_cursor(big_store: Store) -> None:
+    """Moving row by row towards the window's end asks for the next window once, before the
+    cursor gets there; the rows it shares with the window held are not repainted."""
+    app = CabApp(lambda progress: big_store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await browser(app, pilot)
+        grid = screen.grid()
+        asked: list[int] = []
+        run = screen._run
+        screen._run = lambda kind, q, offset, fresh, group: (  # type: ignore[method-assign]
+            asked.append(offset),
+            run(kind, q, offset, fresh, group),
+        )
+        grid.move_cursor(row=WINDOW - 150)
+        await settle(app, pilot)
+        assert asked == []
+        count = grid._update_count
+        for _ in range(40):
+            app.post_message(events.Key("down", None))
+        await settle(app, pilot)
+        assert len(asked) == 1
+        assert grid.page.offset == asked[0] > 0
+        assert grid.page.offset + len(grid.page.rows) > grid.cursor_row + 120
+        assert grid._update_count == count  # the same rows: nothing to repaint
+        assert_shows_the_store(grid, big_store)
+
+
+CRAFTED = [
+    Text("plain"),
+    Text("left", style="bold red", justify="left"),
+    Text("0.50", style="green", justify="right"),
+    Text("trailing  ", justify="right"),  # rich strips before right-justifying
+    Text("centre", justify="center"),
+    Text("wider than its column, by far"),
+    Text("line\nbreak"),
+    Text("tab\there"),
+    Text(""),
+    Text("日本語", style="cyan"),
+    Text("no such style", style="not-a-style"),
+    Text.assemble(("0.5", "yellow"), ("*", "bold red"), justify="right"),
+    Text.assemble(("a", "green"), ("bc", "bold"), " d", style="italic"),
+    Text.assemble("0.67", (" [0.21–0.94]", "dim")),
+]
+
+
+async def test_cells_are_painted_as_fastdatatable_paints_them(sample_store: Store) -> None:
+    """The grid lays its cells out itself (for speed); every cell, in every cursor and hover
+    state and row style, must come out as the same segments as fastdatatable's own rendering
+    through rich: the sample sweep's rows, and texts made to hit every layout case."""
+    app = CabApp(lambda progress: sample_store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await browser(app, pilot)
+        grid = screen.grid()
+
+        def simplified(lines: list[list[Segment]]) -> list[list[Segment]]:
+            return [list(Segment.simplify(s for s in line if s.text)) for line in lines]
+
+        def compare(rows: range) -> int:
+            n = 0
+            for row in rows:
+                for col, column in enumerate(grid.ordered_columns):
+                    for state in [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)]:
+                        for base in (grid.rich_style, Style(bgcolor="blue", italic=True)):
+                            args = (row, col, base, column.render_width, *map(bool, state))
+                            grid._clear_caches()
+                            ours = Grid._render_cell(grid, *args)
+                            grid._clear_caches()
+                            theirs = DataTable._render_cell(grid, *args)
+                            assert simplified(ours) == simplified(theirs), (row, col, state)
+                            n += 1
+            return n
+
+        assert compare(range(grid.page.total))
+        width = len(RUN_GRID)
+        rows = tuple(
+            tuple(CRAFTED[(i + j) % len(CRAFTED)] for j in range(width))
+            for i in range(len(CRAFTED))
+        )
+        keys = tuple(f"k{i}" for i in range(len(rows)))
+        grid.load(Page(len(rows), 0, rows, keys, generation=-1))
+        grid.set_marked(["k1"])
+        assert compare(range(len(rows)))

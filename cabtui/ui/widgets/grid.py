@@ -27,6 +27,7 @@ from cabtui.ui.widgets.columns import Column
 MARK = "●"
 PENDING = Text("·", style="dim")
 NULL = Style.null()
+SCREEN_ROWS = 200  # rendered rows, lines and their cells kept: a screen of a tall terminal
 Runs = list[tuple[str, Style]]
 
 
@@ -198,6 +199,11 @@ class Grid(DataTable, inherit_bindings=False):
             id=id,
         )
         self.window = backend
+        # fastdatatable keeps 1,000 rendered rows and lines and 10,000 cells; the rows and lines
+        # are keyed by the cursor, so stale as soon as it moves. Kept to a tall screen's worth,
+        # they cost the garbage collector a third as much (its full passes stall repaints).
+        self._row_render_cache.maxsize = self._line_cache.maxsize = SCREEN_ROWS
+        self._cell_render_cache.maxsize = SCREEN_ROWS * (len(columns) + 1)
 
     @property
     def page(self) -> Page:
