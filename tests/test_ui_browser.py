@@ -382,16 +382,16 @@ CRAFTED = [
 async def test_cells_are_painted_as_fastdatatable_paints_them(sample_store: Store) -> None:
     """The grid lays its cells out itself (for speed); every cell, in every cursor and hover
     state and row style, must come out as the same segments as fastdatatable's own rendering
-    through rich: the sample sweep's rows, and texts made to hit every layout case."""
+    through rich: the rows of both grids of the sample sweep, and texts made to hit every
+    layout case."""
     app = CabApp(lambda progress: sample_store)
     async with app.run_test(size=SIZE) as pilot:
         screen = await browser(app, pilot)
-        grid = screen.grid()
 
         def simplified(lines: list[list[Segment]]) -> list[list[Segment]]:
             return [list(Segment.simplify(s for s in line if s.text)) for line in lines]
 
-        def compare(rows: range) -> int:
+        def compare(grid: Grid, rows: range) -> int:
             n = 0
             for row in rows:
                 for col, column in enumerate(grid.ordered_columns):
@@ -406,13 +406,19 @@ async def test_cells_are_painted_as_fastdatatable_paints_them(sample_store: Stor
                             n += 1
             return n
 
-        assert compare(range(grid.page.total))
+        runs = screen.grid()
+        assert compare(runs, range(runs.page.total))
+        await pilot.press("g")
+        await settle(app, pilot)
+        cells = screen.grid()
+        assert cells.id == "cells"
+        assert compare(cells, range(cells.page.total))
         width = len(RUN_GRID)
         rows = tuple(
             tuple(CRAFTED[(i + j) % len(CRAFTED)] for j in range(width))
             for i in range(len(CRAFTED))
         )
         keys = tuple(f"k{i}" for i in range(len(rows)))
-        grid.load(Page(len(rows), 0, rows, keys, generation=-1))
-        grid.set_marked(["k1"])
-        assert compare(range(len(rows)))
+        runs.load(Page(len(rows), 0, rows, keys, generation=-1))
+        runs.set_marked(["k1"])
+        assert compare(runs, range(len(rows)))
