@@ -40,7 +40,7 @@ async def until_painted(pilot):
     print(f"PAINTED {time.time() - t_launch:.3f} rows={app.screen.grid().page.total}", flush=True)
     app.exit()
 
-CabApp(lambda progress: Store.open(Path(sweep), progress)).run(
+CabApp(lambda progress: Store.open(Path(sweep), progress), freeze_gc=True).run(
     headless=True, size=(140, 40), auto_pilot=until_painted
 )
 """
@@ -157,7 +157,7 @@ async def interactive(path: Path) -> tuple[list[float], list[float], int]:
     watch = Stopwatch()
     watch.install()
     store = Store.open(path)
-    app = CabApp(lambda progress: store)
+    app = CabApp(lambda progress: store, freeze_gc=True)  # as `cab-tui open` runs it
 
     async with app.run_test(size=(140, 40)) as pilot:
 

@@ -94,7 +94,7 @@ def open_(
     if not sweep.is_dir():
         err.print(f"[red]error:[/] not a directory: {sweep}")
         raise typer.Exit(2)
-    CabApp(lambda progress: Store.open(sweep, progress, refresh)).run()
+    CabApp(lambda progress: Store.open(sweep, progress, refresh), freeze_gc=True).run()
 
 
 # -- replay ------------------------------------------------------------------------------------
@@ -141,7 +141,7 @@ def replay(
             + "".join(f"\n  {c}" for c in found)
         )
         raise typer.Exit(1)
-    CabApp(lambda progress: store, start=lambda s: ReplayScreen(s, found[0])).run()
+    CabApp(lambda progress: store, start=lambda s: ReplayScreen(s, found[0]), freeze_gc=True).run()
 
 
 # -- compare -----------------------------------------------------------------------------------

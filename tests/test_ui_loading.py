@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+
+import pytest
 
 from cabtui.store.store import Store
 from cabtui.ui.app import CabApp
@@ -72,3 +75,16 @@ async def test_app_keys_answer_while_loading(sample_store: Store) -> None:
         await pilot.pause()
         assert app.return_code == 0 or not app.is_running
         gate.set()
+
+
+@pytest.mark.parametrize("freeze", [False, True])
+async def test_freeze_gc_once_the_first_screen_is_up(sample_store: Store, freeze: bool) -> None:
+    gc.unfreeze()
+    app = CabApp(lambda progress: sample_store, freeze_gc=freeze)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
+            await pilot.pause()
+            assert (gc.get_freeze_count() > 0) is freeze
+    finally:
+        gc.unfreeze()

@@ -283,7 +283,9 @@ def compare(path: Path, cell_a: str, cell_b: str) -> None:
     store = open_store(path)
     a, b = resolve(store, cell_a), resolve(store, cell_b)
     store.close()
-    CabApp(lambda p: Store.open(path, p), start=lambda s: CompareScreen(s, a, b)).run()
+    CabApp(
+        lambda p: Store.open(path, p), start=lambda s: CompareScreen(s, a, b), freeze_gc=True
+    ).run()
 
 
 def paired(

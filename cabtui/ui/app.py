@@ -52,6 +52,9 @@ class CabApp(App[None]):
     worker; ``start(store)`` makes the first screen (the browser when not given).
 
     ``weights`` are the what-if composite weights, None for each sweep's own; screens watch it.
+    ``freeze_gc``: once the first screen is up, move every object alive then out of the garbage
+    collector's reach (``gc.freeze()``), so its full passes stop rescanning the store and the
+    app on every page of a large sweep. For the app's own process; tests leave it off.
     """
 
     TITLE = "cabtui"
@@ -71,11 +74,13 @@ class CabApp(App[None]):
         open_store: StoreOpener,
         start: StartScreen | None = None,
         clock: Callable[[], float] = time.monotonic,
+        freeze_gc: bool = False,
     ) -> None:
         super().__init__()
         self.open_store = open_store
         self.start = start
         self.clock = clock
+        self.freeze_gc = freeze_gc
         self.store: Store | None = None
         self.marked: list[str] = []  # cell_ids marked for comparison, oldest first
 

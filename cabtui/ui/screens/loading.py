@@ -7,6 +7,8 @@ except inside a filter being typed (after ``/``, until enter or esc).
 
 from __future__ import annotations
 
+import gc
+
 from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
@@ -100,6 +102,8 @@ class LoadingScreen(Screen[None]):
         first = self.start(store) if self.start else BrowserScreen(store)
 
         def replay() -> None:
+            if getattr(app, "freeze_gc", False):
+                gc.freeze()  # the store, the app and its first screen live as long as the process
             for key, character in typed:
                 app.post_message(events.Key(key, character))
 
