@@ -32,6 +32,7 @@ class TerminalView(Widget):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._rows: list[Text] = []
+        self._lines: list[avt.Line] = []  # the rows shown, to compare the next ones against
         self._strips: list[Strip | None] = []
         self._cursor: tuple[int, int] | None = None
         self._message: Text | None = None
@@ -47,22 +48,26 @@ class TerminalView(Widget):
         changed: Iterable[int] | None = None,
         cursor: tuple[int, int, bool] | None = None,
     ) -> None:
-        """Show ``lines``; only rows in ``changed`` (all when None) are rendered again."""
+        """Show ``lines``. Only rows in ``changed`` (every row when None) whose cells differ
+        from the row shown, and the rows the cursor leaves or enters, are rendered again."""
         was_message = self._message is not None
         self._message = None
         old_cursor = self._cursor
         self._cursor = (cursor[0], cursor[1]) if cursor and cursor[2] else None
-        if len(lines) != len(self._rows) or changed is None or was_message:
+        full = len(lines) != len(self._rows) or was_message
+        if full:
             todo: set[int] = set(range(len(lines)))
             self._rows = [Text() for _ in lines]
             self._strips = [None] * len(lines)
-            full = True
         else:
-            todo = {r for r in changed if 0 <= r < len(lines)}
-            full = False
-        for pos in (old_cursor, self._cursor):
-            if pos is not None and 0 <= pos[0] < len(lines):
-                todo.add(pos[0])
+            rows = range(len(lines)) if changed is None else changed
+            old = self._lines
+            todo = {r for r in rows if 0 <= r < len(lines) and lines[r] != old[r]}
+            if old_cursor != self._cursor:
+                for pos in (old_cursor, self._cursor):
+                    if pos is not None and 0 <= pos[0] < len(lines):
+                        todo.add(pos[0])
+        self._lines = list(lines)
         for r in todo:
             self._rows[r] = line_rich(lines[r])
             self._strips[r] = None
@@ -77,7 +82,7 @@ class TerminalView(Widget):
         """Replace the screen with a message (made safe)."""
         self._message = message if isinstance(message, Text) else Text(safe(message))
         self._message_width = -1
-        self._rows, self._strips, self._cursor = [], [], None
+        self._rows, self._strips, self._lines, self._cursor = [], [], [], None
         self.refresh()
 
     @property
