@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import subprocess
 import sys
@@ -208,6 +209,7 @@ def main() -> None:
     start = startup(args.sweep)
     keys, pages, total = asyncio.run(interactive(args.sweep))
     mem = rss_mb()
+    gc.unfreeze()  # as CabApp.run does on exit
 
     k, p = statistics.median(keys) * 1000, statistics.median(pages) * 1000
     print(f"sweep: {total:,} runs")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App
 from textual.command import Hit, Hits, Provider
@@ -83,6 +84,13 @@ class CabApp(App[None]):
         self.freeze_gc = freeze_gc
         self.store: Store | None = None
         self.marked: list[str] = []  # cell_ids marked for comparison, oldest first
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().run(*args, **kwargs)
+        finally:
+            if self.freeze_gc:
+                gc.unfreeze()  # let the interpreter's exit free what was frozen, quietly
 
     def on_mount(self) -> None:
         from cabtui.ui.screens.loading import LoadingScreen
