@@ -18,6 +18,7 @@ from cabtui.ui.screens.compare_link import CLOCK, SPAN, Link
 from cabtui.ui.screens.detail import DetailScreen
 from cabtui.ui.screens.pivot import PivotScreen
 from cabtui.ui.widgets.aligned import AlignedSpans
+from cabtui.ui.widgets.axes_diff import Summary
 from cabtui.ui.widgets.terminal import TerminalView
 from tests.pilot_helpers import plain_text, settle
 
@@ -212,8 +213,7 @@ async def test_two_cells_show_means_with_intervals(sample_store: Store) -> None:
         assert isinstance(screen, CompareScreen) and screen.diff is not None
         assert screen.diff["kind"] == "cells"
         assert not screen.query_one("#cmp-spans").display
-        text = plain(screen.query_one("#cmp-axes").content)  # type: ignore[attr-defined]
-        assert "n=2" in text
+        assert "n=2" in "\n".join(screen.query_one(Summary).text())
 
 
 def test_link_maps_b_only_rows_and_toggles() -> None:

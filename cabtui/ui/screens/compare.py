@@ -1,16 +1,22 @@
 """Two runs side by side: identities, axes and composite parts; the span timelines aligned with
 one cursor; both terminal recordings in lock-step; the tail, file-set and model-call diffs.
 
-``CompareScreen(store, a, b)``. The diff is computed in a thread worker, each run's replay
-session in another. Two cells (ids without ``#run`` whose cell has several reruns) show the
-per-axis means and intervals of :func:`cabtui.compare.diff.diff_cells` instead.
+``CompareScreen(store, a, b)``. The diff is computed in a thread worker; once it is shown, the
+two runs' replay sessions are loaded in another, A then B (two loaders at once share the GIL
+with each other and the UI, and both arrive late). Two cells (ids without ``#run`` whose cell
+has several reruns) show the per-axis means and intervals of
+:func:`cabtui.compare.diff.diff_cells` instead.
 
 The cursor is one position on run A's time axis (``self.clock``); run B follows it either at
-the same time (clock mode) or along the span alignment (span mode, the default; ``l``).
+the same time (clock mode) or along the span alignment (span mode, the default; ``l``). B's
+markers, search hits and recording events are placed on A's axis the same way
+(:mod:`cabtui.ui.screens.compare_link`), so ``[`` ``]``, ``/`` and the idle limit ``i`` use
+both recordings.
 """
 
 from __future__ import annotations
 
+import gc
 import time
 from typing import Any, ClassVar
 
@@ -22,7 +28,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
 
 from cabtui.compare.diff import cell_runs, diff_cells, diff_runs
 from cabtui.replay.clock import Clock, fmt_ms
@@ -30,13 +37,23 @@ from cabtui.replay.render import safe
 from cabtui.replay.session import Session, load_session
 from cabtui.store.store import Store
 from cabtui.ui.keys import Command, bindings
-from cabtui.ui.screens.compare_link import SPAN, Link
+from cabtui.ui.screens.compare_link import (
+    MOMENT_EPS,
+    SPAN,
+    Link,
+    idle_events,
+    moments,
+    relinked,
+    step_to,
+)
 from cabtui.ui.widgets.aligned import AlignedSpans
-from cabtui.ui.widgets.axes_diff import axes_table, composite_table, diffs, identity_table
+from cabtui.ui.widgets.axes_diff import Summary, axes_table, composite_table, diffs, identity_table
 from cabtui.ui.widgets.terminal import TerminalView
 
 FPS = 30
 EPS = 1e-6  # as in the replay screen: an event at exactly the clock's time is on screen
+SUMMARY_MODES = ("strip", "full", "hidden")  # `s` cycles: a strip at the top, the screen, none
+RATIOS = (4, 5, 4)  # identities, axes, composite: the axes' keys and values read whole at 180 cols
 
 
 class CompareScreen(Screen[None]):
@@ -48,17 +65,25 @@ class CompareScreen(Screen[None]):
         Command("parted", "d", "Parting", "Jump to the row where the two traces part."),
         Command("toggle_link", "l", "Link", "Follow B by the span alignment or by the same clock."),
         Command("toggle_diffs", "f", "Diffs", "Show the tail, file-set and model-call diffs or the recordings."),
-        Command("toggle_summary", "s", "Summary", "Show or hide identities, axes and composite."),
+        Command("toggle_summary", "s", "Summary", "Identities, axes and composite: a strip at the top, the whole screen, or hidden."),
+        Command("scroll_summary(-1)", "up", "Scroll up", "Scroll the summary up a line.", show=False, key_display="↑"),
+        Command("scroll_summary(1)", "down", "Scroll down", "Scroll the summary down a line.", show=False, key_display="↓"),
+        Command("page_summary(-1)", "pageup", "Page up", "Scroll the summary up a page.", show=False, key_display="pgup"),
+        Command("page_summary(1)", "pagedown", "Page down", "Scroll the summary down a page.", show=False, key_display="pgdn"),
         Command("step(-1)", "comma", "-100ms", "Step back 100 ms.", show=False, key_display=","),
         Command("step(1)", "full_stop", "+100ms", "Step forward 100 ms.", show=False, key_display="."),
-        Command("prev_marker", "left_square_bracket", "Prev marker", "Jump to run A's previous recording marker.", show=False, key_display="["),
-        Command("next_marker", "right_square_bracket", "Next marker", "Jump to run A's next recording marker.", show=False, key_display="]"),
+        Command("prev_marker", "left_square_bracket", "Prev marker", "Jump to the previous recording marker of either run (B's placed on A's time by the link).", show=False, key_display="["),
+        Command("next_marker", "right_square_bracket", "Next marker", "Jump to the next recording marker of either run (B's placed on A's time by the link).", show=False, key_display="]"),
         Command("slower", "less_than_sign", "Slower", "Halve the speed (down to 0.25x).", show=False, key_display="<"),
         Command("faster", "greater_than_sign", "Faster", "Double the speed (up to 16x).", show=False, key_display=">"),
         *[Command(f"jump({n})", str(n), f"{n * 10}%", f"Jump to {n * 10}% of run A.", show=False) for n in range(10)],
         Command("home", "home", "Start", "Jump to the start.", show=False),
         Command("end", "end", "End", "Jump to the end.", show=False),
-        Command("back", "escape", "Back", "Leave the comparison."),
+        Command("search", "slash", "Search", "Search both recordings' terminal text.", key_display="/"),
+        Command("next_hit", "n", "Next hit", "Jump to the next search hit in either run.", show=False),
+        Command("prev_hit", "N", "Prev hit", "Jump to the previous search hit in either run.", show=False),
+        Command("toggle_idle", "i", "Idle limit", "Cap the gaps in which neither recording shows anything new while playing (asciinema's idle_time_limit)."),
+        Command("back", "escape", "Back", "Leave the comparison (or the search prompt)."),
     ]  # fmt: skip
     BINDINGS = bindings(COMMAND_LIST)
 
@@ -80,12 +105,17 @@ class CompareScreen(Screen[None]):
         self.time_b = 0.0  # B's time for the cursor (not clamped to B's end)
         self._timer: Timer | None = None
         self._last = 0.0
+        self.summary_mode = SUMMARY_MODES[0]
+        self.needle = ""
+        self.searching = False
+        self._raw_hits: list[tuple[str, float]] = []  # (side, run ms on that side's axis)
+        self.hits: list[tuple[float, str]] = []  # (A's time, "A" / "B" / "A · B")
+        self.hit: int | None = None
+        self._frozen = False
+        self._idle_chosen = False  # `i` was pressed: a header no longer turns the limit on
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="cmp-summary"):
-            yield Static(id="cmp-identity")
-            yield Static(id="cmp-axes")
-            yield Static(id="cmp-composite")
+        yield Summary(id="cmp-summary")
         yield AlignedSpans(id="cmp-spans")
         with Horizontal(id="cmp-terms"):
             for side in ("a", "b"):
@@ -94,6 +124,7 @@ class CompareScreen(Screen[None]):
         with VerticalScroll(id="cmp-diffs"):
             yield Static(id="cmp-diffs-body")
         yield Static("Loading…", id="cmp-status")
+        yield Input(placeholder="search both recordings' text, enter to find", id="cmp-search")
         yield Footer()
 
     # -- loading -----------------------------------------------------------------------------
@@ -105,6 +136,11 @@ class CompareScreen(Screen[None]):
             self.query_one(f"#cmp-term-{side}", TerminalView).show_message("Loading…")
         self._timer = self.set_interval(1 / FPS, self.tick, pause=True)
         self.load_diff()
+
+    def on_unmount(self) -> None:
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
 
     def is_cells(self) -> bool:
         """Two cell ids (no ``#run``) of which one has several reruns: compare their means."""
@@ -124,15 +160,19 @@ class CompareScreen(Screen[None]):
             return
         self.app.call_from_thread(self._diff_loaded, d)
 
-    @work(thread=True, group="compare-session")
-    def load_side(self, side: str) -> None:
-        cell_id = self.a if side == "a" else self.b
-        try:
-            s = load_session(self.store, cell_id)
-        except Exception as e:  # noqa: BLE001
-            self.app.call_from_thread(self._side_failed, side, f"{type(e).__name__}: {e}")
-            return
-        self.app.call_from_thread(self._side_loaded, side, s)
+    @work(thread=True, exclusive=True, group="compare-session")
+    def load_sides(self) -> None:
+        """A's session, then B's: one at a time, so A's terminal plays while B's loads."""
+        worker = get_current_worker()
+        for side, cell_id in (("a", self.a), ("b", self.b)):
+            if worker.is_cancelled:
+                return
+            try:
+                s = load_session(self.store, cell_id)
+            except Exception as e:  # noqa: BLE001
+                self.app.call_from_thread(self._side_failed, side, f"{type(e).__name__}: {e}")
+                continue
+            self.app.call_from_thread(self._side_loaded, side, s)
 
     def _failed(self, reason: str) -> None:
         self.query_one("#cmp-status", Static).update(Text(safe(reason), style="bold red"))
@@ -141,24 +181,24 @@ class CompareScreen(Screen[None]):
 
     def _diff_loaded(self, d: dict[str, Any]) -> None:
         self.diff = d
-        self.query_one("#cmp-identity", Static).update(identity_table(d))
-        self.query_one("#cmp-axes", Static).update(axes_table(d))
+        summary = self.query_one(Summary)
         if d["kind"] == "cells":
-            self.query_one("#cmp-composite", Static).update(self._cells_note(d))
+            summary.set_columns(
+                identity_table(d), axes_table(d), self._cells_note(d), ratios=RATIOS
+            )
             for wid in ("#cmp-spans", "#cmp-terms"):
                 self.query_one(wid).display = False
-            self.query_one("#cmp-summary").add_class("-tall")
+            summary.add_class("-tall")
             self._status()
             return
-        self.query_one("#cmp-composite", Static).update(composite_table(d))
+        summary.set_columns(identity_table(d), axes_table(d), composite_table(d), ratios=RATIOS)
         self.query_one("#cmp-diffs-body", Static).update(diffs(d))
         self.link = Link(d["spans"]["pairs"])
         self.query_one(AlignedSpans).set_pairs(d["spans"]["pairs"], d["spans"]["parted_at"])
         self._rebuild_clock()
         self.row = 0 if d["spans"]["pairs"] else None
         self._sync()
-        for side in ("a", "b"):
-            self.load_side(side)
+        self.load_sides()
 
     def _cells_note(self, d: dict[str, Any]) -> Text:
         t = Text("cells: means with 95% intervals\n", style="bold")
@@ -176,11 +216,29 @@ class CompareScreen(Screen[None]):
             self.query_one(f"#cmp-term-{side}", TerminalView).show_message(
                 Text(safe(s.message), style="bold")
             )
+        limits = [o.recording.idle_time_limit for o in self.sessions.values()
+                  if o is not None and o.recording is not None and o.recording.idle_time_limit]  # fmt: skip
+        if limits:  # a recording's header asks for an idle limit, as the replay screen honours
+            self.clock.idle_limit = min(limits)
+            self.clock.idle_on = self.clock.idle_on or not self._idle_chosen
+        if s.clock.idle_on != self.clock.idle_on:
+            s.clock.toggle_idle()
         self._rebuild_clock()
         self._sync()
+        if None not in self.sessions.values():
+            self._freeze()
+
+    def _freeze(self) -> None:
+        """Exempt what is loaded now (two recordings' events, keyframes, 2,000-span alignments)
+        from the cyclic GC while the screen is open: a full collection walked all of it, a
+        60-70 ms stall every few dozen key presses or seconds of play. Undone on unmount."""
+        if not self._frozen:
+            gc.freeze()
+            self._frozen = True
 
     def _rebuild_clock(self) -> None:
-        """A's axis spans both runs: A's end, and B's end seen from A."""
+        """A's axis spans both runs: A's end, and B's end seen from A. With the idle limit on,
+        it caps the gaps between the events of both recordings (B's seen from A)."""
         if self.link is None:
             return
         ends_a = [p["a"]["start_ms"] + (p["a"]["duration_ms"] or 0.0) for p in self.link.pairs
@@ -190,7 +248,13 @@ class CompareScreen(Screen[None]):
         sa, sb = self.sessions["a"], self.sessions["b"]
         end_a = max([*ends_a, sa.clock.end_ms if sa else 0.0, 0.0])
         end_b = max([*ends_b, sb.clock.end_ms if sb else 0.0, 0.0])
-        self.clock.end_ms = max(end_a, self.link.a_time(end_b))
+        end = max(end_a, self.link.a_time(end_b))
+        events = idle_events(self.link, self._clocks()) if self.clock.idle_on else ()
+        self.clock = relinked(self.clock, end, events)
+
+    def _clocks(self) -> list[tuple[str, Clock]]:
+        """The loaded sessions' own clocks, by side."""
+        return [(side, s.clock) for side, s in self.sessions.items() if s is not None]
 
     # -- the linked cursor -------------------------------------------------------------------
 
@@ -256,6 +320,16 @@ class CompareScreen(Screen[None]):
             "B follows the alignment" if self.link and self.link.mode == SPAN else "one clock",
             f"row {(self.row or 0) + 1}/{n}" if n else "no spans",
         ]
+        if c.idle_on:
+            parts.append(f"idle limit {c.idle_limit:g}s")
+        if self.searching:
+            parts.append(f"searching {self.needle!r}…")
+        elif self.needle:
+            parts.append(
+                f"hit {self.hit + 1} of {len(self.hits)} ({self.hits[self.hit][1]})"
+                if self.hit is not None
+                else f"no hits for {self.needle!r}"
+            )
         self.query_one("#cmp-status", Static).update(Text(safe("  ·  ".join(parts))), layout=False)
 
     # -- actions -----------------------------------------------------------------------------
@@ -285,6 +359,7 @@ class CompareScreen(Screen[None]):
             return
         self.link.toggle()
         self._rebuild_clock()
+        self._place_hits()
         if self.row is not None:
             self._goto_row(self.row)
 
@@ -294,8 +369,19 @@ class CompareScreen(Screen[None]):
         self.toggle_class("-diffs")
 
     def action_toggle_summary(self) -> None:
-        panel = self.query_one("#cmp-summary")
-        panel.display = not panel.display
+        i = SUMMARY_MODES.index(self.summary_mode)
+        self.summary_mode = SUMMARY_MODES[(i + 1) % len(SUMMARY_MODES)]
+        for mode in SUMMARY_MODES[1:]:
+            self.set_class(self.summary_mode == mode, f"-summary-{mode}")
+
+    def action_scroll_summary(self, n: int) -> None:
+        summary = self.query_one(Summary)
+        summary.scroll_to(y=summary.scroll_y + n, animate=False)
+
+    def action_page_summary(self, n: int) -> None:
+        summary = self.query_one(Summary)
+        page = max(1, summary.scrollable_content_region.height - 1)
+        summary.scroll_to(y=summary.scroll_y + n * page, animate=False)
 
     def action_play_pause(self) -> None:
         if self.link is None:
@@ -311,16 +397,23 @@ class CompareScreen(Screen[None]):
         self._moved()
 
     def _marker(self, forward: bool) -> None:
-        s = self.sessions["a"]
-        if s is None or s.recording is None:
-            self.notify("Run A has no recording markers.", timeout=2)
+        """The nearest marker of either recording, B's placed on A's axis by the link."""
+        if self.link is None:
             return
-        find = s.timeline.next_marker if forward else s.timeline.prev_marker
-        m = find(s.clock.to_recording(self.clock.position))
+        marks = moments(
+            self.link,
+            ((side, s.clock.to_run(m.time), f"{side.upper()}: {m.label}")
+             for side, s in self.sessions.items() if s is not None
+             for m in s.timeline.markers),
+        )  # fmt: skip
+        if not marks:
+            self.notify("Neither recording has markers.", timeout=2)
+            return
+        m = step_to(marks, self.clock.position, forward)
         if m is not None:
-            self.clock.seek(s.clock.to_run(m.time))
+            self.clock.seek(m[0])
             self._moved()
-            self.notify(safe(m.label) or "marker", title="marker", timeout=2)
+            self.notify(safe(m[1]), title="marker", timeout=2)
 
     def action_next_marker(self) -> None:
         self._marker(True)
@@ -348,11 +441,97 @@ class CompareScreen(Screen[None]):
         self.clock.seek(self.clock.end_ms)
         self._moved()
 
+    def action_toggle_idle(self) -> None:
+        self._idle_chosen = True
+        self.clock.idle_on = not self.clock.idle_on
+        for _, c in self._clocks():  # the sessions' own clocks say the same (they only seek)
+            if c.idle_on != self.clock.idle_on:
+                c.toggle_idle()
+        self._rebuild_clock()
+        self._status()
+
     def action_back(self) -> None:
+        search = self.query_one("#cmp-search", Input)
+        if search.display:
+            search.display = False
+            return
         if len(self.app.screen_stack) <= 2:
             self.app.exit()
         else:
             self.app.pop_screen()
+
+    # -- search ------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        if self.link is None:
+            return
+        search = self.query_one("#cmp-search", Input)
+        search.display = True
+        search.focus()
+
+    @on(Input.Submitted, "#cmp-search")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        self.find(event.value)
+
+    def find(self, needle: str) -> None:
+        """Search both recordings for ``needle`` (in a thread) and jump to the first hit, on
+        either side, at or after the cursor."""
+        players = [s for s in self.sessions.values() if s is not None and s.player is not None]
+        if not players or not needle.strip():
+            self.notify("Nothing to search." if needle.strip() else "Type some text.", timeout=2)
+            return
+        self.needle, self.searching, self._raw_hits, self.hits, self.hit = (
+            needle,
+            True,
+            [],
+            [],
+            None,
+        )
+        self._status()
+        self._search(needle)
+
+    @work(thread=True, exclusive=True, group="compare-search")
+    def _search(self, needle: str) -> None:
+        hits: list[tuple[str, float]] = []
+        for side, s in list(self.sessions.items()):
+            if s is not None and s.player is not None:
+                hits += [(side, s.clock.to_run(t)) for t in s.player.search(needle)]
+        self.app.call_from_thread(self._found, needle, hits)
+
+    def _found(self, needle: str, hits: list[tuple[str, float]]) -> None:
+        if needle != self.needle:
+            return
+        self.searching, self._raw_hits = False, hits
+        self._place_hits()
+        if not self.hits:
+            self._status()
+            return
+        pos = self.clock.position - MOMENT_EPS  # a hit at the cursor counts
+        self._goto_hit(next((i for i, h in enumerate(self.hits) if h[0] >= pos), 0))
+
+    def _place_hits(self) -> None:
+        """The hits on A's axis (again after the link changes), one per moment."""
+        if self.link is None:
+            return
+        self.hits = moments(self.link, ((side, t, side.upper()) for side, t in self._raw_hits))
+        if self.hit is not None:
+            self.hit = min(self.hit, len(self.hits) - 1) if self.hits else None
+
+    def _goto_hit(self, i: int) -> None:
+        if not self.hits:
+            return
+        self.hit = i % len(self.hits)
+        self.clock.seek(self.hits[self.hit][0])
+        self._moved()
+
+    def action_next_hit(self) -> None:
+        if self.hit is not None:
+            self._goto_hit(self.hit + 1)
+
+    def action_prev_hit(self) -> None:
+        if self.hit is not None:
+            self._goto_hit(self.hit - 1)
 
     def diffs_renderable(self) -> Group | None:
         return diffs(self.diff) if self.diff and self.diff["kind"] == "runs" else None

@@ -1,14 +1,16 @@
 """The linked cursor of the compare screen, without Textual: one position on run A's time axis,
 the aligned row under it, and run B's time, either the same (clock mode) or mapped along the
-span alignment (span mode, :class:`cabtui.compare.align.Lockstep`)."""
+span alignment (span mode, :class:`cabtui.compare.align.Lockstep`). Moments of either recording
+(markers, search hits, events for the idle limit) are placed on A's axis the same way."""
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cabtui.compare.align import Lockstep, Pair
+from cabtui.replay.clock import Clock
 
 SPAN, CLOCK = "span", "clock"
 
@@ -66,3 +68,50 @@ class Link:
         """The last row starting at or before ``t_a`` (None before the first)."""
         k = bisect_right(self._ceil, t_a) - 1
         return k if k >= 0 else None
+
+
+# -- moments of both recordings on A's axis ----------------------------------------------------
+
+MOMENT_EPS = (
+    1e-3  # ms: a moment this close to the cursor is the cursor's, neither next nor previous
+)
+
+
+def moments(link: Link, items: Iterable[tuple[str, float, str]]) -> list[tuple[float, str]]:
+    """``(side, run ms on that side's axis, label)`` as ``(A's time, label)``, ascending; moments
+    of both sides that meet on A's axis become one, their labels joined."""
+    out: list[tuple[float, str]] = []
+    for t, label in sorted(
+        (t if side == "a" else link.a_time(t), label) for side, t, label in items
+    ):
+        if out and t - out[-1][0] <= MOMENT_EPS:
+            out[-1] = (out[-1][0], f"{out[-1][1]} · {label}")
+        else:
+            out.append((t, label))
+    return out
+
+
+def step_to(
+    times: Sequence[tuple[float, str]], pos: float, forward: bool
+) -> tuple[float, str] | None:
+    """The first moment after ``pos`` (or the last before it)."""
+    if forward:
+        return next((m for m in times if m[0] > pos + MOMENT_EPS), None)
+    return next((m for m in reversed(times) if m[0] < pos - MOMENT_EPS), None)
+
+
+def idle_events(link: Link, clocks: Iterable[tuple[str, Clock]]) -> tuple[float, ...]:
+    """Every recording event of each side's clock as seconds on A's axis, ascending: the events
+    an idle limit on the linked clock caps the gaps between."""
+    out: list[float] = []
+    for side, c in clocks:
+        run = (c.to_run(t) for t in c.event_times)
+        out.extend((t if side == "a" else link.a_time(t)) / 1000.0 for t in run)
+    return tuple(sorted(out))
+
+
+def relinked(clock: Clock, end_ms: float, events: tuple[float, ...]) -> Clock:
+    """``clock`` with a new end and idle events, its position, speed and states kept."""
+    return Clock(end_ms=end_ms, event_times=events, idle_limit=clock.idle_limit,
+                 idle_on=clock.idle_on, position=clock.position, playing=clock.playing,
+                 speed=clock.speed)  # fmt: skip

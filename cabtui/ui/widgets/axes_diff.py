@@ -1,15 +1,22 @@
 """Renderables of a run (or cell) diff from :mod:`cabtui.compare.diff`: identities with their
 differences highlighted, per-axis values with the delta coloured by the better side, the
 composite's components side by side, the test-output tail diffs, the blast-radius file sets and
-the model calls. Every string from a sweep goes through ``safe()`` into a rich Text."""
+the model calls. Every string from a sweep goes through ``safe()`` into a rich Text.
+
+:class:`Summary` shows the first three side by side, scrolling when they are taller than it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.console import Group, RenderableType
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from cabtui.replay.render import safe
 
@@ -47,7 +54,7 @@ def _delta(row: dict[str, Any]) -> Text:
 
 def _table(title: str) -> Table:
     t = Table(title=title, title_justify="left", expand=True, box=None, padding=(0, 1),
-              title_style="bold")  # fmt: skip
+              collapse_padding=True, title_style="bold")  # fmt: skip
     return t
 
 
@@ -70,10 +77,10 @@ def identity_table(diff: dict[str, Any]) -> Table:
 def axes_table(diff: dict[str, Any]) -> Table:
     """Scorer keys: A, B and a - b, green when A is better, red when B is."""
     t = _table("axes (Δ = A − B, green: A better, red: B better)")
-    t.add_column("axis", style="dim", no_wrap=True, max_width=8)
-    t.add_column("key", style="dim", no_wrap=True, min_width=12, max_width=20)
-    t.add_column("A", justify="right", no_wrap=True, max_width=10)
-    t.add_column("B", justify="right", no_wrap=True, max_width=10)
+    t.add_column("axis", style="dim", no_wrap=True, max_width=13)  # with its padding
+    t.add_column("key", style="dim", overflow="fold", min_width=12, ratio=3)
+    t.add_column("A", justify="right", overflow="fold", ratio=1)
+    t.add_column("B", justify="right", overflow="fold", ratio=1)
     t.add_column("Δ", justify="right", no_wrap=True, min_width=7)
     for row in diff["axes"]:
         if row["key"] in SKIP_AXES:
@@ -82,7 +89,7 @@ def axes_table(diff: dict[str, Any]) -> Table:
         if isinstance(a, dict) and "mean" in a:  # a cell diff: mean [lo, hi] (n)
             a, b = _interval(a), _interval(b)
         else:
-            a, b = _cell(a, 18), _cell(b, 18)
+            a, b = _cell(a, 36), _cell(b, 36)  # long values fold onto a second line
         t.add_row(row["axis"], row["key"], a, b, _delta(row))
     return t
 
@@ -163,3 +170,76 @@ def diffs(diff: dict[str, Any]) -> RenderableType:
     parts.append(Text(""))
     parts.append(calls_table(diff["model_calls"]))
     return Group(*parts)
+
+
+class Summary(ScrollView, can_focus=False):
+    """Renderables in equal columns side by side (identities, axes, composite parts), each
+    rendered once per width into strips, so neither layout nor scrolling renders a table again.
+    Scrolls with the wheel or the screen's keys; never takes the focus (the screen's arrows
+    move the cursor)."""
+
+    DEFAULT_CSS = """
+    Summary { overflow-x: hidden; overflow-y: auto; scrollbar-gutter: stable;
+              scrollbar-size-vertical: 1; }
+    """
+    PAD = 1  # blank columns either side of each renderable
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.columns: tuple[RenderableType, ...] = ()
+        self.ratios: tuple[int, ...] = ()
+        self._lines: list[Strip] = []
+        self._width = -1
+
+    def set_columns(self, *columns: RenderableType, ratios: tuple[int, ...] = ()) -> None:
+        """Show ``columns``, their widths in proportion to ``ratios`` (equal by default)."""
+        self.columns, self.ratios, self._width = columns, ratios or (1,) * len(columns), -1
+        self.scroll_to(y=0, animate=False, immediate=True)
+        self._build()
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._build()
+
+    def _build(self) -> None:
+        width = self.scrollable_content_region.width
+        if width <= 0 or width == self._width:
+            return
+        self._width = width
+        console = self.app.console
+        total = sum(self.ratios) or 1
+        edges = [width * sum(self.ratios[:i]) // total for i in range(len(self.ratios) + 1)]
+        widths = [b - a for a, b in zip(edges, edges[1:])]
+        cols: list[list[list[Segment]]] = []
+        for renderable, w in zip(self.columns, widths):
+            inner = max(1, w - 2 * self.PAD)
+            cols.append(
+                console.render_lines(renderable, console.options.update_width(inner), pad=True)
+            )
+        height = max((len(c) for c in cols), default=0)
+        pad = Strip.blank(self.PAD)
+        self._lines = []
+        for y in range(height):
+            parts: list[Strip] = []
+            for lines, w in zip(cols, widths):
+                inner = max(1, w - 2 * self.PAD)
+                body = Strip(lines[y], inner) if y < len(lines) else Strip.blank(inner)
+                parts += [pad, body.crop_extend(0, inner, None), pad]
+            self._lines.append(Strip.join(parts))
+        self.virtual_size = Size(width, height)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        i = self.scroll_offset.y + y
+        if i >= len(self._lines):
+            return Strip.blank(width, base)
+        return self._lines[i].apply_style(base).crop_extend(0, width, base)
+
+    def text(self, visible: bool = False) -> list[str]:
+        """Every line (or only those in view), right-trimmed."""
+        lines = self._lines
+        if visible:
+            top = self.scroll_offset.y
+            lines = lines[top : top + self.scrollable_content_region.height]
+        return ["".join(seg.text for seg in strip).rstrip() for strip in lines]
