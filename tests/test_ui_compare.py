@@ -231,3 +231,23 @@ def test_link_maps_b_only_rows_and_toggles() -> None:
     assert link.row_at(7.0) == 1
     link.toggle()
     assert link.b_time(10.0) == 10.0 and link.times == [0.0, 10.0, 10.0]
+
+
+async def test_a_step_back_repaints_only_the_rows_that_differ(sample_store: Store) -> None:
+    app = compare_app(sample_store, PASS, FAIL)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: compared(app))
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        sa = screen.sessions["a"]
+        assert sa is not None
+        screen.clock.seek(sa.clock.to_run(9.5))  # A's recording is silent from 8.04 s to 10.2 s
+        screen._sync()
+        await pilot.pause()
+        term = screen.query_one("#cmp-term-a", TerminalView)
+        before = term.repainted
+        await pilot.press("comma")
+        await pilot.pause()
+        assert sa.clock.recording_time == pytest.approx(9.4)
+        assert term.repainted == before  # the engine reports every row after a seek back
+        assert term.text() == shown(screen, "a", screen.clock.position)
