@@ -481,13 +481,8 @@ class CompareScreen(Screen[None]):
         if not players or not needle.strip():
             self.notify("Nothing to search." if needle.strip() else "Type some text.", timeout=2)
             return
-        self.needle, self.searching, self._raw_hits, self.hits, self.hit = (
-            needle,
-            True,
-            [],
-            [],
-            None,
-        )
+        self.needle, self.searching, self.hit = needle, True, None
+        self._raw_hits, self.hits = [], []
         self._status()
         self._search(needle)
 
