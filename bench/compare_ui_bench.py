@@ -1,7 +1,7 @@
 """Benchmark of the compare screen on two synthetic runs of 2,000 spans, each with a 40-minute
 recording: time from pushing the screen to its first complete paint, and each step key's answer.
 
-Run: .venv/bin/python bench/compare_ui_bench.py [--presses 60]
+Run: .venv/bin/python bench/compare_ui_bench.py [--presses 60] [--no-freeze-gc]
 
 Times are read inside the app, as in ``bench/ui_bench.py``: Pilot's own waits sleep in 20 ms
 steps and wait for the whole process (loader threads included) to go idle, so they measure
@@ -132,9 +132,10 @@ async def until(pilot, done) -> None:  # type: ignore[no-untyped-def]
     raise SystemExit("timed out waiting for the compare screen")
 
 
-async def measure(store: Store, a: str, b: str, presses: int) -> int:
-    # An empty first screen, so that nothing else is loading while the compare screen is timed.
-    app = CabApp(lambda p: store, start=lambda s: Screen(), clock=lambda: 0.0)
+async def measure(store: Store, a: str, b: str, presses: int, freeze: bool) -> int:
+    # An empty first screen, so that nothing else is loading while the compare screen is timed;
+    # the GC set up as `cab-tui` runs the app (what is alive once the first screen is up frozen).
+    app = CabApp(lambda p: store, start=lambda s: Screen(), clock=lambda: 0.0, freeze_gc=freeze)
     failed = 0
     watch = Stopwatch()
     async with app.run_test(size=(180, 50)) as pilot:
@@ -179,12 +180,13 @@ async def measure(store: Store, a: str, b: str, presses: int) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--presses", type=int, default=60)
+    ap.add_argument("--no-freeze-gc", action="store_true", help="CabApp(freeze_gc=False), as tests")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         store, a, b = build(Path(tmp))
         print(f"built and ingested the sweep in {time.perf_counter() - t0:.1f}s: {a} vs {b}")
-        failed = asyncio.run(measure(store, a, b, args.presses))
+        failed = asyncio.run(measure(store, a, b, args.presses, not args.no_freeze_gc))
     print("PASS" if not failed else f"FAIL ({failed} targets missed)")
     return 1 if failed else 0
 

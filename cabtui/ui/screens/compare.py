@@ -112,6 +112,8 @@ class CompareScreen(Screen[None]):
         self.hits: list[tuple[float, str]] = []  # (A's time, "A" / "B" / "A · B")
         self.hit: int | None = None
         self._frozen = False
+        self._frozen_before = 0  # objects frozen by someone else (the app) before this screen
+        self._closed = False  # unmounted: a loader finishing late changes nothing
         self._idle_chosen = False  # `i` was pressed: a header no longer turns the limit on
 
     def compose(self) -> ComposeResult:
@@ -138,9 +140,17 @@ class CompareScreen(Screen[None]):
         self.load_diff()
 
     def on_unmount(self) -> None:
-        if self._frozen:
+        """Let go of what was loaded (Textual keeps a popped screen alive a while through its
+        finished workers), and undo this screen's GC freeze unless the app froze first
+        (``CabApp(freeze_gc=True)``): unfreezing would undo the app's freeze too, so there only
+        the screen's own small objects stay frozen, the loaded data going by reference count."""
+        self._closed = True
+        self.sessions = {"a": None, "b": None}
+        self.diff = self.link = None
+        self._raw_hits, self.hits = [], []
+        if self._frozen and self._frozen_before == 0:
             gc.unfreeze()
-            self._frozen = False
+        self._frozen = False
 
     def is_cells(self) -> bool:
         """Two cell ids (no ``#run``) of which one has several reruns: compare their means."""
@@ -165,7 +175,7 @@ class CompareScreen(Screen[None]):
         """A's session, then B's: one at a time, so A's terminal plays while B's loads."""
         worker = get_current_worker()
         for side, cell_id in (("a", self.a), ("b", self.b)):
-            if worker.is_cancelled:
+            if worker.is_cancelled or self._closed:
                 return
             try:
                 s = load_session(self.store, cell_id)
@@ -180,6 +190,8 @@ class CompareScreen(Screen[None]):
             self.query_one(f"#cmp-term-{side}", TerminalView).show_message("")
 
     def _diff_loaded(self, d: dict[str, Any]) -> None:
+        if self._closed:
+            return
         self.diff = d
         summary = self.query_one(Summary)
         if d["kind"] == "cells":
@@ -211,6 +223,8 @@ class CompareScreen(Screen[None]):
         self.query_one(f"#cmp-term-{side}", TerminalView).show_message(f"Cannot replay: {reason}")
 
     def _side_loaded(self, side: str, s: Session) -> None:
+        if self._closed:
+            return
         self.sessions[side] = s
         if s.message is not None:
             self.query_one(f"#cmp-term-{side}", TerminalView).show_message(
@@ -233,6 +247,7 @@ class CompareScreen(Screen[None]):
         from the cyclic GC while the screen is open: a full collection walked all of it, a
         60-70 ms stall every few dozen key presses or seconds of play. Undone on unmount."""
         if not self._frozen:
+            self._frozen_before = gc.get_freeze_count()
             gc.freeze()
             self._frozen = True
 
@@ -495,7 +510,7 @@ class CompareScreen(Screen[None]):
         self.app.call_from_thread(self._found, needle, hits)
 
     def _found(self, needle: str, hits: list[tuple[str, float]]) -> None:
-        if needle != self.needle:
+        if needle != self.needle or self._closed:
             return
         self.searching, self._raw_hits = False, hits
         self._place_hits()

@@ -54,6 +54,9 @@ class AlignedSpans(Widget):
         self.pairs, self.parted, self.cursor, self.top = pairs, parted, 0, 0
         self.refresh()
 
+    def on_unmount(self) -> None:
+        self.pairs = ()  # a removed screen may be kept alive a while; its rows need not be
+
     def set_cursor(self, row: int) -> None:
         """Move the cursor (clamped) and scroll it into view; repaint only what changed."""
         if not self.pairs:

@@ -201,6 +201,9 @@ class Summary(ScrollView, can_focus=False):
     def on_resize(self) -> None:
         self._build()
 
+    def on_unmount(self) -> None:
+        self.columns, self._lines = (), []  # a removed screen may be kept alive a while
+
     def _build(self) -> None:
         width = self.scrollable_content_region.width
         if width <= 0 or width == self._width:
