@@ -4,6 +4,8 @@ comparing two cells."""
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from textual.screen import Screen
 
@@ -251,3 +253,30 @@ async def test_a_step_back_repaints_only_the_rows_that_differ(sample_store: Stor
         assert sa.clock.recording_time == pytest.approx(9.4)
         assert term.repainted == before  # the engine reports every row after a seek back
         assert term.text() == shown(screen, "a", screen.clock.position)
+
+
+async def test_closing_lets_go_of_the_runs_and_undoes_only_its_own_gc_freeze(
+    sample_store: Store,
+) -> None:
+    gc.unfreeze()
+    app = CabApp(lambda p: sample_store, start=lambda s: Screen(), clock=lambda: 0.0)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, lambda: type(app.screen) is Screen)
+            for app_froze_first in (False, True):
+                if app_froze_first:  # as CabApp(freeze_gc=True) does once its first screen is up
+                    gc.freeze()
+                before = gc.get_freeze_count()
+                screen = CompareScreen(sample_store, PASS, FAIL)
+                app.push_screen(screen)
+                await settle(pilot, lambda: compared(app))
+                assert gc.get_freeze_count() > before  # the loaded runs are out of the GC's way
+                app.pop_screen()
+                await settle(pilot, lambda: type(app.screen) is Screen)
+                assert screen.sessions == {"a": None, "b": None} and screen.diff is None
+                if app_froze_first:
+                    assert gc.get_freeze_count() >= before  # the app's freeze is not undone
+                else:
+                    assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
