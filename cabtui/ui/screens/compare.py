@@ -53,7 +53,7 @@ from cabtui.ui.widgets.terminal import TerminalView
 FPS = 30
 EPS = 1e-6  # as in the replay screen: an event at exactly the clock's time is on screen
 SUMMARY_MODES = ("strip", "full", "hidden")  # `s` cycles: a strip at the top, the screen, none
-RATIOS = (4, 5, 4)  # identities, axes, composite: the axes' keys and values read whole at 180 cols
+RATIOS = (4, 5, 5)  # identities, axes, composite: the axes' keys and values read whole at 180 cols
 
 
 class CompareScreen(Screen[None]):

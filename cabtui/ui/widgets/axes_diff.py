@@ -102,13 +102,23 @@ def _interval(s: dict[str, Any]) -> Text:
 
 def composite_table(diff: dict[str, Any]) -> Table:
     """The composite's components: each input in [0, 1] and its weighted contribution."""
-    t = _table("composite components")
-    t.add_column("component", style="dim", no_wrap=True, min_width=14)
+    t = _table("composite components (input, then weighted)")
+    t.add_column("component", style="dim", no_wrap=True, overflow="ellipsis", min_width=10)
     for name in ("in A", "in B", "A", "B", "Δ"):
         t.add_column(name, justify="right", no_wrap=True)
+
+    def two(v: Any) -> Text:  # inputs and contributions are in [0, 1]: two decimals read whole
+        return (
+            Text(f"{v:.2f}")
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+            else _cell(v)
+        )
+
     for row in diff.get("composite", []):
-        t.add_row(row["component"], _cell(row["input_a"]), _cell(row["input_b"]),
-                  _cell(row["a"]), _cell(row["b"]), _delta(row))  # fmt: skip
+        d = row.get("delta")
+        delta = _delta(row) if d is None else Text(f"{d:+.2f}", style=_delta(row).style)
+        t.add_row(row["component"], two(row["input_a"]), two(row["input_b"]),
+                  two(row["a"]), two(row["b"]), delta)  # fmt: skip
     return t
 
 
