@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import sys
 import tempfile
@@ -187,6 +188,7 @@ def main() -> int:
         store, a, b = build(Path(tmp))
         print(f"built and ingested the sweep in {time.perf_counter() - t0:.1f}s: {a} vs {b}")
         failed = asyncio.run(measure(store, a, b, args.presses, not args.no_freeze_gc))
+        gc.unfreeze()  # as CabApp.run does on exit
     print("PASS" if not failed else f"FAIL ({failed} targets missed)")
     return 1 if failed else 0
 
