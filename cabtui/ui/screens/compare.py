@@ -17,7 +17,6 @@ both recordings.
 from __future__ import annotations
 
 import gc
-import time
 from typing import Any, ClassVar
 
 from rich.console import Group
@@ -37,6 +36,7 @@ from cabtui.replay.render import safe
 from cabtui.replay.session import Session, load_session
 from cabtui.store.store import Store
 from cabtui.ui.keys import Command, bindings
+from cabtui.ui.screens.clock_keys import ClockKeys, clock_commands
 from cabtui.ui.screens.compare_link import (
     MOMENT_EPS,
     SPAN,
@@ -56,7 +56,8 @@ SUMMARY_MODES = ("strip", "full", "hidden")  # `s` cycles: a strip at the top, t
 RATIOS = (4, 5, 5)  # identities, axes, composite: the axes' keys and values read whole at 180 cols
 
 
-class CompareScreen(Screen[None]):
+class CompareScreen(ClockKeys, Screen[None]):
+    SEARCH_ID = "cmp-search"
     CSS_PATH = "compare.tcss"
     COMMAND_LIST: ClassVar[list[Command]] = [
         Command("play_pause", "space", "Play", "Play or pause both runs.", key_display="space"),
@@ -70,15 +71,9 @@ class CompareScreen(Screen[None]):
         Command("scroll_summary(1)", "down", "Scroll down", "Scroll the summary down a line.", show=False, key_display="↓"),
         Command("page_summary(-1)", "pageup", "Page up", "Scroll the summary up a page.", show=False, key_display="pgup"),
         Command("page_summary(1)", "pagedown", "Page down", "Scroll the summary down a page.", show=False, key_display="pgdn"),
-        Command("step(-1)", "comma", "-100ms", "Step back 100 ms.", show=False, key_display=","),
-        Command("step(1)", "full_stop", "+100ms", "Step forward 100 ms.", show=False, key_display="."),
+        *clock_commands("run A"),
         Command("prev_marker", "left_square_bracket", "Prev marker", "Jump to the previous recording marker of either run (B's placed on A's time by the link).", show=False, key_display="["),
         Command("next_marker", "right_square_bracket", "Next marker", "Jump to the next recording marker of either run (B's placed on A's time by the link).", show=False, key_display="]"),
-        Command("slower", "less_than_sign", "Slower", "Halve the speed (down to 0.25x).", show=False, key_display="<"),
-        Command("faster", "greater_than_sign", "Faster", "Double the speed (up to 16x).", show=False, key_display=">"),
-        *[Command(f"jump({n})", str(n), f"{n * 10}%", f"Jump to {n * 10}% of run A.", show=False) for n in range(10)],
-        Command("home", "home", "Start", "Jump to the start.", show=False),
-        Command("end", "end", "End", "Jump to the end.", show=False),
         Command("search", "slash", "Search", "Search both recordings' terminal text.", key_display="/"),
         Command("next_hit", "n", "Next hit", "Jump to the next search hit in either run.", show=False),
         Command("prev_hit", "N", "Prev hit", "Jump to the previous search hit in either run.", show=False),
@@ -273,18 +268,8 @@ class CompareScreen(Screen[None]):
 
     # -- the linked cursor -------------------------------------------------------------------
 
-    def _now(self) -> float:
-        return float(getattr(self.app, "clock", time.monotonic)())
-
-    def tick(self) -> None:
-        now = self._now()
-        dt, self._last = now - self._last, now
-        if not self.clock.playing:
-            if self._timer is not None:
-                self._timer.pause()
-            return
-        self.clock.advance(dt)
-        self.post_message(self.Moved())
+    def playing_clock(self) -> Clock | None:
+        return self.clock if self.link is not None else None
 
     def _moved(self, row: int | None = None) -> None:
         self._pinned_at = self.clock.position if row is not None else None
@@ -398,19 +383,6 @@ class CompareScreen(Screen[None]):
         page = max(1, summary.scrollable_content_region.height - 1)
         summary.scroll_to(y=summary.scroll_y + n * page, animate=False)
 
-    def action_play_pause(self) -> None:
-        if self.link is None:
-            return
-        if self.clock.toggle():
-            self._last = self._now()
-            if self._timer is not None:
-                self._timer.resume()
-        self._moved()
-
-    def action_step(self, n: int) -> None:
-        self.clock.step(n)
-        self._moved()
-
     def _marker(self, forward: bool) -> None:
         """The nearest marker of either recording, B's placed on A's axis by the link."""
         if self.link is None:
@@ -436,26 +408,6 @@ class CompareScreen(Screen[None]):
     def action_prev_marker(self) -> None:
         self._marker(False)
 
-    def action_faster(self) -> None:
-        self.clock.faster()
-        self._status()
-
-    def action_slower(self) -> None:
-        self.clock.slower()
-        self._status()
-
-    def action_jump(self, n: int) -> None:
-        self.clock.jump_fraction(n / 10)
-        self._moved()
-
-    def action_home(self) -> None:
-        self.clock.seek(0)
-        self._moved()
-
-    def action_end(self) -> None:
-        self.clock.seek(self.clock.end_ms)
-        self._moved()
-
     def action_toggle_idle(self) -> None:
         self._idle_chosen = True
         self.clock.idle_on = not self.clock.idle_on
@@ -464,16 +416,6 @@ class CompareScreen(Screen[None]):
                 c.toggle_idle()
         self._rebuild_clock()
         self._status()
-
-    def action_back(self) -> None:
-        search = self.query_one("#cmp-search", Input)
-        if search.display:
-            search.display = False
-            return
-        if len(self.app.screen_stack) <= 2:
-            self.app.exit()
-        else:
-            self.app.pop_screen()
 
     # -- search ------------------------------------------------------------------------------
 
@@ -534,14 +476,6 @@ class CompareScreen(Screen[None]):
         self.hit = i % len(self.hits)
         self.clock.seek(self.hits[self.hit][0])
         self._moved()
-
-    def action_next_hit(self) -> None:
-        if self.hit is not None:
-            self._goto_hit(self.hit + 1)
-
-    def action_prev_hit(self) -> None:
-        if self.hit is not None:
-            self._goto_hit(self.hit - 1)
 
     def diffs_renderable(self) -> Group | None:
         return diffs(self.diff) if self.diff and self.diff["kind"] == "runs" else None

@@ -8,7 +8,6 @@ its handler repaints: the terminal only in the rows the engine reports as change
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -21,11 +20,12 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
-from cabtui.replay.clock import fmt_ms
+from cabtui.replay.clock import Clock, fmt_ms
 from cabtui.replay.render import safe
 from cabtui.replay.session import Session, load_session
 from cabtui.store.store import Store
 from cabtui.ui.keys import Command, bindings
+from cabtui.ui.screens.clock_keys import ClockKeys, clock_commands
 from cabtui.ui.widgets.replay_panels import call_text, span_text
 from cabtui.ui.widgets.ruler import Ruler
 from cabtui.ui.widgets.terminal import TerminalView
@@ -37,21 +37,15 @@ FPS = 30
 EPS = 1e-6
 
 
-class ReplayScreen(Screen[None]):
+class ReplayScreen(ClockKeys, Screen[None]):
     CSS_PATH = "replay.tcss"
     COMMAND_LIST: ClassVar[list[Command]] = [
         Command("play_pause", "space", "Play", "Play or pause.", key_display="space"),
         Command("prev_span", "left", "Prev span", "Jump to the start of the previous span.", key_display="←"),
         Command("next_span", "right", "Next span", "Jump to the start of the next span.", key_display="→"),
-        Command("step(-1)", "comma", "-100ms", "Step back 100 ms.", show=False, key_display=","),
-        Command("step(1)", "full_stop", "+100ms", "Step forward 100 ms.", show=False, key_display="."),
+        *clock_commands("the run"),
         Command("prev_marker", "left_square_bracket", "Prev marker", "Jump to the previous recording marker.", show=False, key_display="["),
         Command("next_marker", "right_square_bracket", "Next marker", "Jump to the next recording marker.", show=False, key_display="]"),
-        Command("slower", "less_than_sign", "Slower", "Halve the speed (down to 0.25x).", show=False, key_display="<"),
-        Command("faster", "greater_than_sign", "Faster", "Double the speed (up to 16x).", show=False, key_display=">"),
-        *[Command(f"jump({n})", str(n), f"{n * 10}%", f"Jump to {n * 10}% of the run.", show=False) for n in range(10)],
-        Command("home", "home", "Start", "Jump to the start.", show=False),
-        Command("end", "end", "End", "Jump to the end.", show=False),
         Command("search", "slash", "Search", "Search the terminal text across the recording.", key_display="/"),
         Command("next_hit", "n", "Next hit", "Jump to the next search hit.", show=False),
         Command("prev_hit", "N", "Prev hit", "Jump to the previous search hit.", show=False),
@@ -151,21 +145,8 @@ class ReplayScreen(Screen[None]):
 
     # -- the clock ---------------------------------------------------------------------------
 
-    def _now(self) -> float:
-        clock = getattr(self.app, "clock", time.monotonic)
-        return float(clock())
-
-    def tick(self) -> None:
-        """One frame of playing: advance by the real time elapsed since the last frame."""
-        s = self.session
-        now = self._now()
-        dt, self._last = now - self._last, now
-        if s is None or not s.clock.playing:
-            if self._timer is not None:
-                self._timer.pause()
-            return
-        s.clock.advance(dt)
-        self.post_message(self.Moved())
+    def playing_clock(self) -> Clock | None:
+        return self.session.clock if self.session is not None else None
 
     def _moved(self, selected: int | None = None) -> None:
         if self.session is None:
@@ -232,15 +213,6 @@ class ReplayScreen(Screen[None]):
 
     # -- actions -----------------------------------------------------------------------------
 
-    def action_play_pause(self) -> None:
-        if self.session is None:
-            return
-        if self.session.clock.toggle():
-            self._last = self._now()
-            if self._timer is not None:
-                self._timer.resume()
-        self._moved()
-
     def _span(self, forward: bool) -> None:
         s = self.session
         if s is None:
@@ -257,11 +229,6 @@ class ReplayScreen(Screen[None]):
 
     def action_prev_span(self) -> None:
         self._span(False)
-
-    def action_step(self, n: int) -> None:
-        if self.session is not None:
-            self.session.clock.step(n)
-            self._moved()
 
     def _marker(self, forward: bool) -> None:
         s = self.session
@@ -280,31 +247,6 @@ class ReplayScreen(Screen[None]):
     def action_prev_marker(self) -> None:
         self._marker(False)
 
-    def action_faster(self) -> None:
-        if self.session is not None:
-            self.session.clock.faster()
-            self._status()
-
-    def action_slower(self) -> None:
-        if self.session is not None:
-            self.session.clock.slower()
-            self._status()
-
-    def action_jump(self, n: int) -> None:
-        if self.session is not None:
-            self.session.clock.jump_fraction(n / 10)
-            self._moved()
-
-    def action_home(self) -> None:
-        if self.session is not None:
-            self.session.clock.seek(0)
-            self._moved()
-
-    def action_end(self) -> None:
-        if self.session is not None:
-            self.session.clock.seek(self.session.clock.end_ms)
-            self._moved()
-
     def action_toggle_idle(self) -> None:
         if self.session is not None:
             self.session.clock.toggle_idle()
@@ -315,16 +257,6 @@ class ReplayScreen(Screen[None]):
         panel.display = not panel.display
         self._shown_call = -1
         self._sync()
-
-    def action_back(self) -> None:
-        search = self.query_one("#search", Input)
-        if search.display:
-            search.display = False
-            return
-        if len(self.app.screen_stack) <= 2:
-            self.app.exit()
-        else:
-            self.app.pop_screen()
 
     # -- search ------------------------------------------------------------------------------
 
@@ -373,11 +305,3 @@ class ReplayScreen(Screen[None]):
         self.hit = i % len(self.hits)
         self.session.clock.seek(self.hits[self.hit])
         self._moved()
-
-    def action_next_hit(self) -> None:
-        if self.hit is not None:
-            self._goto_hit(self.hit + 1)
-
-    def action_prev_hit(self) -> None:
-        if self.hit is not None:
-            self._goto_hit(self.hit - 1)
