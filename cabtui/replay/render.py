@@ -16,25 +16,7 @@ from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 
-REPLACEMENT = "\ufffd"
-_UNSAFE = (
-    [chr(c) for c in range(0x20)]
-    + [chr(c) for c in range(0x7F, 0xA0)]
-    + ["\u061c", "\u200e", "\u200f", "\u2028", "\u2029"]
-    + [chr(c) for c in range(0x202A, 0x202F)]
-    + [chr(c) for c in range(0x2066, 0x206A)]
-)
-_SAFE_TABLE = {ord(c): REPLACEMENT for c in _UNSAFE}
-_UNSAFE_SET = frozenset(_UNSAFE)
-
-
-def safe(text: str) -> str:
-    """``text`` with every control character replaced by U+FFFD."""
-    return text.translate(_SAFE_TABLE)
-
-
-def is_safe(text: str) -> bool:
-    return not any(ch in _UNSAFE_SET for ch in text)
+from cabtui.text import REPLACEMENT, is_safe, safe  # noqa: F401  (moved; re-exported here)
 
 
 def _color(c: avt.Color | None) -> RichColor | None:
