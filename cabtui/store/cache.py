@@ -1,23 +1,69 @@
 """The DuckDB file cached per sweep directory in the user's cache directory.
 
-The sweep is never written. A cache is built in a temporary file beside its final name and
-renamed into place, so a crash mid-ingest leaves no broken cache, and two cab-tui processes
-opening the same sweep at once each build or reuse a complete file. Caches are opened read-only,
-which DuckDB lets many processes do at once.
+The sweep is never written. A cache is built in a private temporary directory beside its final
+name (``<cache>.<host>-<pid>.<random>.tmp/``, mode 0700, holding DuckDB's file, its WAL and its
+spill directory) and renamed into place, so a crash mid-ingest leaves no broken cache, and two
+cab-tui processes opening the same sweep at once each build or reuse a complete file. Caches
+are opened read-only, which DuckDB lets many processes do at once.
+
+Caches hold raw run data (prompts, outputs, possibly secrets): the directory is created 0700
+and every cache file is made 0600. The temporary files of an ingest that was killed are removed
+by the next cab-tui that opens a sweep, once their owner process is gone (or, for temporary
+files of unknown owner, after a day). When the cache directory cannot be written (read-only,
+full, not a directory), the sweep is ingested into a temporary directory instead, with a
+warning, so it still opens.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import os
+import re
+import shutil
+import socket
+import stat
 import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
 
 from cabtui.store.ingest import IngestReport, Progress, ingest
 from cabtui.store.tables import SCHEMA_VERSION
+
+UNKNOWN_OWNER_AGE = 24 * 3600  # seconds: temporary files of unknown owner older than this go
+INGEST_PREFIX = "cabtui-ingest-"  # the ingest's scratch directory in the system temp dir
+FALLBACK_PREFIX = "cabtui-fallback-"  # a cache built in the system temp dir (cache unwritable)
+
+# <cache>.duckdb.<host>-<pid>.<random>.tmp (a directory), or, from older versions, the files
+# <cache>.duckdb.<random>.tmp, its .wal and its DuckDB spill directory .tmp.tmp.
+_CACHE_TEMP = re.compile(
+    r"^(?P<db>.+\.duckdb)\.(?:(?P<host>[0-9a-f]{8})-(?P<pid>\d+)\.)?[A-Za-z0-9_]+\.tmp"
+    r"(?:\.wal|\.tmp)?$"
+)
+# cabtui-ingest-<pid>-<random> / cabtui-fallback-<pid>-<random>, or cabtui-ingest-<random>.
+_SYSTEM_TEMP = re.compile(r"^cabtui-(?:ingest|fallback)-(?:(?P<pid>\d+)-)?[A-Za-z0-9_]+$")
+
+
+class CacheError(Exception):
+    """Neither the cache nor a temporary copy could be written; the message is one line."""
+
+
+@dataclass
+class Cache:
+    """An opened cache: its file, the ingest report when one ran (None on a cache hit), and,
+    when the cache directory could not be written, the warning and the temporary directory
+    holding the file instead (removed by :func:`release`, and at exit)."""
+
+    path: Path
+    report: IngestReport | None
+    warning: str | None = None
+    temporary: Path | None = None
 
 
 def cache_dir() -> Path:
@@ -48,18 +94,231 @@ def fingerprint(sweep: Path) -> str:
     return h.hexdigest()
 
 
-def _cached_fingerprint(db: Path) -> str | None:
+def _read_meta(db: Path) -> dict[str, str] | None:
+    """The meta table of a cache file, or None when it cannot be read as one."""
     try:
         con = duckdb.connect(str(db), read_only=True)
     except duckdb.Error:
         return None
     try:
-        row = con.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
-        return row[0] if row else None
+        return {k: v for k, v in con.execute("SELECT key, value FROM meta").fetchall()}
     except duckdb.Error:
         return None
     finally:
         con.close()
+
+
+def _cached_fingerprint(db: Path) -> str | None:
+    meta = _read_meta(db) if db.is_file() else None
+    return (meta or {}).get("fingerprint")
+
+
+# -- temporary files: ours, and those of ingests that died -------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _host() -> str:
+    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def _remove(path: Path) -> bool:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _old(path: Path, now: float) -> bool:
+    try:
+        return now - path.lstat().st_mtime > UNKNOWN_OWNER_AGE
+    except OSError:
+        return False
+
+
+def _dead(pid: str | None, same_host: bool, path: Path, now: float) -> bool:
+    if pid is not None and same_host:
+        return int(pid) != os.getpid() and not _alive(int(pid))
+    return _old(path, now)
+
+
+def stale_temps(directory: Path | None = None, now: float | None = None) -> list[Path]:
+    """Temporary files and directories of ingests whose process is gone: in the cache
+    directory, and cabtui's scratch and fallback directories in the system temp dir."""
+    now = time.time() if now is None else now
+    found: list[Path] = []
+    for folder, pattern in (
+        (directory or cache_dir(), _CACHE_TEMP),
+        (Path(tempfile.gettempdir()), _SYSTEM_TEMP),
+    ):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            m = pattern.match(name)
+            if m is None:
+                continue
+            path = folder / name
+            try:
+                if path.lstat().st_uid != os.getuid():
+                    continue
+            except OSError:
+                continue
+            host = m.groupdict().get("host")
+            if _dead(m.group("pid"), host is None or host == _host(), path, now):
+                found.append(path)
+    return found
+
+
+def remove_stale_temps(directory: Path | None = None) -> list[Path]:
+    """Remove :func:`stale_temps`; return what was removed."""
+    return [p for p in stale_temps(directory) if _remove(p)]
+
+
+_own: set[Path] = set()  # temporary directories of this process's ingests, and fallback caches
+_own_lock = threading.Lock()
+
+
+def _track(path: Path, on: bool) -> None:
+    with _own_lock:
+        (_own.add if on else _own.discard)(path)
+
+
+def remove_own_temps() -> None:
+    """Remove every temporary file of this process: its ingests in progress (for an exit that
+    cannot wait for them), its scratch directories and its fallback caches."""
+    with _own_lock:
+        mine = list(_own)
+        _own.clear()
+    pid = f"-{os.getpid()}-"
+    with contextlib.suppress(OSError):
+        tmp = Path(tempfile.gettempdir())
+        mine += [tmp / n for n in os.listdir(tmp) if _SYSTEM_TEMP.match(n) and pid in n]
+    for path in mine:
+        _remove(path)
+
+
+atexit.register(remove_own_temps)
+
+
+def release(opened: Cache) -> None:
+    """Remove the temporary copy of a cache built outside the cache directory, if any."""
+    if opened.temporary is not None:
+        _remove(opened.temporary)
+        _track(opened.temporary, False)
+
+
+# -- building ------------------------------------------------------------------------------------
+
+
+def _private_dir(path: Path) -> None:
+    """``path`` as a directory, created readable by its owner only (0700)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.is_dir():
+        raise NotADirectoryError(20, "not a directory", str(path))
+
+
+def _private_file(path: Path) -> None:
+    """Make a cache file of ours readable by its owner only (0600)."""
+    with contextlib.suppress(OSError):
+        st = path.stat()
+        if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) & 0o077:
+            os.chmod(path, 0o600)
+
+
+def _touch(db: Path) -> None:
+    """Record the cache's last use (its modification time), for ``cab-tui cache ls``."""
+    with contextlib.suppress(OSError):
+        os.utime(db)
+
+
+def _build(sweep: Path, db: Path, fp: str, progress: Progress | None) -> IngestReport:
+    """Ingest ``sweep`` into a private temporary directory beside ``db``, then rename the file
+    into place. Whatever happens, the temporary directory is gone afterwards."""
+    work = Path(
+        tempfile.mkdtemp(prefix=f"{db.name}.{_host()}-{os.getpid()}.", suffix=".tmp", dir=db.parent)
+    )
+    _track(work, True)
+    try:
+        tmp = work / db.name
+        report = ingest(sweep, tmp, progress)
+        con = duckdb.connect(str(tmp))
+        try:
+            con.execute(
+                "INSERT INTO meta VALUES ('fingerprint', ?), ('source', ?)",
+                [fp, str(sweep.resolve())],
+            )
+        finally:
+            con.close()
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, db)
+    finally:
+        _remove(work)
+        _track(work, False)
+    return report
+
+
+def _reason(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.strerror:
+        return f"{e.strerror}: {e.filename}" if e.filename else e.strerror
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+def open_cache(sweep: Path, progress: Progress | None = None, refresh: bool = False) -> Cache:
+    """The cache of ``sweep``, built or rebuilt when needed; see :class:`Cache`.
+
+    When the cache directory cannot be written, the cache is built in a temporary directory
+    (with a warning); CacheError when that fails too.
+    """
+    sweep = Path(sweep)
+    db = cache_path(sweep)
+    fp = fingerprint(sweep)
+    if not refresh and _cached_fingerprint(db) == fp:
+        _private_file(db)
+        _touch(db)
+        return Cache(db, None)
+    try:
+        _private_dir(db.parent)
+        remove_stale_temps(db.parent)
+        report = _build(sweep, db, fp, progress)
+        return Cache(db, report)
+    except (OSError, duckdb.Error) as e:
+        first = _reason(e)
+    where = f"cannot write the cache in {db.parent} ({first})"
+    try:
+        temporary = Path(tempfile.mkdtemp(prefix=f"{FALLBACK_PREFIX}{os.getpid()}-"))
+    except OSError as e:
+        raise CacheError(f"{where}, nor a temporary directory ({_reason(e)})") from None
+    _track(temporary, True)
+    try:
+        report = _build(sweep, temporary / db.name, fp, progress)
+    except (OSError, duckdb.Error) as e:
+        _remove(temporary)
+        _track(temporary, False)
+        raise CacheError(f"{where}, nor in {temporary.parent} ({_reason(e)})") from None
+    return Cache(
+        temporary / db.name,
+        report,
+        warning=f"{where}; opened from a temporary copy, removed on exit",
+        temporary=temporary,
+    )
 
 
 def ensure_cache(
@@ -69,26 +328,72 @@ def ensure_cache(
 
     Returns the path and the ingest report when an ingest ran (None on a cache hit).
     """
-    sweep = Path(sweep)
-    db = cache_path(sweep)
-    fp = fingerprint(sweep)
-    if not refresh and db.exists() and _cached_fingerprint(db) == fp:
-        return db, None
-    db.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=db.name + ".", suffix=".tmp", dir=db.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()  # DuckDB creates the file itself
+    opened = open_cache(sweep, progress, refresh)
+    return opened.path, opened.report
+
+
+# -- cab-tui cache ls / prune --------------------------------------------------------------------
+
+
+@dataclass
+class CacheEntry:
+    path: Path
+    size: int  # bytes
+    last_used: float  # seconds since the epoch (the file's modification time)
+    source: str | None  # the sweep directory it caches; None when the file cannot be read
+    schema: str | None
+
+    @property
+    def sweep_exists(self) -> bool:
+        return self.source is not None and Path(self.source).is_dir()
+
+
+def entries(directory: Path | None = None) -> list[CacheEntry]:
+    """Every cache file in the cache directory, most recently used first."""
+    folder = directory or cache_dir()
     try:
-        report = ingest(sweep, tmp, progress)
-        con = duckdb.connect(str(tmp))
-        con.execute(
-            "INSERT INTO meta VALUES ('fingerprint', ?), ('source', ?)", [fp, str(sweep.resolve())]
+        names = sorted(os.listdir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    out = []
+    for name in names:
+        path = folder / name
+        if not name.endswith(".duckdb"):
+            continue
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        meta = _read_meta(path) or {}
+        out.append(
+            CacheEntry(
+                path, st.st_size, st.st_mtime, meta.get("source"), meta.get("schema_version")
+            )
         )
-        con.close()
-        os.replace(tmp, db)
-    finally:
-        for leftover in (tmp, Path(str(tmp) + ".wal")):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
-    return db, report
+    out.sort(key=lambda e: e.last_used, reverse=True)
+    return out
+
+
+def prunable(
+    found: list[CacheEntry],
+    everything: bool = False,
+    older_than_days: float | None = None,
+    now: float | None = None,
+) -> list[CacheEntry]:
+    """The caches to prune: those whose sweep is gone (or which cannot be read), those not
+    used for ``older_than_days``, or all of them."""
+    now = time.time() if now is None else now
+    out = []
+    for e in found:
+        old = older_than_days is not None and now - e.last_used > older_than_days * 86400
+        if everything or old or not e.sweep_exists:
+            out.append(e)
+    return out
+
+
+def remove(entry: CacheEntry) -> bool:
+    """Remove one cache file (and a WAL beside it, if any)."""
+    _remove(Path(str(entry.path) + ".wal"))
+    return _remove(entry.path)

@@ -9,6 +9,7 @@ explained by :mod:`cabtui.sweep.lines` and reported with file and line; every va
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from array import array
@@ -85,7 +86,8 @@ class Ingest:
         self.root = root
         self.progress = progress or (lambda stage, done, total: None)
         self.report = IngestReport()
-        self.tmp = tempfile.TemporaryDirectory(prefix="cabtui-ingest-")
+        # the pid lets a later cab-tui remove it if this process is killed (cache.stale_temps)
+        self.tmp = tempfile.TemporaryDirectory(prefix=f"cabtui-ingest-{os.getpid()}-")
         self.order = 0
 
     def problem(self, file: str, line: int | None, reason: str) -> None:

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from cabtui.scoring import MISMATCH_TOLERANCE, Weights, composite_sql, wilson_sql
-from cabtui.store.cache import ensure_cache
+from cabtui.store.cache import Cache, open_cache, release
 from cabtui.store.filter import compile_filter
 from cabtui.store.ingest import IngestReport, Progress
 from cabtui.sweep.problems import Problem
@@ -54,17 +54,28 @@ class Query:
 
 
 class Store:
+    """``warning``: set when the cache directory could not be written and the store was built
+    in a temporary directory instead (removed by :meth:`close`, or at exit)."""
+
     def __init__(self, db_path: Path, root: Path, report: IngestReport | None = None):
         self.db_path = Path(db_path)
         self.root = Path(root)
         self.report = report
+        self.warning: str | None = None
+        self._cache: Cache | None = None
         self._con = duckdb.connect(str(db_path), read_only=True)
         self._local = threading.local()
 
     @classmethod
     def open(cls, sweep: Path, progress: Progress | None = None, refresh: bool = False) -> Store:
-        db, report = ensure_cache(Path(sweep), progress, refresh)
-        return cls(db, Path(sweep), report)
+        opened = open_cache(Path(sweep), progress, refresh)
+        try:
+            store = cls(opened.path, Path(sweep), opened.report)
+        except BaseException:
+            release(opened)
+            raise
+        store.warning, store._cache = opened.warning, opened
+        return store
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """This thread's cursor on the store."""
@@ -75,6 +86,8 @@ class Store:
 
     def close(self) -> None:
         self._con.close()
+        if self._cache is not None:
+            release(self._cache)
 
     # -- sweep-level ------------------------------------------------------------------------
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from cabtui.sweep.problems import Problem
 
@@ -55,29 +57,96 @@ class Sweep:
     def file(self, name: str) -> Path | None:
         """The sweep-level file ``name``, or None; one that is there but unusable is reported."""
         p = self.path / name
-        if p.is_file() and inside(self.path, p):
+        if not os.path.lexists(p):
+            return None
+        why = not_regular(p)
+        if why is None and inside(self.path, p):
             return p
-        if p.is_symlink() or p.exists():
-            reason = "leads outside the sweep; refused" if p.exists() else "is a broken link"
-            if p.exists() and inside(self.path, p):
-                reason = "is not a regular file; ignored"
-            problem = Problem(str(p), None, reason)
-            if problem not in self.problems:
-                self.problems.append(problem)
+        self.report(p, why or "leads outside the sweep; refused")
         return None
+
+    def report(self, path: Path, reason: str) -> None:
+        problem = Problem(str(path), None, reason)
+        if problem not in self.problems:
+            self.problems.append(problem)
 
 
 def is_sweep_dir(path: Path) -> bool:
-    return any((path / f).is_file() for f in SWEEP_FILES) or (path / "runs").is_dir()
+    # lexists: a sweep file that is there but unusable (a FIFO, a broken link) is reported.
+    return any(os.path.lexists(path / f) for f in SWEEP_FILES) or (path / "runs").is_dir()
 
 
 def inside(root: Path, path: Path) -> bool:
     """True when ``path``, with every link resolved, stays inside ``root``."""
     try:
         path.resolve().relative_to(root.resolve())
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
         return False
     return True
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a file")
+
+
+def not_regular(path: Path | str) -> str | None:
+    """None when ``path`` (links followed) is a regular file; else why it is not read.
+
+    Only regular files are ever opened: a FIFO would block the reader forever, a device could
+    be endless, a socket cannot be opened at all, a symlink loop never resolves.
+    """
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "symlink loop; ignored"
+        if e.errno == errno.ENOENT and os.path.islink(path):
+            return "is a broken link"
+        return f"cannot read: {e.strerror or e}"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    return f"not a regular file ({_kind(st.st_mode)}); ignored"
+
+
+class NotRegularFile(OSError):
+    """Raised by :func:`open_regular` for a FIFO, socket, device or directory."""
+
+
+def open_regular(path: Path | str) -> IO[bytes]:
+    """Open ``path`` for reading in binary, only if it is a regular file, without ever blocking.
+
+    The check is made on the opened descriptor (O_NONBLOCK makes opening a FIFO return at
+    once), so a file swapped for a FIFO after a check is refused too. NotRegularFile says why.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(
+                errno.EINVAL, f"not a regular file ({_kind(st.st_mode)})", str(path)
+            )
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: Path | str) -> bytes:
+    """The bytes of a regular file (see :func:`open_regular`)."""
+    with open_regular(path) as f:
+        return f.read()
 
 
 def discover(path: Path) -> tuple[list[Sweep], list[Problem]]:
@@ -105,16 +174,19 @@ def discover(path: Path) -> tuple[list[Sweep], list[Problem]]:
 
 def _read_sweep(path: Path) -> Sweep:
     sweep = Sweep(path=path, name=path.name, manifest=None)
-    manifest = path / "sweep.json"
-    if manifest.is_file():
+    manifest = sweep.file("sweep.json")
+    if manifest is not None:
         try:
-            data = json.loads(manifest.read_text(encoding="utf-8"))
+            data = json.loads(read_regular(manifest).decode("utf-8"))
             if isinstance(data, dict):
                 sweep.manifest = data
             else:
                 sweep.problems.append(Problem(str(manifest), None, "not a JSON object; ignored"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            sweep.problems.append(Problem(str(manifest), None, f"unreadable, defaults used: {e}"))
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+            sweep.problems.append(
+                Problem(str(manifest), None, f"unreadable, defaults used: {reason}")
+            )
     sweep.run_dirs = _walk_runs(sweep)
     return sweep
 
@@ -125,8 +197,13 @@ def _walk_runs(sweep: Sweep) -> list[RunDir]:
     if not runs_root.is_dir():
         return found
     root = sweep.path.resolve()
+
+    def unlistable(e: OSError) -> None:
+        where = e.filename or str(runs_root)
+        sweep.report(Path(where), f"cannot list directory: {e.strerror or e}; skipped")
+
     # runs/<tui>/<vendor>/<model>/<family>/<task>/run-<N>: six levels below runs/.
-    for dirpath, dirnames, filenames in os.walk(runs_root, followlinks=False):
+    for dirpath, dirnames, filenames in os.walk(runs_root, onerror=unlistable, followlinks=False):
         rel = Path(dirpath).relative_to(runs_root)
         depth = len(rel.parts)
         for d in list(dirnames):
@@ -138,6 +215,10 @@ def _walk_runs(sweep: Sweep) -> list[RunDir]:
                 dirnames.remove(d)
         if depth < 6:
             continue
+        if depth == 6 and rel.parts[5].startswith("run-"):
+            for d in dirnames:
+                if d in ARTEFACTS:
+                    sweep.report(Path(dirpath) / d, "not a regular file (a directory); ignored")
         dirnames.clear()
         if depth > 6 or not rel.parts[5].startswith("run-"):
             continue
@@ -152,6 +233,10 @@ def _walk_runs(sweep: Sweep) -> list[RunDir]:
             if name not in ARTEFACTS:
                 continue
             full = Path(dirpath) / name
+            why = not_regular(full)
+            if why is not None:
+                sweep.report(full, why)
+                continue
             if not inside(root, full):
                 sweep.problems.append(
                     Problem(str(full), None, "path leads outside the sweep; refused")
