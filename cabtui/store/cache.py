@@ -54,6 +54,10 @@ class CacheError(Exception):
     """Neither the cache nor a temporary copy could be written; the message is one line."""
 
 
+class CacheWarning(UserWarning):
+    """The cache directory could not be written: the sweep was opened from a temporary copy."""
+
+
 @dataclass
 class Cache:
     """An opened cache: its file, the ingest report when one ran (None on a cache hit), and,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from cabtui.scoring import MISMATCH_TOLERANCE, Weights, composite_sql, wilson_sql
-from cabtui.store.cache import Cache, open_cache, release
+from cabtui.store.cache import Cache, CacheWarning, open_cache, release
 from cabtui.store.filter import compile_filter
 from cabtui.store.ingest import IngestReport, Progress
 from cabtui.sweep.problems import Problem
@@ -75,6 +76,8 @@ class Store:
             release(opened)
             raise
         store.warning, store._cache = opened.warning, opened
+        if opened.warning:
+            warnings.warn(CacheWarning(opened.warning), stacklevel=2)
         return store
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
