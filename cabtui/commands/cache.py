@@ -17,9 +17,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from cabtui.commands.common import stdout_console
 from cabtui.text import safe
 
-err = Console(stderr=True, emoji=False, highlight=False)
+err = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
 
 EXIT_DATA, EXIT_USAGE = 1, 2
 
@@ -81,7 +82,7 @@ def ls(fmt: str) -> None:
         print(json.dumps([_row(e) for e in found], indent=1))
         return
     if found:
-        Console(emoji=False, highlight=False).print(_table(found, now))
+        stdout_console().print(_table(found, now))
     total = sum(e.size for e in found)
     gone = sum(not e.sweep_exists for e in found)
     err.print(

@@ -155,9 +155,36 @@ def _old(path: Path, now: float) -> bool:
         return False
 
 
+def _locked(path: Path) -> bool:
+    """True when another process holds a lock on ``path`` (DuckDB locks a database it has open
+    for writing, for as long as it has it open)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: assume in use
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 def _dead(pid: str | None, same_host: bool, path: Path, now: float) -> bool:
     if pid is not None and same_host:
         return int(pid) != os.getpid() and not _alive(int(pid))
+    if pid is None and path.name.endswith((".tmp.wal", ".tmp.tmp")):
+        path = path.with_name(path.name[:-4])  # an older version's WAL or spill: its database
+        if not os.path.lexists(path):
+            return True
+    if pid is None and path.is_file() and not path.is_symlink():
+        # an older version's temporary database: in use while its writer holds DuckDB's lock
+        return not _locked(path)
     return _old(path, now)
 
 
