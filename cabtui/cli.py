@@ -13,10 +13,19 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err = Console(stderr=True)
+console = Console(emoji=False)
+err = Console(stderr=True, emoji=False)  # arguments and data go out as Text, never markup
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sweeps"
+
+
+def _error(message: str, value: object, prefix: str = "error: ") -> None:
+    """An error naming an argument or a text from the data: masked, made safe, never markup."""
+    from rich.text import Text
+
+    from cabtui.text import shown
+
+    err.print(Text.assemble((prefix, "red"), message, shown(value)))
 
 
 # Commands of each area are added below, one block per area.
@@ -43,13 +52,14 @@ def ls(
     by: str = typer.Option("run", "--by", help="run or cell."),
     sort: str | None = typer.Option(None, "--sort", help="Column to sort by."),
     desc: bool = typer.Option(False, "--desc", help="Sort descending."),
-    limit: int = typer.Option(200, "--limit", min=0, help="At most this many rows."),
+    limit: int = typer.Option(200, "--limit", help="At most this many rows."),
     fmt: str = typer.Option("table", "--format", help="table, json or csv."),
+    reveal: bool = typer.Option(False, "--reveal-secrets", help="Do not mask secrets."),
 ) -> None:
     """List runs or cells matching a filter."""
     from cabtui.commands.data import ls as run
 
-    run(path, filter_text, by, sort, desc, limit, fmt)
+    run(path, filter_text, by, sort, desc, limit, fmt, reveal)
 
 
 @app.command()
@@ -92,7 +102,7 @@ def open_(
 
     sweep = path or SAMPLE
     if not sweep.is_dir():
-        err.print(f"[red]error:[/] not a directory: {sweep}")
+        _error("not a directory: ", sweep)
         raise typer.Exit(2)
     CabApp(lambda progress: Store.open(sweep, progress, refresh), freeze_gc=True).run()
 
@@ -125,9 +135,7 @@ def replay(
         ReplayApp(path).run()
         return
     if not path.is_dir() or cell_id is None:
-        err.print(
-            f"[red]error:[/] give a recording file, or a sweep directory and a cell_id: {path}"
-        )
+        _error("give a recording file, or a sweep directory and a cell_id: ", path)
         raise typer.Exit(2)
     from cabtui.store.store import Store
     from cabtui.ui.app import CabApp
@@ -136,10 +144,9 @@ def replay(
     store = Store.open(path)
     found = store.find(cell_id)
     if len(found) != 1:
-        err.print(
-            f"[red]error:[/] {len(found) or 'no'} runs match {cell_id!r}"
-            + "".join(f"\n  {c}" for c in found)
-        )
+        _error(f"{len(found) or 'no'} runs match ", repr(cell_id))
+        for c in found:
+            _error("", c, prefix="  ")
         raise typer.Exit(1)
     CabApp(lambda progress: store, start=lambda s: ReplayScreen(s, found[0]), freeze_gc=True).run()
 
@@ -154,11 +161,12 @@ def diff(
     runs_only: bool = typer.Option(
         False, "--runs", help="Compare the first runs, even of cells with reruns."
     ),
+    reveal: bool = typer.Option(False, "--reveal-secrets", help="Do not mask secrets."),
 ) -> None:
     """Two runs side by side (or two cells' reruns): axes, composite, spans, files, tails."""
     from cabtui.commands.compare import diff as run
 
-    run(path, cell_a, cell_b, fmt, runs_only)
+    run(path, cell_a, cell_b, fmt, runs_only, reveal)
 
 
 @app.command()
@@ -190,42 +198,8 @@ def paired(
     run(path, dim, x, y, fixed, filter_text, fmt, seed)
 
 
-# -- cache -------------------------------------------------------------------------------------
-cache_app = typer.Typer(
-    help="The DuckDB caches of opened sweeps: list them, prune them.", no_args_is_help=True
-)
-app.add_typer(cache_app, name="cache")
-
-
-@cache_app.command(name="ls")
-def cache_ls(
-    fmt: str = typer.Option("table", "--format", help="table or json."),
-) -> None:
-    """Each cache: its sweep's path, size, last use, and whether the sweep still exists."""
-    from cabtui.commands.cache import ls as run
-
-    run(fmt)
-
-
-@cache_app.command(name="prune")
-def cache_prune(
-    everything: bool = typer.Option(False, "--all", help="Remove every cache."),
-    older_than: float | None = typer.Option(
-        None, "--older-than", min=0, metavar="DAYS", help="Also caches unused for DAYS days."
-    ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be removed."),
-    fmt: str = typer.Option("table", "--format", help="table or json."),
-) -> None:
-    """Remove the caches whose sweep is gone (and temporary files of dead ingests)."""
-    from cabtui.commands.cache import prune as run
-
-    run(everything, older_than, dry_run, fmt)
-
-
 def main() -> None:
-    from cabtui.commands.cache import guarded
-
-    guarded(app)
+    app()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cabtui.secrets import mask, mask_text
+from cabtui.secrets import MASK, find_secrets, mask, mask_text
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -76,6 +76,63 @@ def rich_text(value: Any, reveal: bool = False, style: str = "", lines: bool = F
     from rich.text import Text
 
     return Text(shown(value, reveal, lines), style=style)
+
+
+def _masked_keeping_lines(text: str, ranges: list[tuple[int, int]]) -> str:
+    parts: list[str] = []
+    at = 0
+    for start, end in ranges:
+        parts.append(text[at:start])
+        pieces = text[start:end].split("\n")
+        parts.append("\n".join(MASK if piece.strip() else piece for piece in pieces))
+        at = end
+    parts.append(text[at:])
+    return "".join(parts)
+
+
+def mask_lines(lines: list[str], reveal: bool = False, diff: bool = False) -> list[str]:
+    """Lines of one text (a tail) with their secrets masked, found across the lines (a PEM key
+    spans several); as many lines come back, each masked piece one mask. With ``diff``, the
+    lines are a unified diff: the +/-/space marker of each line is kept, header lines too."""
+    if reveal or not lines:
+        return list(lines)
+    heads: list[str] = []
+    bodies: list[str] = []
+    for line in lines:
+        if diff and line.startswith(("@@", "+++ ", "--- ")):
+            heads.append(line)
+            bodies.append("")
+        elif diff:
+            heads.append(line[:1])
+            bodies.append(line[1:])
+        else:
+            heads.append("")
+            bodies.append(line)
+    text = "\n".join(bodies)
+    ranges = find_secrets(text)
+    if not ranges:
+        return list(lines)
+    masked = _masked_keeping_lines(text, ranges).split("\n")
+    return [head + body for head, body in zip(heads, masked, strict=True)]
+
+
+def mask_rich(text: Text, reveal: bool = False) -> Text:
+    """A rich ``Text`` (e.g. a tail rendered through the terminal engine, colours kept) with the
+    secrets of its plain text masked; the styles around them are kept, lines too."""
+    if reveal:
+        return text
+    ranges = find_secrets(text.plain)
+    if not ranges:
+        return text
+    out = text[0:0]
+    at = 0
+    for start, end in ranges:
+        out.append_text(text[at:start])
+        pieces = text.plain[start:end].split("\n")
+        out.append("\n".join(MASK if piece.strip() else piece for piece in pieces), "bold")
+        at = end
+    out.append_text(text[at:])
+    return out
 
 
 def finite(value: Any) -> Any:

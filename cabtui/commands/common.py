@@ -8,29 +8,39 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
-from cabtui.replay.render import safe
 from cabtui.store.store import Store
+from cabtui.text import shown
 
-err = Console(stderr=True)
+# Text from the data is printed as rich Text (never markup) through consoles that make no emoji.
+err = Console(stderr=True, emoji=False)
 PIPED_WIDTH = 240  # tables written to a pipe or file are not squeezed into 80 columns
 
 
 def stdout_console() -> Console:
     """The console for results: the terminal's width, or a wide one when piped (COLUMNS wins)."""
     piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
-    return Console(width=PIPED_WIDTH if piped else None)
+    return Console(width=PIPED_WIDTH if piped else None, emoji=False)
+
+
+def error(message: str, value: object = None, reveal: bool = False) -> None:
+    """``error: message`` on stderr, then ``value`` (an argument or a text from the data) as
+    given, masked and safe: neither markup nor escapes in it reach the terminal."""
+    line = Text.assemble(("error:", "red"), " ", message)
+    if value is not None:
+        line.append(shown(value, reveal))
+    err.print(line)
 
 
 def open_store(path: Path, refresh: bool = False) -> Store:
     """Open (ingesting if needed) the sweep at ``path``, with a progress bar on stderr."""
     if not path.exists():
-        err.print(f"[red]error:[/] no such directory: {escape(safe(str(path)))}")
+        error("no such directory: ", path)
         raise typer.Exit(2)
     if not path.is_dir():
-        err.print(f"[red]error:[/] not a directory: {escape(safe(str(path)))}")
+        error("not a directory: ", path)
         raise typer.Exit(2)
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -48,12 +58,14 @@ def open_store(path: Path, refresh: bool = False) -> Store:
         return Store.open(path, progress, refresh)
 
 
-def report_problems(store: Store, limit: int | None = 20) -> int:
-    """Print the store's problems on stderr; return how many there are."""
+def report_problems(store: Store, limit: int | None = 20, reveal: bool = False) -> int:
+    """Print the store's problems on stderr (file names and reasons come from the data: masked
+    and made safe); return how many there are."""
     problems = store.problems()
-    shown = problems if limit is None else problems[:limit]
-    for p in shown:
-        err.print(f"[yellow]problem:[/] {escape(safe(str(p)))}")
+    listed = problems if limit is None else problems[:limit]
+    for p in listed:
+        err.print(Text.assemble(("problem:", "yellow"), " ", shown(str(p), reveal)))
     if limit is not None and len(problems) > limit:
-        err.print(f"[yellow]… and {len(problems) - limit} more (cab-tui load shows them all)[/]")
+        more = len(problems) - limit
+        err.print(Text(f"… and {more} more (cab-tui load shows them all)", style="yellow"))
     return len(problems)

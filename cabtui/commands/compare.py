@@ -1,7 +1,8 @@
 """cab-tui diff (two runs or two cells, as tables or JSON) and cab-tui compare (the TUI screen).
 
-Every string that comes from the data is passed through ``safe()`` and printed as rich ``Text``,
-so neither escapes nor rich markup in a record can reach the terminal.
+Every string that comes from the data is masked (unless ``--reveal-secrets``), passed through
+``safe()`` and printed as rich ``Text``, so neither escapes, rich markup nor secrets in a record
+reach the terminal. JSON output is strict: NaN and infinities are written as null.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from cabtui.commands.common import err, open_store, stdout_console
-from cabtui.compare.diff import cell_runs, diff_cells, diff_runs, jsonable
-from cabtui.replay.render import safe
+from cabtui.commands.common import err, error, open_store, stdout_console
+from cabtui.compare.diff import cell_runs, diff_cells, diff_runs, masked
 from cabtui.store.store import Store
+from cabtui.text import dumps, safe, shown
 
 out = stdout_console()
 GOOD, BAD = "green", "red"
@@ -62,11 +63,12 @@ def resolve(store: Store, text: str) -> str:
     if len(cells) == 1 and next(iter(cells)) in found:
         return next(iter(cells))
     if not found:
-        err.print(Text(f"error: no run matches {safe(text)!r}", style="red"))
+        error("no run matches ", repr(text))
     else:
-        err.print(Text(f"error: {safe(text)!r} matches {len(found)} runs; say which:", style="red"))
+        error(f"{len(found)} runs match ", repr(text))
+        err.print(Text("say which:"))
         for c in found[:20]:
-            err.print(Text("  " + safe(c)))
+            err.print(Text("  " + shown(c)))
     raise typer.Exit(1)
 
 
@@ -116,7 +118,7 @@ def _composite(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         sa, sb = _sides(r["better"])
         t.add_row(
-            r["component"],
+            Text(safe(str(r["component"]))),
             _t(r["input_a"]),
             _t(r["input_b"]),
             _t(r["a"], sa),
@@ -166,7 +168,7 @@ def _files(files: dict[str, Any]) -> None:
     t = Table("files", "only A", "only B", "both", title="blast radius files", title_justify="left")
     for name, f in files.items():
         t.add_row(
-            name,
+            Text(safe(name)),
             *(Text("\n".join(safe(x) for x in f[s]) or "—") for s in ("only_a", "only_b", "both")),
         )
     out.print(t)
@@ -233,8 +235,8 @@ def print_cells(d: dict[str, Any]) -> None:
     for r in d["axes"]:
         sa, sb = _sides(r["better"])
         t.add_row(
-            r["axis"],
-            r["key"],
+            Text(safe(str(r["axis"]))),
+            Text(safe(str(r["key"]))),
             ci(r["a"], sa),
             str(r["a"]["n"]),
             ci(r["b"], sb),
@@ -244,9 +246,11 @@ def print_cells(d: dict[str, Any]) -> None:
     out.print(t)
 
 
-def diff(path: Path, cell_a: str, cell_b: str, fmt: str, runs_only: bool) -> None:
+def diff(
+    path: Path, cell_a: str, cell_b: str, fmt: str, runs_only: bool, reveal: bool = False
+) -> None:
     if fmt not in ("table", "json"):
-        err.print("[red]error:[/] --format is table or json")
+        error("--format is table or json")
         raise typer.Exit(2)
     store = open_store(path)
     a, b = resolve(store, cell_a), resolve(store, cell_b)
@@ -258,8 +262,10 @@ def diff(path: Path, cell_a: str, cell_b: str, fmt: str, runs_only: bool) -> Non
         and len(cell_runs(store, b)) > 1
     )
     d = diff_cells(store, a, b) if as_cells else diff_runs(store, a, b)
+    if not reveal:
+        d = masked(d)
     if fmt == "json":
-        typer.echo(json.dumps(jsonable(d), indent=2))
+        typer.echo(dumps(d, indent=2))
     elif as_cells:
         print_cells(d)
     else:
@@ -271,12 +277,7 @@ def compare(path: Path, cell_a: str, cell_b: str) -> None:
     try:
         from cabtui.ui.screens.compare import CompareScreen
     except ImportError as e:
-        err.print(
-            Text(
-                f"error: the compare screen is not available in this build ({safe(str(e))})",
-                style="red",
-            )
-        )
+        error("the compare screen is not available in this build: ", str(e))
         raise typer.Exit(1) from None
     from cabtui.ui.app import CabApp
 
@@ -299,10 +300,10 @@ def paired(
     from cabtui.store.store import Query
 
     if fmt not in ("table", "json"):
-        err.print("[red]error:[/] --format is table or json")
+        error("--format is table or json")
         raise typer.Exit(2)
     if dim not in PAIRED_DIMS:
-        err.print(f"[red]error:[/] compare along one of: {', '.join(PAIRED_DIMS)}")
+        error(f"compare along one of: {', '.join(PAIRED_DIMS)}")
         raise typer.Exit(2)
     fixes: dict[str, str] = {}
     for f in fixed:
@@ -317,18 +318,19 @@ def paired(
     try:
         compile_filter(filter_text)
     except FilterError as e:
-        err.print(Text(f"error: bad filter: {safe(str(e))}", style="red"))
+        error("bad filter: ", str(e))
         raise typer.Exit(2) from None
     store = open_store(path)
     known = store.distinct(dim)
     for v in (x, y):
         if v not in known:
-            err.print(Text(f"error: no {dim} named {safe(v)!r}; the {dim}s are:", style="red"))
+            error(f"no {dim} named ", repr(v))
+            err.print(Text(f"the {dim}s are:"))
             for k in known[:50]:
-                err.print(Text("  " + safe(str(k))))
+                err.print(Text("  " + shown(k)))
             raise typer.Exit(1)
     r = run(store, dim, x, y, fixes, seed=seed, query=Query(filter=filter_text))
     if fmt == "json":
-        typer.echo(json.dumps(jsonable(r), indent=2))
+        typer.echo(dumps(r, indent=2))
     else:
         out.print(paired_table(r))

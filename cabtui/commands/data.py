@@ -5,22 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from cabtui.commands.common import err, open_store, report_problems, stdout_console
-from cabtui.replay.render import safe
+from cabtui.commands.common import err, error, open_store, report_problems, stdout_console
 from cabtui.replay.tail import tail_text
 from cabtui.secrets import mask
 from cabtui.store.filter import FilterError
 from cabtui.store.store import CELL_COLUMNS, RUN_COLUMNS, Query
+from cabtui.text import dumps, finite, mask_rich, safe, shown
 
 out = stdout_console()
 JSON_RUN_COLUMNS = (
@@ -36,14 +33,6 @@ TABLE_COLUMNS = (
 )  # fmt: skip
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, datetime):
-        return v.isoformat()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
 def load(path: Path, refresh: bool) -> None:
     store = open_store(path, refresh)
     c = store.cursor()
@@ -52,30 +41,39 @@ def load(path: Path, refresh: bool) -> None:
         for t in ("runs", "spans", "model_calls", "recordings")
     }
     cells = store.count_cells()
-    sweeps = ", ".join(escape(safe(s["sweep_id"] or "")) for s in store.sweeps())
-    out.print(
-        f"[bold]{escape(safe(str(path)))}[/]: sweeps {sweeps or '-'}; {counts['runs']} runs in {cells} "
-        f"cells, {counts['spans']} spans, {counts['model_calls']} model calls, "
-        f"{counts['recordings']} recordings"
+    sweeps = ", ".join(shown(s["sweep_id"]) for s in store.sweeps())
+    line = Text.assemble((shown(path), "bold"), f": sweeps {sweeps or '-'}; ")
+    line.append(
+        f"{counts['runs']} runs in {cells} cells, {counts['spans']} spans, "
+        f"{counts['model_calls']} model calls, {counts['recordings']} recordings"
     )
-    out.print(f"store: {store.db_path}")
+    out.print(line)
+    out.print(Text(f"store: {safe(str(store.db_path))}"))
     n = report_problems(store, limit=None)
     out.print(f"{n} problem{'s' if n != 1 else ''}")
     raise typer.Exit(1 if n else 0)
 
 
 def ls(
-    path: Path, filter_text: str, by: str, sort: str | None, desc: bool, limit: int, fmt: str
+    path: Path,
+    filter_text: str,
+    by: str,
+    sort: str | None,
+    desc: bool,
+    limit: int,
+    fmt: str,
+    reveal: bool = False,
 ) -> None:
     if by not in ("run", "cell"):
-        err.print("[red]error:[/] --by is run or cell")
+        error("--by is run or cell")
         raise typer.Exit(2)
     if fmt not in ("table", "json", "csv"):
-        err.print("[red]error:[/] --format is table, json or csv")
+        error("--format is table, json or csv")
         raise typer.Exit(2)
     allowed = RUN_COLUMNS + ("sweep_id",) if by == "run" else CELL_COLUMNS
     if sort is not None and sort not in allowed:
-        err.print(f"[red]error:[/] cannot sort by {escape(sort)!s}; one of: {', '.join(allowed)}")
+        error("cannot sort by ", sort)
+        err.print(Text(f"  one of: {', '.join(allowed)}"))
         raise typer.Exit(2)
     store = open_store(path)
     q = Query(filter_text, sort, desc)
@@ -87,19 +85,18 @@ def ls(
             table = store.cells(q, limit=limit)
             total = store.count_cells(q)
     except FilterError as e:
-        err.print(f"[red]error:[/] {escape(safe(str(e)))}")
-        err.print(
-            f"  {escape(safe(filter_text))}\n  {' ' * e.start}{'^' * max(1, e.end - e.start)}"
-        )
+        error("", str(e), reveal=True)
+        err.print(Text(f"  {safe(filter_text)}"))
+        err.print(Text(f"  {' ' * e.start}{'^' * max(1, e.end - e.start)}"))
         raise typer.Exit(2) from None
-    rows = [{k: _jsonable(v) for k, v in r.items()} for r in table.to_pylist()]
+    rows: list[dict[str, Any]] = [finite(r if reveal else mask(r)) for r in table.to_pylist()]
     if fmt == "json":
-        print(json.dumps(rows, indent=1))
+        print(dumps(rows))
     elif fmt == "csv":
         buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=table.column_names)
+        w = csv.DictWriter(buf, fieldnames=[safe(c) for c in table.column_names])
         w.writeheader()
-        w.writerows(rows)
+        w.writerows({safe(k): _csv(v) for k, v in r.items()} for r in rows)
         print(buf.getvalue(), end="")
     else:
         cols = (
@@ -109,7 +106,16 @@ def ls(
         )
         out.print(_table(rows, cols))
         err.print(f"{len(rows)} shown of {total} {by}s")
-    raise typer.Exit(1 if report_problems(store) else 0)
+    raise typer.Exit(1 if report_problems(store, reveal=reveal) else 0)
+
+
+def _csv(v: Any) -> Any:
+    """A CSV field: text with its control characters replaced (every other value as is)."""
+    if isinstance(v, str):
+        return safe(v)
+    if isinstance(v, (dict, list)):
+        return safe(json.dumps(v, allow_nan=False))
+    return v
 
 
 def _cell(v: Any) -> str:
@@ -123,7 +129,7 @@ def _cell(v: Any) -> str:
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> Table:
     t = Table(show_lines=False, header_style="bold")
     for c in columns:
-        t.add_column(c, overflow="fold")
+        t.add_column(Text(safe(c)), overflow="fold")
     for r in rows:
         t.add_row(*(Text(_cell(r[c])) for c in columns))
     return t
@@ -131,15 +137,14 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> Table:
 
 def show(path: Path, cell_id: str, fmt: str, reveal: bool) -> None:
     if fmt not in ("text", "json"):
-        err.print("[red]error:[/] --format is text or json")
+        error("--format is text or json")
         raise typer.Exit(2)
     store = open_store(path)
     found = store.find(cell_id)
     if len(found) != 1:
-        msg = "no run" if not found else f"{len(found)} runs"
-        err.print(f"[red]error:[/] {msg} match {escape(safe(cell_id))}")
+        error(("no run" if not found else f"{len(found)} runs") + " match ", cell_id, reveal)
         for f in found[:10]:
-            err.print(f"  {escape(safe(f))}")
+            err.print(Text("  " + shown(f, reveal)))
         raise typer.Exit(1)
     cid = found[0]
     run = store.run(cid) or {}
@@ -147,61 +152,70 @@ def show(path: Path, cell_id: str, fmt: str, reveal: bool) -> None:
     spans = store.spans(cid)
     calls = store.model_calls(cid)
     rec = store.recording(cid)
-    shown = (lambda v: v) if reveal else mask
+    related = store.related(cid)
+
+    def hide(v: Any, name: str = "") -> Any:
+        return v if reveal else mask(v, name)
+
     if fmt == "json":
         doc = {
-            "run": {k: _jsonable(shown(v) if k == "extra" else v) for k, v in run.items()},
-            "scores": [{"axis": a, "key": k, "value": v} for a, k, v in scores],
-            "spans": shown(spans),
-            "model_calls": [{k: _jsonable(v) for k, v in c.items()} for c in shown(calls)],
-            "recording": None
-            if rec is None
-            else {k: _jsonable(str(v) if isinstance(v, Path) else v) for k, v in rec.items()},
-            "related": store.related(cid),
+            "run": hide(run),
+            "scores": [{"axis": a, "key": k, "value": hide(v, k)} for a, k, v in scores],
+            "spans": hide(spans),
+            "model_calls": hide(calls),
+            "recording": None if rec is None else hide(finite(rec)),
+            "related": hide(related),
         }
-        print(json.dumps(doc, indent=1, default=str))
+        print(dumps(doc))
         raise typer.Exit(0)
-    _show_text(run, scores, shown(spans), rec, store.related(cid), shown)
+    _show_text(hide(run), scores, hide(spans), rec, hide(related), reveal)
     raise typer.Exit(0)
 
 
 def _show_text(run: dict[str, Any], scores: list[tuple[str, str, Any]], spans: list[dict[str, Any]],
-               rec: dict[str, Any] | None, related: dict[str, list[str]], shown: Any) -> None:  # fmt: skip
-    def s(v: Any) -> str:
-        return escape(safe(str(v)))
+               rec: dict[str, Any] | None, related: dict[str, list[str]], reveal: bool) -> None:  # fmt: skip
+    """One run as text. ``run``, ``spans`` and ``related`` come masked (unless revealed); every
+    string goes out as rich Text, made safe."""
 
-    out.print(f"[bold]{s(run['cell_id'])}[/]")
+    def s(v: Any) -> str:
+        return shown(v, reveal=True)  # already masked; only made safe here
+
+    out.print(Text(s(run["cell_id"]), style="bold"))
     if run.get("note"):
-        out.print(f"[black on yellow] note [/] {s(run['note'])}")
+        out.print(Text.assemble((" note ", "black on yellow"), " ", s(run["note"])))
     ident = Table.grid(padding=(0, 2))
     for k in ("sweep_id", "tui", "model", "task_id", "family", "run", "container_image",
               "image_digest", "exit_code", "grader_exit_code", "started_at", "ended_at",
               "duration_ms", "prompt_tokens", "completion_tokens", "tokens_source"):  # fmt: skip
         ident.add_row(k, Text(_cell(run.get(k))))
     out.print(ident)
-    mark = " [red]≠ recorded[/]" if run.get("composite_mismatch") else ""
-    out.print(
-        f"composite {_cell(run.get('composite'))} (recorded {_cell(run.get('composite_recorded'))}){mark}"
+    line = Text(
+        f"composite {_cell(run.get('composite'))} (recorded {_cell(run.get('composite_recorded'))})"
     )
+    if run.get("composite_mismatch"):
+        line.append(" ≠ recorded", style="red")
+    out.print(line)
     t = Table("axis", "key", "value", header_style="bold")
     for axis, key, value in scores:
         if key in ("stdout_tail", "stderr_tail"):
             continue
+        value = value if reveal else mask(value, key)
         text = (
-            json.dumps(shown(value), default=str)
+            json.dumps(finite(value), allow_nan=False)
             if isinstance(value, (dict, list))
             else _cell(value)
         )
-        t.add_row(axis, key, Text(safe(text)))
+        t.add_row(Text(s(axis)), Text(s(key)), Text(safe(text)))
     out.print(t)
     for key in ("stdout_tail", "stderr_tail"):
-        out.print(f"[bold]{key}[/]")
-        out.print(tail_text(run.get(key)))
-    out.print(f"[bold]spans[/] ({len(spans)})")
+        out.print(Text(key, style="bold"))
+        raw = run.get(key)  # masked before and after the terminal engine renders it
+        out.print(mask_rich(tail_text(raw), reveal))
+    out.print(Text(f"spans ({len(spans)})", style="bold"))
     for sp in spans[:200]:
         out.print(
             Text(
-                safe(
+                s(
                     f"  {_cell(sp['start_ms']):>10} ms  +{_cell(sp['duration_ms'])} ms  "
                     f"{sp['kind']}  {sp['name']}"
                 )
@@ -209,23 +223,28 @@ def _show_text(run: dict[str, Any], scores: list[tuple[str, str, Any]], spans: l
         )
     if rec:
         out.print(
-            f"recording: {s(rec['path'])} ({rec['cols']}x{rec['rows']}, {_cell(rec['duration'])} s)"
+            Text(
+                f"recording: {shown(rec['path'], reveal)} ({rec['cols']}x{rec['rows']}, "
+                f"{_cell(rec['duration'])} s)"
+            )
         )
     for group, ids in related.items():
-        out.print(f"[bold]{group}[/]: {len(ids)}")
+        out.print(Text.assemble((s(group), "bold"), f": {len(ids)}"))
         for i in ids[:10]:
-            out.print(f"  {s(i)}")
-    out.print(f"rerun: cab-tui replay {s(run.get('sweep_dir', '.'))} {s(run['cell_id'])}")
+            out.print(Text(f"  {s(i)}"))
+    out.print(Text(f"rerun: cab-tui replay {s(run.get('sweep_dir', '.'))} {s(run['cell_id'])}"))
 
 
 def synth(out_dir: Path, runs: int, seed: int, spans: int | None, per_run: bool) -> None:
     from cabtui.sweep.synth import synth_sweep
 
     if runs < 1:
-        err.print("[red]error:[/] --runs must be 1 or more")
+        error("--runs must be 1 or more")
         raise typer.Exit(2)
     stats = synth_sweep(out_dir, runs, seed=seed, spans_per_run=spans, per_run_files=per_run)
     out.print(
-        f"wrote {escape(str(out_dir))}: {stats.runs} runs in {stats.cells} cells, {stats.spans} spans, "
-        f"{stats.model_calls} model calls, {stats.bytes / 1e6:.1f} MB"
+        Text(
+            f"wrote {safe(str(out_dir))}: {stats.runs} runs in {stats.cells} cells, "
+            f"{stats.spans} spans, {stats.model_calls} model calls, {stats.bytes / 1e6:.1f} MB"
+        )
     )

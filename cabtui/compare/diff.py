@@ -18,7 +18,9 @@ from cabtui.compare.stats import mean_ci, proportion_ci
 from cabtui.replay.render import safe
 from cabtui.replay.tail import tail_plain
 from cabtui.scoring import Weights, components, composite
+from cabtui.secrets import mask, mask_text
 from cabtui.store.store import Store
+from cabtui.text import mask_lines
 
 IDENTITY = (
     "cell_id", "sweep_id", "tui", "model", "task_id", "family", "run", "container_image",
@@ -316,3 +318,36 @@ def diff_cells(store: Store, cell_a: str, cell_b: str) -> dict[str, Any]:
         "identity_diff": [k for k in same if ia[k] != ib[k]],
         "axes": out_axes,
     }
+
+
+def masked(d: dict[str, Any]) -> dict[str, Any]:
+    """A diff of :func:`diff_runs` or :func:`diff_cells` with the secrets of every text from the
+    data masked (identities, score values, span names, file names, tails)."""
+    out = dict(d)
+    for side in ("a", "b"):
+        out[side] = mask(d[side])
+    out["axes"] = [
+        {**r, "a": mask(r.get("a"), str(r.get("key"))), "b": mask(r.get("b"), str(r.get("key")))}
+        for r in d.get("axes", [])
+    ]
+    if "spans" in d:
+
+        def side(s: dict[str, Any] | None) -> dict[str, Any] | None:
+            if s is None:
+                return None
+            return {**s, "kind": mask(s.get("kind")), "name": mask(s.get("name"))}
+
+        pairs = [{**p, "a": side(p["a"]), "b": side(p["b"])} for p in d["spans"]["pairs"]]
+        k = d["spans"].get("parted_at")
+        out["spans"] = {**d["spans"], "pairs": pairs, "parted": None if k is None else pairs[k]}
+    if "files" in d:
+        out["files"] = {
+            name: {
+                k: [mask_text(str(x)) for x in v] if isinstance(v, list) else v
+                for k, v in f.items()
+            }
+            for name, f in d["files"].items()
+        }
+    if "tails" in d:
+        out["tails"] = {k: mask_lines(v, diff=True) for k, v in d["tails"].items()}
+    return out
