@@ -52,7 +52,7 @@ def ls(
     by: str = typer.Option("run", "--by", help="run or cell."),
     sort: str | None = typer.Option(None, "--sort", help="Column to sort by."),
     desc: bool = typer.Option(False, "--desc", help="Sort descending."),
-    limit: int = typer.Option(200, "--limit", help="At most this many rows."),
+    limit: int = typer.Option(200, "--limit", min=0, help="At most this many rows."),
     fmt: str = typer.Option("table", "--format", help="table, json or csv."),
     reveal: bool = typer.Option(False, "--reveal-secrets", help="Do not mask secrets."),
 ) -> None:
@@ -198,8 +198,42 @@ def paired(
     run(path, dim, x, y, fixed, filter_text, fmt, seed)
 
 
+# -- cache -------------------------------------------------------------------------------------
+cache_app = typer.Typer(
+    help="The DuckDB caches of opened sweeps: list them, prune them.", no_args_is_help=True
+)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command(name="ls")
+def cache_ls(
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """Each cache: its sweep's path, size, last use, and whether the sweep still exists."""
+    from cabtui.commands.cache import ls as run
+
+    run(fmt)
+
+
+@cache_app.command(name="prune")
+def cache_prune(
+    everything: bool = typer.Option(False, "--all", help="Remove every cache."),
+    older_than: float | None = typer.Option(
+        None, "--older-than", min=0, metavar="DAYS", help="Also caches unused for DAYS days."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be removed."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """Remove the caches whose sweep is gone (and temporary files of dead ingests)."""
+    from cabtui.commands.cache import prune as run
+
+    run(everything, older_than, dry_run, fmt)
+
+
 def main() -> None:
-    app()
+    from cabtui.commands.cache import guarded
+
+    guarded(app)
 
 
 if __name__ == "__main__":
