@@ -50,6 +50,11 @@ _CACHE_TEMP = re.compile(
 _SYSTEM_TEMP = re.compile(r"^cabtui-(?:ingest|fallback)-(?:(?P<pid>\d+)-)?[A-Za-z0-9_]+$")
 
 
+# What writing a file can raise: no permission, read-only or full file system, not a directory.
+# (Other DuckDB errors are bugs or data, not the cache directory: they are not retried.)
+WRITE_ERRORS = (OSError, duckdb.IOException, duckdb.PermissionException)
+
+
 class CacheError(Exception):
     """Neither the cache nor a temporary copy could be written; the message is one line."""
 
@@ -330,7 +335,7 @@ def open_cache(sweep: Path, progress: Progress | None = None, refresh: bool = Fa
         remove_stale_temps(db.parent)
         report = _build(sweep, db, fp, progress)
         return Cache(db, report)
-    except (OSError, duckdb.Error) as e:
+    except WRITE_ERRORS as e:
         first = _reason(e)
     where = f"cannot write the cache in {db.parent} ({first})"
     try:
@@ -340,7 +345,7 @@ def open_cache(sweep: Path, progress: Progress | None = None, refresh: bool = Fa
     _track(temporary, True)
     try:
         report = _build(sweep, temporary / db.name, fp, progress)
-    except (OSError, duckdb.Error) as e:
+    except WRITE_ERRORS as e:
         _remove(temporary)
         _track(temporary, False)
         raise CacheError(f"{where}, nor in {temporary.parent} ({_reason(e)})") from None

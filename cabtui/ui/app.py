@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import os
+import signal
+import sys
+import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -20,6 +25,44 @@ from cabtui.ui.keys import Command, bindings
 
 StoreOpener = Callable[[Progress], Store]
 StartScreen = Callable[[Store], Screen]
+
+QUIT_COMMANDS = [
+    Command("quit", "q", "Quit", "Leave cabtui."),
+    Command(
+        "quit", "ctrl+c", "Quit", "Leave cabtui, whatever it is doing.", show=False, priority=True
+    ),
+]
+
+
+def exit_on_signals(app: App[Any]) -> None:
+    """SIGTERM and SIGHUP end ``app`` as ``q`` does (terminal restored, temporary files
+    removed), with exit code 128 + the signal. For a real terminal only: not in tests."""
+    if app.is_headless or threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            try:
+                loop.add_signal_handler(sig, partial(app.exit, None, 128 + sig))
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+
+
+def leave_stuck_threads(threads: list[threading.Thread], return_code: int | None) -> None:
+    """Once an app has ended and restored the terminal: if one of ``threads`` (opening a
+    sweep) is still running, perhaps blocked for good, remove this process's temporary files
+    and end the process now rather than wait for it."""
+    if not any(t.is_alive() for t in threads):
+        return
+    from cabtui.store.cache import remove_own_temps
+
+    remove_own_temps()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(return_code or 0)
 
 
 class KeysProvider(Provider):
@@ -61,7 +104,7 @@ class CabApp(App[None]):
     TITLE = "cabtui"
     CSS_PATH = "app.tcss"
     COMMAND_LIST: ClassVar[list[Command]] = [
-        Command("quit", "q", "Quit", "Leave cabtui."),
+        *QUIT_COMMANDS,
         Command("help", "question_mark", "Keys", "List every key of this screen.", key_display="?"),
         Command("command_palette", "ctrl+p", "Palette", "Search every command.", show=False),
     ]
@@ -84,17 +127,21 @@ class CabApp(App[None]):
         self.freeze_gc = freeze_gc
         self.store: Store | None = None
         self.marked: list[str] = []  # cell_ids marked for comparison, oldest first
+        self.openers: list[threading.Thread] = []  # threads opening the store (LoadingScreen)
 
     def run(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super().run(*args, **kwargs)
+            result = super().run(*args, **kwargs)
         finally:
             if self.freeze_gc:
                 gc.unfreeze()  # let the interpreter's exit free what was frozen, quietly
+        leave_stuck_threads(self.openers, self.return_code)
+        return result
 
     def on_mount(self) -> None:
         from cabtui.ui.screens.loading import LoadingScreen
 
+        exit_on_signals(self)
         self.push_screen(LoadingScreen(self.open_store, self.start))
 
     def action_help(self) -> None:

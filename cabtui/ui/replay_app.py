@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from textual.app import App
 
+from cabtui.ui.app import QUIT_COMMANDS, exit_on_signals
 from cabtui.ui.keys import Command, bindings
 
 
@@ -17,7 +18,7 @@ class ReplayApp(App[None]):
 
     TITLE = "cabtui replay"
     COMMAND_LIST: ClassVar[list[Command]] = [
-        Command("quit", "q", "Quit", "Leave cabtui."),
+        *QUIT_COMMANDS,
         Command("help", "question_mark", "Keys", "List every key of this screen.", key_display="?"),
     ]
     BINDINGS = bindings(COMMAND_LIST)
@@ -30,6 +31,7 @@ class ReplayApp(App[None]):
     def on_mount(self) -> None:
         from cabtui.ui.screens.replay import ReplayScreen
 
+        exit_on_signals(self)
         self.push_screen(ReplayScreen(None, None, self.recording))
 
     def action_help(self) -> None:

@@ -3,11 +3,18 @@
 Keys typed while it loads are kept and sent on to the first screen once it is up, so a user can
 type ``/tui:pi`` before the grid appears. The app's own keys (quit, help, palette) work at once,
 except inside a filter being typed (after ``/``, until enter or esc).
+
+The opener runs in a daemon thread of its own (not Textual's thread pool, which the app would
+wait for on exit): quitting never waits for it, whatever it is doing. The app registers the
+thread and, if it is still running once the terminal is restored, removes this process's
+temporary files and ends the process (CabApp.run).
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import threading
 
 from rich.text import Text
 from textual import events, work
@@ -51,14 +58,36 @@ class LoadingScreen(Screen[None]):
     def on_mount(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True)
-    def load(self) -> None:
-        try:
-            store = self.open_store(lambda s, d, t: self.post_message(self.Stage(s, d, t)))
-        except Exception as e:  # noqa: BLE001 - shown to the user, not a traceback
-            self.app.call_from_thread(self.failed, f"{type(e).__name__}: {e}")
-            return
-        self.app.call_from_thread(self.loaded, store)
+    @work(exclusive=True, group="open")
+    async def load(self) -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[tuple[Store | None, str]] = loop.create_future()
+
+        def settle(result: tuple[Store | None, str]) -> None:
+            if not done.done():
+                done.set_result(result)
+
+        def run() -> None:
+            result: tuple[Store | None, str]
+            try:
+                store = self.open_store(lambda s, d, t: self.post_message(self.Stage(s, d, t)))
+                result = (store, "")
+            except Exception as e:  # noqa: BLE001 - shown to the user, not a traceback
+                result = (None, _reason(e))
+            try:
+                loop.call_soon_threadsafe(settle, result)
+            except RuntimeError:  # the app has gone and its loop with it
+                if result[0] is not None:
+                    result[0].close()
+
+        thread = threading.Thread(target=run, name="cabtui-open", daemon=True)
+        getattr(self.app, "openers", []).append(thread)
+        thread.start()
+        store, reason = await done
+        if store is None:
+            self.failed(reason)
+        else:
+            self.loaded(store)
 
     def on_loading_screen_stage(self, msg: Stage) -> None:
         self.query_one("#loading-stage", Static).update(f"Reading {msg.stage}…")
@@ -99,6 +128,14 @@ class LoadingScreen(Screen[None]):
 
         app, typed = self.app, list(self.typed)
         app.store = store  # type: ignore[attr-defined]
+        if getattr(store, "warning", None):
+            app.notify(
+                safe(store.warning or ""),
+                title="Cache",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
         first = self.start(store) if self.start else BrowserScreen(store)
 
         def replay() -> None:
@@ -109,3 +146,11 @@ class LoadingScreen(Screen[None]):
 
         app.switch_screen(first)
         first.call_after_refresh(replay)  # once the first screen has composed
+
+
+def _reason(e: Exception) -> str:
+    """One line saying why the sweep could not be opened."""
+    from cabtui.store.cache import CacheError
+
+    first = (str(e).strip().splitlines() or [""])[0]
+    return first if isinstance(e, CacheError) else f"{type(e).__name__}: {first}"
