@@ -114,11 +114,14 @@ def frame(
     cell_id: str | None = typer.Argument(None, help="The run's cell_id, with a sweep dir."),
     at: float = typer.Option(..., "--at", help="Seconds into the recording."),
     fmt: str = typer.Option("text", "--format", help="text or svg."),
+    reveal: bool = typer.Option(
+        False, "--reveal-secrets", help="Show secrets on the screen instead of masking them."
+    ),
 ) -> None:
     """Print the terminal screen of a recording at one moment."""
     from cabtui.replay.frame import run
 
-    raise typer.Exit(run(path, cell_id, at, fmt))
+    raise typer.Exit(run(path, cell_id, at, fmt, reveal=reveal))
 
 
 @app.command()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import avt
 
 from cabtui.replay.cast import Event, Recording, parse_size
+from cabtui.replay.limits import clamp_size
 
 # An escape sequence left open at the end of a chunk: ESC/CSI/OSC/DCS/SOS/PM/APC not yet ended.
 _OPEN_TAIL = re.compile(
@@ -47,7 +48,8 @@ SCROLLBACK = 1000
 
 
 def _new_vt(cols: int, rows: int) -> avt.Vt:
-    return avt.Vt(cols, rows, scrollback_limit=SCROLLBACK)
+    """A terminal of at most the limits' size, whatever a Recording made elsewhere says."""
+    return avt.Vt(*clamp_size(cols, rows), scrollback_limit=SCROLLBACK)
 
 
 def _sgr(pen: avt.Pen) -> str:

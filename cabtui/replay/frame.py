@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -9,6 +10,7 @@ from typing import TextIO
 from cabtui.replay.cast import CastError, Recording, read_cast
 from cabtui.replay.engine import Player
 from cabtui.replay.render import safe, svg, text_rows
+from cabtui.secrets import mask_text
 from cabtui.sweep.cellid import parse_cell_id
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
@@ -50,13 +52,16 @@ def player_at(rec: Recording, at: float) -> Player:
     return player
 
 
-def render_frame(rec: Recording, at: float, fmt: str = "text") -> str:
-    """The screen at ``at`` seconds: ``rows`` right-trimmed lines, or an SVG document."""
+def render_frame(rec: Recording, at: float, fmt: str = "text", reveal: bool = False) -> str:
+    """The screen at ``at`` seconds: ``rows`` right-trimmed lines, or an SVG document. Secrets
+    on screen (and in the title) are masked unless ``reveal``; nothing from the recording is
+    printed uninterpreted."""
     player = player_at(rec, at)
     if fmt == "svg":
         title = rec.title or Path(rec.source).name
-        return svg(player.lines(), player.cols, title=f"{title} @ {at:.2f}s")
-    return "\n".join(text_rows(player.lines())) + "\n"
+        title = title if reveal else mask_text(title)
+        return svg(player.lines(), player.cols, title=f"{title} @ {at:.2f}s", reveal=reveal)
+    return "\n".join(text_rows(player.lines(), reveal)) + "\n"
 
 
 def run(
@@ -66,6 +71,7 @@ def run(
     fmt: str = "text",
     out: TextIO | None = None,
     err: TextIO | None = None,
+    reveal: bool = False,
 ) -> int:
     """Print the frame; return the exit code (0 ok, 1 data problem, 2 usage)."""
     out = out or sys.stdout
@@ -73,8 +79,8 @@ def run(
     if fmt not in ("text", "svg"):
         err.write(f"error: --format must be text or svg, not {safe(fmt)!r}\n")
         return EXIT_USAGE
-    if at < 0:
-        err.write("error: --at must be 0 or more\n")
+    if not at >= 0 or math.isinf(at):
+        err.write("error: --at must be a number of seconds, 0 or more\n")
         return EXIT_USAGE
     try:
         if path.is_dir():
@@ -94,6 +100,6 @@ def run(
         err.write(f"error: {safe(str(exc))}\n")
         return EXIT_DATA
     for problem in rec.problems:
-        err.write(f"warning: {safe(problem)}\n")
-    out.write(render_frame(rec, at, fmt))
+        err.write(f"warning: {safe(problem if reveal else mask_text(problem))}\n")
+    out.write(render_frame(rec, at, fmt, reveal))
     return EXIT_OK

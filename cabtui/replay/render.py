@@ -2,7 +2,8 @@
 
 Only interpreted cells reach the output. As a second guard, any control character that could
 still sit in a cell (C0, DEL, C1, bidirectional overrides) is replaced with U+FFFD, so nothing
-from a recording can drive the user's own terminal.
+from a recording can drive the user's own terminal. Secrets shown on a row are masked cell by
+cell (their styles kept) unless the caller reveals them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 
+from cabtui.secrets import find_secrets
 from cabtui.text import REPLACEMENT, is_safe, safe  # noqa: F401  (moved; re-exported here)
 
 
@@ -55,23 +57,68 @@ def pen_style(p: avt.Pen) -> Style | None:
     return style
 
 
-def line_text(line: avt.Line) -> str:
-    """The row's text, right-trimmed, safe."""
-    return safe(line.text.rstrip())
+SECRET_CHAR = "•"
+_SECRET_CACHE: dict[str, list[tuple[int, int]]] = {}
 
 
-def text_rows(lines: Sequence[avt.Line]) -> list[str]:
-    return [line_text(line) for line in lines]
+def secret_ranges(text: str) -> list[tuple[int, int]]:
+    """:func:`cabtui.secrets.find_secrets` of one screen row, cached (rows repeat from frame to
+    frame)."""
+    found = _SECRET_CACHE.get(text)
+    if found is None:
+        if len(_SECRET_CACHE) > 4096:
+            _SECRET_CACHE.clear()
+        found = _SECRET_CACHE[text] = find_secrets(text) if text.strip() else []
+    return found
 
 
-def line_rich(line: avt.Line) -> Text:
+def _secret_cells(line: avt.Line) -> set[int] | None:
+    """Indexes (in ``line.cells``) of the cells that show a secret; None when there is none.
+    The row's text holds one character per cell of non-zero width."""
+    ranges = secret_ranges(line.text)
+    if not ranges:
+        return None
+    chars = set()
+    for start, end in ranges:
+        chars.update(range(start, end))
+    out: set[int] = set()
+    n = 0
+    for i, cell in enumerate(line.cells):
+        if cell.width:
+            if n in chars:
+                out.add(i)
+            n += 1
+    return out
+
+
+def line_text(line: avt.Line, reveal: bool = False) -> str:
+    """The row's text, right-trimmed, safe; secrets masked cell by cell unless ``reveal``."""
+    hidden = None if reveal else _secret_cells(line)
+    if hidden is None:
+        return safe(line.text.rstrip())
+    text = "".join(
+        (SECRET_CHAR * cell.width if i in hidden else cell.char)
+        for i, cell in enumerate(line.cells)
+        if cell.width
+    )
+    return safe(text.rstrip())
+
+
+def text_rows(lines: Sequence[avt.Line], reveal: bool = False) -> list[str]:
+    return [line_text(line, reveal) for line in lines]
+
+
+def line_rich(line: avt.Line, reveal: bool = False) -> Text:
     """The row as rich Text, one span per run of equally styled cells. A wide character is one
     character of cell width 2; its placeholder cell (width 0) is skipped. Trailing default blanks
-    are trimmed; styled ones (e.g. a coloured background) are kept."""
+    are trimmed; styled ones (e.g. a coloured background) are kept. Unless ``reveal``, the cells
+    of a secret (:func:`cabtui.secrets.find_secrets` on the row's text) show ``•`` in their
+    own style."""
+    hidden = None if reveal else _secret_cells(line)
     out = Text(no_wrap=True, overflow="crop", end="")
     run: list[str] = []
     prev: avt.Pen | None = None
-    for cell in line.cells:
+    for i, cell in enumerate(line.cells):
         pen = cell.pen
         if prev is None or pen != prev:
             if run:
@@ -79,7 +126,7 @@ def line_rich(line: avt.Line) -> Text:
                 run = []
             prev = pen
         if cell.width:
-            run.append(cell.char)
+            run.append(SECRET_CHAR * cell.width if hidden and i in hidden else cell.char)
     if run:
         tail = safe("".join(run))
         style = pen_style(prev)  # type: ignore[arg-type]
@@ -89,21 +136,23 @@ def line_rich(line: avt.Line) -> Text:
     return out
 
 
-def rich_rows(lines: Sequence[avt.Line]) -> list[Text]:
-    return [line_rich(line) for line in lines]
+def rich_rows(lines: Sequence[avt.Line], reveal: bool = False) -> list[Text]:
+    return [line_rich(line, reveal) for line in lines]
 
 
-def rich_screen(lines: Sequence[avt.Line]) -> Text:
+def rich_screen(lines: Sequence[avt.Line], reveal: bool = False) -> Text:
     """The whole screen as one Text, rows joined with newlines."""
-    return Text("\n", no_wrap=True, end="").join(rich_rows(lines))
+    return Text("\n", no_wrap=True, end="").join(rich_rows(lines, reveal))
 
 
-def svg(lines: Sequence[avt.Line], cols: int, title: str = "cabtui replay") -> str:
-    """An SVG document of the screen."""
+def svg(
+    lines: Sequence[avt.Line], cols: int, title: str = "cabtui replay", reveal: bool = False
+) -> str:
+    """An SVG document of the screen (secrets masked unless ``reveal``)."""
     console = Console(
         record=True, width=cols, file=io.StringIO(), color_system="truecolor",
         force_terminal=True, legacy_windows=False,
     )  # fmt: skip
-    for row in rich_rows(lines):
+    for row in rich_rows(lines, reveal):
         console.print(row, crop=True, soft_wrap=False)
     return console.export_svg(title=safe(title))
