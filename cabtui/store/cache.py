@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -294,14 +295,24 @@ def _build(sweep: Path, db: Path, fp: str, progress: Progress | None) -> IngestR
     try:
         tmp = work / db.name
         report = ingest(sweep, tmp, progress)
+        full = [p for p in report.problems if "No space left on device" in p.reason]
+        if full:  # a read reported as failed because its scratch space ran out: not the data
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         con = duckdb.connect(str(tmp))
         try:
             con.execute(
                 "INSERT INTO meta VALUES ('fingerprint', ?), ('source', ?)",
                 [fp, str(sweep.resolve())],
             )
+            # Write everything into the file now: DuckDB's close does not say when it cannot
+            # (a full disk), and a file renamed without its WAL would lack tables.
+            con.execute("CHECKPOINT")
+        except duckdb.Error as e:
+            raise OSError(errno.EIO, _reason(e)) from None
         finally:
             con.close()
+        if os.path.exists(f"{tmp}.wal"):
+            raise OSError(errno.EIO, "cannot write the whole cache")
         os.chmod(tmp, 0o600)
         os.replace(tmp, db)
     finally:
@@ -313,8 +324,9 @@ def _build(sweep: Path, db: Path, fp: str, progress: Progress | None) -> IngestR
 def _reason(e: BaseException) -> str:
     if isinstance(e, OSError) and e.strerror:
         return f"{e.strerror}: {e.filename}" if e.filename else e.strerror
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
+    text = (str(e).strip().splitlines() or [type(e).__name__])[0]
+    # DuckDB's 'IO Error: Could not write file "<path>": No space left on device': the cause
+    return text.rsplit('": ', 1)[-1] if '": ' in text else text
 
 
 def open_cache(sweep: Path, progress: Progress | None = None, refresh: bool = False) -> Cache:
