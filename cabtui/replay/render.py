@@ -9,6 +9,7 @@ cell (their styles kept) unless the caller reveals them.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 
 import avt
@@ -59,16 +60,29 @@ def pen_style(p: avt.Pen) -> Style | None:
 
 SECRET_CHAR = "•"
 _SECRET_CACHE: dict[str, list[tuple[int, int]]] = {}
+# Every form cabtui.secrets.find_secrets knows holds one of these (in lower case): a part of a
+# secret's name (key, token, secret, pass, pat, auth, cred, cookie), a scheme (bearer), URL
+# credentials (://), curl's -u/--user, or a service token's prefix. A row holding none is not
+# searched: find_secrets takes ~100 us a row, this ~8 (a full screen is 40-60 rows).
+# tests/test_hostile_recordings.py checks the two agree.
+SECRET_HINTS = (
+    "key", "token", "secret", "pass", "pat", "auth", "cred", "cookie", "bearer", "://", "-u",
+    "sk-", "sk_", "rk_", "pk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "aiza", "hf_", "npm_",
+    "xox", "xapp", "akia", "asia", "pypi", "eyj",
+)  # fmt: skip
+_HINT = re.compile("|".join(re.escape(h) for h in SECRET_HINTS))
 
 
 def secret_ranges(text: str) -> list[tuple[int, int]]:
-    """:func:`cabtui.secrets.find_secrets` of one screen row, cached (rows repeat from frame to
+    """:func:`cabtui.secrets.find_secrets` of one screen row (cached: rows repeat from frame to
     frame)."""
+    if _HINT.search(text.lower()) is None:
+        return []
     found = _SECRET_CACHE.get(text)
     if found is None:
         if len(_SECRET_CACHE) > 4096:
             _SECRET_CACHE.clear()
-        found = _SECRET_CACHE[text] = find_secrets(text) if text.strip() else []
+        found = _SECRET_CACHE[text] = find_secrets(text)
     return found
 
 
@@ -105,6 +119,7 @@ def line_text(line: avt.Line, reveal: bool = False) -> str:
 
 
 def text_rows(lines: Sequence[avt.Line], reveal: bool = False) -> list[str]:
+    reveal = reveal or _no_secret(lines)
     return [line_text(line, reveal) for line in lines]
 
 
@@ -136,7 +151,13 @@ def line_rich(line: avt.Line, reveal: bool = False) -> Text:
     return out
 
 
+def _no_secret(lines: Sequence[avt.Line]) -> bool:
+    """Whether no row can hold a secret (one search of the whole screen, the usual case)."""
+    return _HINT.search("\n".join(line.text for line in lines).lower()) is None
+
+
 def rich_rows(lines: Sequence[avt.Line], reveal: bool = False) -> list[Text]:
+    reveal = reveal or _no_secret(lines)
     return [line_rich(line, reveal) for line in lines]
 
 
