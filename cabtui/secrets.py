@@ -89,7 +89,7 @@ _SCHEME = re.compile(_SCHEMES)
 # a header whose whole value is secret, to the end of the line (or of the quoted string)
 _HEADER = re.compile(
     r"(?im)(?<![\w-])(?P<name>(?:Proxy-)?Authori[sz]ation|(?:Set-)?Cookie|"
-    r"[\w-]*(?:Api-?Key|Auth-?Token|Access-?Token|Secret|Session-?Token|Auth)[\w-]*)"
+    r"[\w-]{0,40}?(?:Api-?Key|Auth-?Token|Access-?Token|Secret|Session-?Token|Auth)[\w-]{0,40})"
     r"[ \t]*:[ \t]*(?:" + _SCHEMES + r"[ \t]+)?(?P<v>[^\r\n\"'`]+)"
 )
 # a bearer token anywhere (not a word: it holds a digit or punctuation, or is long)
@@ -97,10 +97,10 @@ _BEARER = re.compile(
     r"(?i)(?<![\w-])Bearer[ \t]+(?P<v>(?=[\w.~+/=-]*[0-9.~+/=-])[\w.~+/=-]{8,}|[\w.~+/=-]{20,})"
 )
 _URL_CREDENTIALS = re.compile(
-    r"(?i)\b[a-z][a-z0-9+.-]{0,20}://(?P<user>[^\s:/@'\"<>]+):(?P<v>[^\s/@'\"<>]+)@"
+    r"(?i)\b[a-z][a-z0-9+.-]{0,20}://(?P<user>[^\s:/@'\"<>]{1,256}):(?P<v>[^\s/@'\"<>]{1,256})@"
 )
 _CURL_USER = re.compile(
-    r"(?<![\w-])(?:-u|--user|--proxy-user)(?:[ \t]+|=)[\"']?(?P<user>[^\s:\"']*):(?P<v>[^\s\"']+)"
+    r"(?<![\w-])(?:-u|--user|--proxy-user)(?:[ \t]+|=)[\"']?(?P<user>[^\s:\"']{0,256}):(?P<v>[^\s\"']{1,256})"
 )
 _TOKENS = re.compile(
     r"(?<![A-Za-z0-9_-])(?P<v>"
@@ -118,12 +118,19 @@ _TOKENS = re.compile(
     r"|eyJ[A-Za-z0-9_-]{6,}\.eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*"
     r")"
 )
+# every form above needs one of these: most text (a model name, a task id) is passed at once
+_MAYBE = re.compile(
+    r"[:=@]|(?i:bearer)|-----BEGIN|(?<![\w.-])--?[A-Za-z_]|sk-|(?:sk|rk|pk)_|gh[pousr]_"
+    r"|github_pat_|glpat-|AIza|hf_|npm_|xox|xapp-|AKIA|ASIA|pypi-|eyJ"
+)
 # name=value, name: value, "name": "value", --name value, --name=value
 _NAMED = re.compile(
-    r"(?P<name>(?<![\w.-])(?P<flag>--?)?[A-Za-z_][\w.-]*)(?P<q>\\?[\"']?)"
+    r"(?P<name>(?<![\w.-])(?P<flag>--?)?[A-Za-z_][\w.-]{0,80})(?P<q>\\?[\"']?)"
     r"(?:[ \t]*(?::|=>?)[ \t]*|(?(flag)[ \t]+(?=[^\s-])|(?!)))"
-    r"(?:(?P<qv>\\?[\"'])(?P<quoted>(?:(?!(?P=qv)).)*)(?P=qv)|(?P<bare>[^\s,;&'\"<>(){}\[\]`]+))"
+    r"(?:(?P<qv>\\?[\"'])(?P<quoted>(?:(?!(?P=qv)).){0,1024})(?P=qv)|(?P<bare>[^\s,;&'\"<>(){}\[\]`]{1,512}))"
 )
+
+_BARE_END = re.compile(r"[^\s,;&'\"<>(){}\[\]`]*")
 
 
 def _named(text: str) -> list[tuple[int, int]]:
@@ -138,8 +145,11 @@ def _named(text: str) -> list[tuple[int, int]]:
         if not is_secret_name(name.lstrip("-")) or _SCHEME.fullmatch(value):
             continue  # after a scheme (Authorization: Basic ...) the header rule masks
         if _value_is_secret(name, value):
-            out.append((m.start(group), m.end(group)))
-            pos = m.end(group)
+            end = m.end(group)
+            if group == "bare":  # the pattern reads at most 512 characters: mask them all
+                end = _BARE_END.match(text, end).end()  # type: ignore[union-attr]
+            out.append((m.start(group), end))
+            pos = end
     return out
 
 
@@ -155,7 +165,7 @@ def find_secrets(text: str) -> list[tuple[int, int]]:
     """The ``(start, end)`` character ranges of the secret values in ``text``, sorted, merged
     where they overlap. The names around them (``Authorization: Bearer``, ``password=``, the
     user in ``user:pass@``, the PEM BEGIN and END lines) are left out of the ranges."""
-    if not text:
+    if not text or not _MAYBE.search(text):
         return []
     ranges: list[tuple[int, int]] = []
     for pattern in (_PEM, _HEADER, _BEARER, _URL_CREDENTIALS, _CURL_USER, _TOKENS):

@@ -11,6 +11,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any, ClassVar, Literal
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.reactive import reactive
@@ -19,9 +20,9 @@ from textual.widgets import ContentSwitcher, Footer, Header, Static
 from textual.worker import get_current_worker
 from textual_fastdatatable import DataTable
 
-from cabtui.replay.render import safe
 from cabtui.scoring import Weights
 from cabtui.store.store import Query, Store
+from cabtui.text import safe, shown
 from cabtui.ui.keys import Command, bindings
 from cabtui.ui.widgets.columns import CELL_GRID, RUN_GRID, format_rows
 from cabtui.ui.widgets.filter_bar import FilterBar
@@ -107,7 +108,7 @@ class BrowserScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.title = "cabtui"
-        self.sub_title = safe(self.store.root.name)
+        self.sub_title = shown(self.store.root.name)
         self.query_one("#problems").display = False
         self.query_one("#empty").display = False
         weights = getattr(self.app, "weights", None)
@@ -287,7 +288,7 @@ class BrowserScreen(Screen[None]):
         marked = getattr(self.app, "marked", [])
         if marked:
             parts.append(f"● {len(marked)} marked")
-        self.query_one("#status", Static).update(safe(" · ".join(parts)))
+        self.query_one("#status", Static).update(Text(safe(" · ".join(parts))))
 
     # -- commands --------------------------------------------------------------------------
 

@@ -30,11 +30,11 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
-from cabtui.compare.diff import cell_runs, diff_cells, diff_runs
+from cabtui.compare.diff import cell_runs, diff_cells, diff_runs, masked
 from cabtui.replay.clock import Clock, fmt_ms
-from cabtui.replay.render import safe
 from cabtui.replay.session import Session, load_session
 from cabtui.store.store import Store
+from cabtui.text import safe, shown
 from cabtui.ui.keys import Command, bindings
 from cabtui.ui.screens.clock_keys import ClockKeys, clock_commands
 from cabtui.ui.screens.compare_link import (
@@ -127,8 +127,9 @@ class CompareScreen(ClockKeys, Screen[None]):
     # -- loading -----------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self.query_one("#cmp-col-a").border_title = f"A  {safe(self.a)}"
-        self.query_one("#cmp-col-b").border_title = f"B  {safe(self.b)}"
+        # border titles are read as markup: data goes in as Text
+        self.query_one("#cmp-col-a").border_title = Text(f"A  {shown(self.a)}")
+        self.query_one("#cmp-col-b").border_title = Text(f"B  {shown(self.b)}")
         for side in ("a", "b"):
             self.query_one(f"#cmp-term-{side}", TerminalView).show_message("Loading…")
         self._timer = self.set_interval(1 / FPS, self.tick, pause=True)
@@ -160,6 +161,7 @@ class CompareScreen(ClockKeys, Screen[None]):
                 d = diff_cells(self.store, self.a, self.b)
             else:
                 d = diff_runs(self.store, self.a, self.b, getattr(self.app, "weights", None))
+            d = masked(d)  # secrets in tails, span names and identities
         except Exception as e:  # noqa: BLE001 - shown to the user, not a traceback
             self.app.call_from_thread(self._failed, f"{type(e).__name__}: {e}")
             return
@@ -400,7 +402,7 @@ class CompareScreen(ClockKeys, Screen[None]):
         if m is not None:
             self.clock.seek(m[0])
             self._moved()
-            self.notify(safe(m[1]), title="marker", timeout=2)
+            self.notify(shown(m[1]), title="marker", timeout=2, markup=False)
 
     def action_next_marker(self) -> None:
         self._marker(True)

@@ -15,11 +15,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from cabtui.replay.render import safe
 from cabtui.replay.tail import tail_text
 from cabtui.scoring import composite
 from cabtui.secrets import mask_text
 from cabtui.store.store import Store
+from cabtui.text import mask_rich, safe, shown
 from cabtui.ui.keys import Command, bindings
 from cabtui.ui.screens.detail_data import (
     TAIL_KEYS,
@@ -65,7 +65,7 @@ class DetailScreen(Screen[None]):
         yield Header()
         yield Static(id="detail-note")
         with VerticalScroll(id="detail-body"):
-            yield Static(Text(safe(self.cell_id), style="bold"), id="detail-title")
+            yield Static(Text(shown(self.cell_id), style="bold"), id="detail-title")
             yield Section(Text("Loading…", style="dim"), id="detail-status")
             yield Static("Per-axis scores", classes="heading")
             yield AxisBars(id="detail-axes")
@@ -100,15 +100,13 @@ class DetailScreen(Screen[None]):
 
     def text(self, value: str | None) -> str:
         """A string from the data, masked unless revealed, control characters replaced."""
-        if value is None:
-            return ""
-        return safe(value if self.reveal else mask_text(value))
+        return shown(value, self.reveal)
 
     def loaded(self, data: DetailData | None) -> None:
         self.data = data
         status = self.query_one("#detail-status", Section)
         if data is None:
-            status.update(Text(f"No run {safe(self.cell_id)} in this store.", style="bold red"))
+            status.update(Text(f"No run {shown(self.cell_id)} in this store.", style="bold red"))
             return
         self.render_all()
         self.query_one("#detail-body").focus()
@@ -121,6 +119,7 @@ class DetailScreen(Screen[None]):
         data = self.data
         assert data is not None and data.shown is not None and data.baseline is not None
         run = data.run
+        self.query_one("#detail-title", Static).update(Text(self.text(self.cell_id), style="bold"))
         self.render_note(run.get("note"))
         self.query_one("#detail-status", Section).update(self.status_text(data))
         weights = data.what_if or data.sweep_weights
@@ -139,8 +138,10 @@ class DetailScreen(Screen[None]):
         self.query_one("#detail-scores", Section).update(self.scores_renderable(data))
         for key in TAIL_KEYS:
             raw = run.get(key)
-            # tail_text consumes escapes itself (colours kept): mask only, safe() would eat them
+            # tail_text consumes escapes itself (colours kept): mask only, safe() would eat them;
+            # masked again once rendered (a secret drawn in pieces, or behind colour codes)
             out = tail_text((raw if self.reveal else mask_text(raw)) if raw else None)
+            out = mask_rich(out, self.reveal)
             empty = Text("(empty)" if run.get(key) == "" else "not recorded", style="dim italic")
             self.query_one(f"#detail-{key.removesuffix('_tail')}", Section).update(
                 out if out.plain else empty
@@ -163,8 +164,8 @@ class DetailScreen(Screen[None]):
             out.append(" PASS ", style="bold black on green")
         else:
             out.append(" FAIL ", style="bold white on red")
-        out.append(f"  {safe(str(run.get('tui')))} × {safe(str(run.get('model')))}  ·  ")
-        out.append(f"{safe(str(run.get('task_id')))}  ·  run {run.get('run')}")
+        out.append(f"  {self.text(str(run.get('tui')))} × {self.text(str(run.get('model')))}  ·  ")
+        out.append(f"{self.text(str(run.get('task_id')))}  ·  run {run.get('run')}")
         if run.get("timed_out"):
             out.append("  TIMED OUT", style="bold red")
         if data.what_if is not None:
@@ -188,7 +189,11 @@ class DetailScreen(Screen[None]):
             ("started_at", rec(run.get("started_at") and str(run["started_at"])), ""),
             ("ended_at", rec(run.get("ended_at") and str(run["ended_at"])), ""),
             ("duration", duration(run.get("duration_ms")), ""),
-            ("tokens", Text("not recorded", style="dim italic") if tokens is None else tokens, ""),
+            (
+                "tokens",
+                Text("not recorded", style="dim italic") if tokens is None else rec(tokens),
+                "",
+            ),
         ]
         for key, value in (run.get("extra") or {}).items():
             rows.append((str(key), masked(value, self.reveal), "unknown key"))
@@ -230,7 +235,7 @@ class DetailScreen(Screen[None]):
                 label = Text("  ")
                 label.append(" pass " if (r.pass_ or 0) >= 1 else " fail ",
                              style="black on green" if (r.pass_ or 0) >= 1 else "white on red")  # fmt: skip
-                label.append(f" {fmt(r.composite)}  {safe(r.cell_id)}")
+                label.append(f" {fmt(r.composite)}  {self.text(r.cell_id)}")
                 options.add_option(Option(label))
                 self.related_ids.append(r.cell_id)
         if not self.related_ids:
@@ -278,7 +283,7 @@ class DetailScreen(Screen[None]):
             return
         command = rerun_commands(self.data, self.text)[0]
         self.app.copy_to_clipboard(command)
-        self.notify(Text(safe(command)).plain, title="Copied")
+        self.notify(safe(command), title="Copied", markup=False)
 
     def action_toggle_secrets(self) -> None:
         self.reveal = not self.reveal

@@ -21,9 +21,9 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from cabtui.replay.clock import Clock, fmt_ms
-from cabtui.replay.render import safe
 from cabtui.replay.session import Session, load_session
 from cabtui.store.store import Store
+from cabtui.text import safe, shown
 from cabtui.ui.keys import Command, bindings
 from cabtui.ui.screens.clock_keys import ClockKeys, clock_commands
 from cabtui.ui.widgets.replay_panels import call_text, span_text
@@ -122,7 +122,7 @@ class ReplayScreen(ClockKeys, Screen[None]):
             self.query_one("#replay-body").styles.height = (
                 s.player.rows + 2 + (2 if s.problems else 0)
             )
-        col.border_title = safe(Path(s.source).name if s.source else "terminal")
+        col.border_title = Text(shown(Path(s.source).name) if s.source else "terminal")
         problems = self.query_one("#rec-problems", Static)
         problems.display = bool(s.problems)
         if s.problems:
@@ -140,7 +140,7 @@ class ReplayScreen(ClockKeys, Screen[None]):
             [sp.start_ms for sp in tl.spans],
             [c.start_ms for c in tl.calls],
         )
-        self.sub_title = safe(s.title)
+        self.sub_title = shown(s.title)
         self._sync()
 
     # -- the clock ---------------------------------------------------------------------------
@@ -239,7 +239,7 @@ class ReplayScreen(ClockKeys, Screen[None]):
         if m is not None:
             s.clock.seek(s.clock.to_run(m.time))
             self._moved()
-            self.notify(safe(m.label) or "marker", title="marker", timeout=2)
+            self.notify(shown(m.label) or "marker", title="marker", timeout=2, markup=False)
 
     def action_next_marker(self) -> None:
         self._marker(True)

@@ -90,7 +90,8 @@ def axes_table(diff: dict[str, Any]) -> Table:
             a, b = _interval(a), _interval(b)
         else:
             a, b = _cell(a, 36), _cell(b, 36)  # long values fold onto a second line
-        t.add_row(row["axis"], row["key"], a, b, _delta(row))
+        # names from the data go in as Text: a str cell would be read as markup
+        t.add_row(Text(safe(str(row["axis"]))), Text(safe(str(row["key"]))), a, b, _delta(row))
     return t
 
 
@@ -117,7 +118,7 @@ def composite_table(diff: dict[str, Any]) -> Table:
     for row in diff.get("composite", []):
         d = row.get("delta")
         delta = _delta(row) if d is None else Text(f"{d:+.2f}", style=_delta(row).style)
-        t.add_row(row["component"], two(row["input_a"]), two(row["input_b"]),
+        t.add_row(Text(safe(str(row["component"]))), two(row["input_a"]), two(row["input_b"]),
                   two(row["a"]), two(row["b"]), delta)  # fmt: skip
     return t
 

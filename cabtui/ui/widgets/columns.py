@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.text import Text
 
-from cabtui.replay.render import safe
+from cabtui.text import shown
 
 MISSING = "—"
 GOOD, FAIR, POOR, BAD = "green", "yellow", "dark_orange", "red"
@@ -45,10 +45,11 @@ def _scale(v: float) -> str:
 
 
 def text(value: Any, width: int) -> Text:
-    """Text as is (control characters made visible), clipped to ``width`` with an ellipsis."""
+    """Text as is (secrets masked, control characters made visible), clipped to ``width`` with an
+    ellipsis."""
     if value is None:
         return Text(MISSING, style="dim")
-    s = safe(str(value))
+    s = shown(value)
     return Text(s if len(s) <= width else s[: width - 1] + "…", no_wrap=True)
 
 

@@ -8,8 +8,8 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from cabtui.replay.render import safe
 from cabtui.sweep.problems import Problem
+from cabtui.text import shown
 
 
 def problem_lines(problems: Sequence[Problem]) -> Text:
@@ -18,9 +18,9 @@ def problem_lines(problems: Sequence[Problem]) -> Text:
     out.append(f"{n} load problem{'s' if n != 1 else ''}", style="bold yellow")
     out.append("  (P hides this panel)\n", style="dim")
     for p in problems:
-        where = safe(str(p.file)) + (f":{p.line}" if p.line is not None else "")
+        where = shown(p.file) + (f":{p.line}" if p.line is not None else "")
         out.append(where, style="cyan")
-        out.append(": " + safe(str(p.reason)) + "\n")
+        out.append(": " + shown(p.reason) + "\n")
     out.rstrip()
     return out
 

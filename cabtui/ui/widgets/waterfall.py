@@ -14,8 +14,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from cabtui.replay.clock import fmt_ms
-from cabtui.replay.render import safe
 from cabtui.replay.spans import Span
+from cabtui.text import shown
 
 KIND_COLOURS = {
     "task_setup": "grey62",
@@ -56,9 +56,11 @@ class Waterfall(ScrollView):
         self.end_ms = 0.0
         self.position = 0.0
         self.selected: int | None = None
+        self.names: dict[int, str] = {}  # masked, safe span names, made as they come in view
 
     def set_spans(self, spans: list[Span], end_ms: float) -> None:
         self.spans = spans
+        self.names = {}
         self.end_ms = max(end_ms, 1.0)
         self.virtual_size = Size(self.size.width, len(spans))
         self.refresh()
@@ -89,7 +91,10 @@ class Waterfall(ScrollView):
         label = Text(no_wrap=True, overflow="ellipsis", end="")
         label.append("  " * min(span.depth, 8))
         label.append("■ ", style)
-        label.append(safe(span.name) or f"({span.kind})")
+        name = self.names.get(index)
+        if name is None:
+            name = self.names[index] = shown(span.name)
+        label.append(name or f"({span.kind})")
         label.truncate(label_w - 1, overflow="ellipsis", pad=True)
         label.append(" ")
         start = self._column(span.start_ms, bar_w)
