@@ -13,10 +13,14 @@ long gap, then jumps to the next event. The screen at a given run time is the sa
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from cabtui.replay.limits import MAX_TIME
+
+MAX_MS = MAX_TIME * 1000.0  # a position or an end past this is clamped to it
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 DEFAULT_IDLE_LIMIT = 2.0
 STEP_MS = 100.0
@@ -75,7 +79,8 @@ class Clock:
     speed: float = 1.0
 
     def __post_init__(self) -> None:
-        self.end_ms = max(0.0, self.end_ms)
+        self.end_ms = _finite(self.end_ms, MAX_MS) if self.end_ms > 0 else 0.0
+        self.offset_ms = _finite(self.offset_ms, MAX_MS)
         self._map = TimeMap.build(self.event_times, self.idle_limit if self.idle_on else None)
 
     # -- the two time axes -------------------------------------------------------------------
@@ -99,7 +104,7 @@ class Clock:
     # -- moving ------------------------------------------------------------------------------
 
     def seek(self, run_ms: float) -> float:
-        self.position = min(max(0.0, run_ms), self.end_ms)
+        self.position = min(max(0.0, _finite(run_ms, self.end_ms)), self.end_ms)
         if self.position >= self.end_ms:
             self.playing = False
         return self.position
@@ -112,7 +117,7 @@ class Clock:
 
     def advance(self, real_seconds: float) -> float:
         """Play ``real_seconds`` of wall time at the current speed (idle limit applied)."""
-        if not self.playing or real_seconds <= 0:
+        if not self.playing or not 0 < real_seconds < math.inf:
             return self.position
         delta = real_seconds * self.speed
         rec = self.recording_time
@@ -151,8 +156,15 @@ class Clock:
         return self._map.played[-1] if self._map.played else 0.0
 
 
+def _finite(x: float, limit: float) -> float:
+    """``x`` within ``-limit..limit``; NaN is 0."""
+    return max(-limit, min(limit, x)) if x == x else 0.0
+
+
 def fmt_ms(ms: float) -> str:
-    """``12.3s`` under a minute, ``4:05.2`` above."""
+    """``12.3s`` under a minute, ``4:05.2`` above (``?`` for a time that is not a number)."""
+    if not math.isfinite(ms):
+        return "?"
     s = ms / 1000.0
     if abs(s) < 60:
         return f"{s:.1f}s"

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from cabtui.replay.cast import Recording
+from cabtui.replay.limits import MAX_TIME
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +41,14 @@ class Span:
         )
 
 
+MAX_MS = MAX_TIME * 1000.0
+
+
 def _num(x: Any) -> float:
-    return float(x) if isinstance(x, (int, float)) and math.isfinite(x) else 0.0
+    """A time in ms: 0 unless a finite number, clamped to +-MAX_TIME (so ends stay finite)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+        return 0.0
+    return max(-MAX_MS, min(MAX_MS, float(x)))
 
 
 def span_tree(raw: Iterable[dict[str, Any]]) -> list[Span]:
@@ -138,7 +145,10 @@ def place_calls(calls: list[dict[str, Any]], started_at: Any, spans: list[Span])
         seq = c.get("seq") if isinstance(c.get("seq"), int) else n + 1
         ts = _as_datetime(c.get("timestamp"))
         if ts is not None and start is not None:
-            at = (ts - start).total_seconds() * 1000.0
+            try:
+                at = _num((ts - start).total_seconds() * 1000.0)
+            except (TypeError, OverflowError):  # naive vs aware, or out of range
+                continue
         elif seq in by_seq:
             at = by_seq[seq]
         else:

@@ -3,6 +3,8 @@ run's time axis, with the clock's cursor. Columns line up with the waterfall's b
 
 from __future__ import annotations
 
+import math
+
 from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
@@ -40,7 +42,7 @@ class Ruler(Widget):
     def set_marks(
         self, end_ms: float, markers: list[float], span_starts: list[float], calls: list[float]
     ) -> None:
-        self.end_ms = max(end_ms, 1.0)
+        self.end_ms = end_ms if 1.0 <= end_ms < math.inf else 1.0
         self.markers, self.span_starts, self.calls = markers, span_starts, calls
         self.refresh()
 
@@ -52,8 +54,11 @@ class Ruler(Widget):
         width = self.content_region.width or 80
         label_w, bar_w = bar_geometry(width)
 
-        def col(t: float) -> int:
-            return min(bar_w - 1, max(0, int(t / self.end_ms * bar_w)))
+        def col(t: float) -> int:  # any float: NaN at 0, infinities at the ends
+            x = t / self.end_ms * bar_w
+            return (
+                min(bar_w - 1, max(0, int(x))) if math.isfinite(x) else (bar_w - 1 if x > 0 else 0)
+            )
 
         ticks = [" "] * bar_w
         step = max(1, bar_w // 8)

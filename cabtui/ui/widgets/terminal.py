@@ -2,7 +2,8 @@
 
 Rows arrive as avt lines and are turned into rich Text through
 :func:`cabtui.replay.render.line_rich` (which replaces every control character), so nothing
-from a recording reaches the user's terminal uninterpreted. Each row's Strip is cached and only
+from a recording reaches the user's terminal uninterpreted. Secrets on the screen are masked
+cell by cell unless :attr:`TerminalView.reveal` is set. Each row's Strip is cached and only
 the rows the engine reports as changed are rendered and refreshed again.
 """
 
@@ -39,6 +40,7 @@ class TerminalView(Widget):
         self._message_strips: list[Strip] = []
         self._message_width = -1
         self.repainted = 0  # rows rendered since mount: lets tests check partial repaints
+        self._reveal = False  # show secrets on the screen (masked cell by cell when off)
 
     # -- feeding -----------------------------------------------------------------------------
 
@@ -69,7 +71,7 @@ class TerminalView(Widget):
                         todo.add(pos[0])
         self._lines = list(lines)
         for r in todo:
-            self._rows[r] = line_rich(lines[r])
+            self._rows[r] = line_rich(lines[r], self._reveal)
             self._strips[r] = None
         if full:
             self.refresh()
@@ -77,6 +79,19 @@ class TerminalView(Widget):
             width = self.size.width
             for r in todo:
                 self.refresh(Region(0, r, width, 1))
+
+    @property
+    def reveal(self) -> bool:
+        return self._reveal
+
+    @reveal.setter
+    def reveal(self, on: bool) -> None:
+        """Show (True) or mask (False) the secrets on the screen; every row is rendered again."""
+        if on != self._reveal:
+            self._reveal = on
+            self._rows = [line_rich(line, on) for line in self._lines]
+            self._strips = [None] * len(self._rows)
+            self.refresh()
 
     def show_message(self, message: str | Text) -> None:
         """Replace the screen with a message (made safe)."""
