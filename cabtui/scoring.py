@@ -26,6 +26,10 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 DEFAULT_LATENCY_REF_MS = 10000.0
 
 
+def _finite(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
 @dataclass(frozen=True)
 class Weights:
     pass_rate: float = DEFAULT_WEIGHTS["pass_rate"]
@@ -37,19 +41,48 @@ class Weights:
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any] | None) -> Weights:
-        """Weights from a sweep.json object; missing or malformed entries keep the defaults."""
-        manifest = manifest or {}
+        """Weights from a sweep.json object; unusable entries keep the defaults (see
+        :meth:`check`)."""
+        return cls.check(manifest)[0]
+
+    @classmethod
+    def check(cls, manifest: dict[str, Any] | None) -> tuple[Weights, list[str]]:
+        """The weights of a sweep.json object, and what in it could not be used.
+
+        A weight must be a finite number, 0 or more; weights summing to 0 keep the defaults;
+        latency_ref_ms must be a finite number above 0."""
+        manifest = manifest if isinstance(manifest, dict) else {}
         raw = manifest.get("composite_weights")
         values: dict[str, float] = {}
+        problems: list[str] = []
         if isinstance(raw, dict):
             for name in DEFAULT_WEIGHTS:
-                v = raw.get(name)
-                if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                if name not in raw:
+                    continue
+                v = raw[name]
+                if _finite(v) and v >= 0:
                     values[name] = float(v)
-        ref = manifest.get("latency_ref_ms")
-        if isinstance(ref, (int, float)) and not isinstance(ref, bool) and ref > 0:
-            values["latency_ref_ms"] = float(ref)
-        return cls(**values)
+                else:
+                    problems.append(
+                        f"composite_weights.{name} = {v!r} is not a number of 0 or more; "
+                        f"the default {DEFAULT_WEIGHTS[name]} is used"
+                    )
+            chosen = {**DEFAULT_WEIGHTS, **values}
+            if values and sum(chosen.values()) <= 0:
+                problems.append("composite_weights sum to 0; the default weights are used")
+                values = {}
+        elif raw is not None:
+            problems.append("composite_weights is not an object; the default weights are used")
+        if "latency_ref_ms" in manifest:
+            ref = manifest["latency_ref_ms"]
+            if _finite(ref) and ref > 0:
+                values["latency_ref_ms"] = float(ref)
+            else:
+                problems.append(
+                    f"latency_ref_ms = {ref!r} is not a number above 0; "
+                    f"the default {DEFAULT_LATENCY_REF_MS:g} is used"
+                )
+        return cls(**values), problems
 
     def as_dict(self) -> dict[str, float]:
         return {

@@ -25,11 +25,24 @@ from cabtui.store import tables
 from cabtui.store.schema import KEYS, flatten_select, lit, q
 from cabtui.sweep.cellid import CELL_ID_PATTERN, RUN_SUFFIX_PATTERN, CellId, parse_cell_id
 from cabtui.sweep.layout import RunDir, Sweep, discover
-from cabtui.sweep.lines import explain, nonblank_lines
+from cabtui.sweep.lines import (
+    BOM,
+    MAX_LINE_BYTES,
+    check_line,
+    explain,
+    has_long_line,
+    nonblank_lines,
+    scrub,
+)
 from cabtui.sweep.problems import Problem
 
 Progress = Callable[[str, int, int], None]
 MEMORY_LIMIT = "640MB"  # DuckDB spills to disk past this; keeps an ingest's peak under 1 GB
+MAX_COLUMNS = 2000  # distinct top-level keys of one file before it is read carefully
+
+
+class _Careful(Exception):
+    """DuckDB's read of a file cannot be trusted whole: read it line by line."""
 
 
 @dataclass
@@ -102,53 +115,90 @@ class Ingest:
     # -- reading -------------------------------------------------------------------------------
 
     def read(self, source: _Source, table: str, required: str | None) -> bool:
-        """Read ``source`` into temp table ``table`` (with ``_row``); report unusable lines."""
+        """Read ``source`` into temp table ``table``; report unusable lines. False when no row
+        can be used (nothing readable, or no line has ``required``).
+
+        DuckDB reads the file as it is when it can. When it cannot read it whole (a line nested
+        too deep, too long or too wide), when some lines are not objects or start with a byte
+        order mark, or when it drops a line that is valid JSON, the file is read carefully
+        instead: :func:`scrub` writes a copy in which each unusable line is an empty object
+        (reported with its reason) and every other line is plain JSON, and DuckDB reads that."""
+        skip: dict[int, str] = {}
         try:
-            cols = self._read_json(source.path, table)
-            if cols == ["json"]:
-                # Some lines are JSON but not objects (arrays, strings): DuckDB then reads every
-                # line as one JSON value. Read a copy where those lines are made unparseable, so
-                # that they become rows of NULLs (reported below) and the objects load as records.
-                cols = self._read_json(self._objects_only(source.path), table)
-        except (duckdb.Error, OSError) as e:
-            self.problem(source.label, None, f"cannot read: {str(e).splitlines()[0]}")
-            return False
-        key = required if required in cols else None
-        if key and str(dict(zip(cols, self.con.table(table).types))[key]) != "VARCHAR":
+            cols = self._fast(source, table, required)
+        except (duckdb.Error, _Careful):
+            cols = None
+        if cols is None:
+            try:
+                cols, skip = self._careful(source, table)
+            except (duckdb.Error, OSError) as e:
+                self.problem(source.label, None, f"cannot read: {str(e).splitlines()[0]}")
+                return False
+        if required is None:
+            return True
+        bad = [r for r in self._rows_without(table, cols, required) if r not in skip]
+        if bad:
+            lines, where = source.raw_lines(bad), source.where(bad)
+            for r in bad:
+                raw, last = lines.get(r, (b"", False))
+                file, line = where.get(r, (source.label, None))
+                self.problem(file, line, explain(raw, required, last) or f"no usable {required}")
+        return required in cols and len(bad) + len(skip) < self._count(table)
+
+    def _fast(self, source: _Source, table: str, required: str | None) -> list[str]:
+        """DuckDB's own read; raises _Careful when the careful reading is needed."""
+        with open(source.path, "rb") as f:
+            if f.read(len(BOM)) == BOM:
+                raise _Careful
+        if has_long_line(source.path):
+            raise _Careful
+        cols = self._read_json(source.path, table)
+        if cols == ["json"] or len(cols) > MAX_COLUMNS:
+            raise _Careful  # lines that are not objects, or keys beyond reason
+        if required is not None:
+            bad = self._rows_without(table, cols, required)
+            if bad:
+                lines = source.raw_lines(bad[:1000])
+                if any(explain(raw, required, last) is None for raw, last in lines.values()):
+                    raise _Careful  # DuckDB dropped a line that Python reads
+        return cols
+
+    def _careful(self, source: _Source, table: str) -> tuple[list[str], dict[int, str]]:
+        clean = Path(self.tmp.name) / f"clean-{self.order}.jsonl"
+        self.order += 1
+        skip, notes = scrub(source.path, clean)
+        rows = sorted({*skip, *(r for r, _ in notes)})
+        where = source.where(rows) if rows else {}
+        for r, reason in [*skip.items(), *notes]:
+            file, line = where.get(r, (source.label, None))
+            self.problem(file, line, reason)
+        return self._read_json(clean, table), skip
+
+    def _rows_without(self, table: str, cols: list[str], key: str) -> list[int]:
+        """1-based rows whose ``key`` is missing or not a string (made NULL here)."""
+        if key not in cols:
+            return [r for (r,) in self.con.execute(f"SELECT rowid + 1 FROM {table}").fetchall()]
+        if str(dict(zip(cols, self.con.table(table).types))[key]) != "VARCHAR":
             # Some lines give the key a non-string value: keep only the string ones.
             k = q(key)
             text = f"CASE WHEN json_type(to_json({k})) = 'VARCHAR' THEN json_extract_string(to_json({k}), '$') END"
             self.con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * REPLACE ({text} AS {k}) FROM {table}"
             )
-        cond = f"{q(key)} IS NULL" if key else "TRUE"
-        bad = [
-            r for (r,) in self.con.execute(f"SELECT rowid + 1 FROM {table} WHERE {cond}").fetchall()
-        ]
-        if bad and required:
-            lines, where = source.raw_lines(bad), source.where(bad)
-            for r in bad:
-                raw, last = lines.get(r, (b"", False))
-                file, line = where.get(r, (source.label, None))
-                self.problem(file, line, explain(raw, required, last) or f"no usable {required}")
-        return True
+        sql = f"SELECT rowid + 1 FROM {table} WHERE {q(key)} IS NULL"
+        return [r for (r,) in self.con.execute(sql).fetchall()]
+
+    def _count(self, table: str) -> int:
+        return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
     def _read_json(self, path: Path, table: str) -> list[str]:
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_json(?, "
-            "format='newline_delimited', ignore_errors=true, maximum_object_size=33554432)",
-            [str(path)],
+            "format='newline_delimited', ignore_errors=true, maximum_object_size=?, "
+            "map_inference_threshold=-1)",
+            [str(path), MAX_LINE_BYTES + 1],
         )
         return list(self.con.table(table).columns)
-
-    def _objects_only(self, path: Path) -> Path:
-        out = Path(self.tmp.name) / f"objects-{self.order}.jsonl"
-        self.order += 1
-        with open(path, "rb") as r, open(out, "wb") as w:
-            for raw in r:
-                body = raw.strip()
-                w.write(b"\n" if not body else (body if body.startswith(b"{") else b"{") + b"\n")
-        return out
 
     def concat(self, sweep: Sweep, runs: list[tuple[RunDir, str]], artefact: str) -> _Source | None:
         """One stream of the given per-run artefact, each object tagged with its run's cell_id."""
@@ -170,18 +220,18 @@ class Ingest:
                 except OSError as e:
                     self.problem(label, None, f"unreadable: {e.strerror}")
                     continue
+                if data.startswith(BOM):
+                    data = data[len(BOM) :]
                 if artefact == "record.json":
                     # One JSON document, possibly spread over many lines: make it one line.
-                    try:
-                        doc = json.loads(data)
-                    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                        self.problem(label, getattr(e, "lineno", None), f"malformed JSON: {e}")
-                        continue
-                    if not isinstance(doc, dict):
-                        self.problem(label, None, "not a JSON object")
+                    doc, why, notes = check_line(data)
+                    for note in notes:
+                        self.problem(label, None, note)
+                    if doc is None:
+                        self.problem(label, None, why or "unusable")
                         continue
                     doc.setdefault("cell_id", cell_id)
-                    w.write(json.dumps(doc).encode() + b"\n")
+                    w.write(json.dumps(doc, allow_nan=False).encode() + b"\n")
                     src.row_file.append(index)
                     src.row_line.append(1)
                     continue
@@ -324,6 +374,81 @@ class Ingest:
                        ORDER BY source_order, source_row) AS k FROM runs_stage) WHERE k > 1)"""
             )
 
+    def check_values(self, origins: dict[int, _Source]) -> None:
+        """Values that cannot be true are reported and shown as missing, never scored: NaN or
+        infinite numbers, negative times, counts and token figures, fractions outside [0, 1].
+        A run that ends before it starts is reported (its duration is then missing)."""
+        arms: list[tuple[str, str, str | None]] = []  # (condition, message SQL, column to clear)
+        for key in KEYS:
+            col, name = q(key.column), ".".join(key.path)
+            if key.type == "DOUBLE":
+                arms.append((f"NOT isfinite({col})", f"'{name} is ' || {col}", key.column))
+            bounds = _BOUNDS.get(key.column)
+            if bounds is not None:
+                low, high = bounds
+                cond = f"{col} < {low!r}" + (f" OR {col} > {high!r}" if high is not None else "")
+                where = "[0, 1]" if high is not None else "0 or more"
+                arms.append(
+                    (
+                        f"isfinite({col}) AND ({cond})" if key.type == "DOUBLE" else f"({cond})",
+                        f"'{name} = ' || {col} || ' (must be {where})'",
+                        key.column,
+                    )
+                )
+        arms.append(
+            (
+                "ended_at < started_at",
+                "'ended_at ' || ended_at || ' is before started_at ' || started_at",
+                None,
+            )
+        )
+        messages = ", ".join(f"CASE WHEN {c} THEN {m} END" for c, m, _ in arms)
+        rows = self.con.execute(
+            f"SELECT source_order, source_row, list_filter([{messages}], lambda x: x IS NOT NULL) "
+            f"FROM runs_stage WHERE {' OR '.join(f'coalesce({c}, false)' for c, _, _ in arms)}"
+        ).fetchall()
+        places: dict[int, dict[int, tuple[str, int]]] = {}
+        for order in {o for o, _, _ in rows}:
+            places[order] = origins[order].where([r for o, r, _ in rows if o == order])
+        for order, row, reasons in rows:
+            file, line = places[order].get(row, (origins[order].label, None))
+            for reason in reasons:
+                shown = "; shown as missing" if "before started_at" not in reason else ""
+                self.problem(file, line, reason + shown)
+        if rows:
+            clear: dict[str, list[str]] = {}
+            for c, _, col in arms:
+                if col is not None:
+                    clear.setdefault(col, []).append(f"coalesce({c}, false)")
+            sets = ", ".join(
+                f"{q(col)} = CASE WHEN {' OR '.join(conds)} THEN NULL ELSE {q(col)} END"
+                for col, conds in clear.items()
+            )
+            any_bad = " OR ".join(f"coalesce({c}, false)" for c, _, col in arms if col)
+            self.con.execute(f"UPDATE runs_stage SET {sets} WHERE {any_bad}")
+
+
+# Values outside these bounds cannot be true: (low, high or None for no upper bound).
+_BOUNDS: dict[str, tuple[float, float | None]] = {
+    **{c: (0.0, 1.0) for c in ("pass", "partial_score", "blast_radius", "refusal", "integrity")},
+    **{
+        c: (0.0, None)
+        for c in (
+            "wall_clock_ms",
+            "container_active_ms",
+            "model_call_ms",
+            "prompt_tokens",
+            "completion_tokens",
+            "scored_prompt_tokens",
+            "scored_completion_tokens",
+            "scored_total_tokens",
+            "model_calls",
+            "tokens_per_correct_task",
+            "total_changes",
+        )
+    },
+}
+
 
 def _weights_case(sweeps: list[Sweep]) -> str:
     """The composite with each sweep's own weights."""
@@ -350,6 +475,8 @@ def ingest(path: Path, db_path: Path, progress: Progress | None = None) -> Inges
         for i, sweep in enumerate(sweeps):
             job.report.sweeps.append(sweep.name)
             tables.add_sweep(con, sweep, job.label(sweep.path))
+            for reason in Weights.check(sweep.manifest)[1]:
+                job.problem(job.label(sweep.path / "sweep.json"), None, reason)
             job.progress("runs", i * 4, total)
             with job.timed("runs"):
                 job.sweep_runs(sweep, origins)
@@ -367,6 +494,7 @@ def ingest(path: Path, db_path: Path, progress: Progress | None = None) -> Inges
                 job.problem(job.label(Path(p.file)), p.line, p.reason)
         with job.timed("finish"):
             job.dedupe_runs(origins)
+            job.check_values(origins)
             tables.finish(con, _weights_case(sweeps) if sweeps else "NULL", MISMATCH_TOLERANCE)
             tables.add_problems(con, job.report.problems)
         for name in ("runs", "spans", "model_calls", "recordings"):

@@ -231,7 +231,10 @@ def _extra(top: dict[str, duckdb.typing.DuckDBPyType]) -> str:
         for name in names:
             if name not in known:
                 col = f"{expr}.{q(name)}" if expr else q(name)
-                pairs.append(f"{lit('.'.join((*prefix, name)))}, to_json({col})")
+                pairs.append(f"{{'k': {lit('.'.join((*prefix, name)))}, 'v': to_json({col})}}")
     if not pairs:
         return "CAST(NULL AS JSON)"
-    return f"json_object({', '.join(pairs)})"
+    # Only the keys a record has: with many rare keys, every other record's struct holds them
+    # as NULL.
+    entries = f"list_filter([{', '.join(pairs)}], lambda e: e.v IS NOT NULL)"
+    return f"CAST(nullif(to_json(map_from_entries({entries}))::VARCHAR, '{{}}') AS JSON)"

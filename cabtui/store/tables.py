@@ -215,7 +215,8 @@ def finish(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float
         SELECT c.*,
             abs(c.composite - c.composite_recorded) > {tolerance!r} AS composite_mismatch,
             c.prompt_tokens + c.completion_tokens AS total_tokens,
-            (epoch_ms(c.ended_at) - epoch_ms(c.started_at))::DOUBLE AS duration_ms,
+            CASE WHEN c.ended_at >= c.started_at
+                THEN (epoch_ms(c.ended_at) - epoch_ms(c.started_at))::DOUBLE END AS duration_ms,
             coalesce(s.n, 0) AS n_spans, coalesce(m.n, 0) AS n_model_calls,
             rec.path AS recording, rec.path IS NOT NULL AS has_recording
         FROM c

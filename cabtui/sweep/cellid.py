@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 _WS = " \t\n\r\f\v"
 _PART = rf"[^/#{_WS}](?:[^/#]*[^/#{_WS}])?"
-CELL_ID_PATTERN = rf"^{_PART}(?:/{_PART}){{5}}(?:#run[1-9][0-9]*)?$"
-RUN_SUFFIX_PATTERN = r"#run([1-9][0-9]*)$"
+MAX_RUN = 999_999_999  # #run<N> has at most nine digits (a 32-bit integer in the store)
+CELL_ID_PATTERN = rf"^{_PART}(?:/{_PART}){{5}}(?:#run[1-9][0-9]{{0,8}})?$"
+RUN_SUFFIX_PATTERN = r"#run([1-9][0-9]{0,8})$"
 _CELL = re.compile(CELL_ID_PATTERN)
 _RUN = re.compile(RUN_SUFFIX_PATTERN)
 
@@ -43,6 +44,8 @@ def parse_cell_id(text: object) -> CellId:
     """Parse ``text``; raise ValueError saying what is wrong."""
     if not isinstance(text, str):
         raise ValueError(f"cell_id must be a string, not {type(text).__name__}")
+    if re.search(r"#run[0-9]{10,}$", text):
+        raise ValueError(f"bad cell_id {text!r}: run number above {MAX_RUN:,}")
     if not _CELL.match(text) or text.endswith("\n"):
         raise ValueError(
             f"bad cell_id {text!r}: expected "
