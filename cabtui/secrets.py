@@ -127,10 +127,10 @@ _MAYBE = re.compile(
 _NAMED = re.compile(
     r"(?P<name>(?<![\w.-])(?P<flag>--?)?[A-Za-z_][\w.-]{0,80})(?P<q>\\?[\"']?)"
     r"(?:[ \t]*(?::|=>?)[ \t]*|(?(flag)[ \t]+(?=[^\s-])|(?!)))"
-    r"(?:(?P<qv>\\?[\"'])(?P<quoted>(?:(?!(?P=qv)).){0,1024})(?P=qv)|(?P<bare>[^\s,;&'\"<>(){}\[\]`]{1,512}))"
+    r"(?:(?P<qv>\\?[\"'])(?P<quoted>(?:(?!(?P=qv)).){0,1024})(?P=qv)|(?P<bare>[^\s,;&'\"<>(){}\[\]`\x00-\x1f\x7f-\x9f]{1,512}))"
 )
 
-_BARE_END = re.compile(r"[^\s,;&'\"<>(){}\[\]`]*")
+_BARE_END = re.compile(r"[^\s,;&'\"<>(){}\[\]`\x00-\x1f\x7f-\x9f]*")
 
 
 def _named(text: str) -> list[tuple[int, int]]:
@@ -161,11 +161,42 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+# terminal escapes (CSI, OSC, two-byte ESC, C1 CSI): a secret may be written around them
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?"
+    r"|\x1b[ -/]*[0-~]"
+)
+
+
 def find_secrets(text: str) -> list[tuple[int, int]]:
     """The ``(start, end)`` character ranges of the secret values in ``text``, sorted, merged
     where they overlap. The names around them (``Authorization: Bearer``, ``password=``, the
-    user in ``user:pass@``, the PEM BEGIN and END lines) are left out of the ranges."""
-    if not text or not _MAYBE.search(text):
+    user in ``user:pass@``, the PEM BEGIN and END lines) are left out of the ranges. In text
+    with terminal escapes, secrets are also looked for in the text without them (a range then
+    spans the escapes inside the secret)."""
+    if not text:
+        return []
+    ranges = _find(text)
+    if "\x1b" in text or "\x9b" in text:
+        kept: list[int] = []
+        at = 0
+        for m in _ESCAPES.finditer(text):
+            kept.extend(range(at, m.start()))
+            at = m.end()
+        kept.extend(range(at, len(text)))
+        plain = "".join(text[i] for i in kept)
+        ranges.extend((kept[s], kept[e - 1] + 1) for s, e in _find(plain) if e > s)
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(r for r in ranges if r[1] > r[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _find(text: str) -> list[tuple[int, int]]:
+    if not _MAYBE.search(text):
         return []
     ranges: list[tuple[int, int]] = []
     for pattern in (_PEM, _HEADER, _BEARER, _URL_CREDENTIALS, _CURL_USER, _TOKENS):
@@ -176,13 +207,7 @@ def find_secrets(text: str) -> list[tuple[int, int]]:
                 continue
             ranges.append(_strip(text, m.start("v"), m.end("v")))
     ranges.extend(_named(text))
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(r for r in ranges if r[1] > r[0]):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
+    return ranges
 
 
 def mask_text(text: str) -> str:
