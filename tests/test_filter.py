@@ -390,3 +390,28 @@ def test_valid_terms_compile_with_one_param_per_placeholder(terms: list[str]) ->
     assert compiled is not None
     assert compiled.sql.count("?") == len(compiled.params)
     assert (compiled.sql == "TRUE") == (not terms)
+
+
+def test_too_many_terms_are_refused_at_once() -> None:
+    """3,000 pasted terms: refused naming the first term past the limit, before any SQL."""
+    from cabtui.store.filter import MAX_TERMS
+
+    text = " ".join(f"tui:a{i}" for i in range(3000))
+    with pytest.raises(FilterError) as err:
+        compile_filter(text)
+    assert f"more than {MAX_TERMS} terms" in err.value.message
+    assert err.value.term == f"tui:a{MAX_TERMS}"
+    assert len(compile_filter(" ".join(f"tui:a{i}" for i in range(MAX_TERMS))).params) == MAX_TERMS
+
+
+def test_too_many_values_and_too_long_a_filter_are_refused() -> None:
+    from cabtui.store.filter import MAX_CHARS, MAX_VALUES
+
+    with pytest.raises(FilterError, match="values in one term"):
+        compile_filter("tui:" + ",".join(str(i) for i in range(MAX_VALUES + 1)))
+    assert (
+        len(compile_filter("tui:" + ",".join(str(i) for i in range(MAX_VALUES))).params)
+        == MAX_VALUES
+    )
+    with pytest.raises(FilterError, match="longer than"):
+        compile_filter("x" * (MAX_CHARS + 1))

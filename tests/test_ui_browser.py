@@ -422,3 +422,21 @@ async def test_cells_are_painted_as_fastdatatable_paints_them(sample_store: Stor
         runs.load(Page(len(rows), 0, rows, keys, generation=-1))
         runs.set_marked(["k1"])
         assert compare(runs, range(len(rows)))
+
+
+async def test_thousands_of_pasted_terms_are_refused_and_the_grid_kept(sample_store: Store) -> None:
+    """A paste of 3,000 terms into the filter bar: the error shows, the last good query stays,
+    and the app still answers keys."""
+    app = CabApp(lambda progress: sample_store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await browser(app, pilot)
+        await pilot.press("slash", *"tui:pi ")
+        await settle(app, pilot)
+        screen.filter_bar.input.insert_text_at_cursor(" ".join(f"tui:a{i}" for i in range(3000)))
+        await settle(app, pilot)
+        bar = screen.query_one(FilterBar)
+        assert bar.error is not None and "more than 64 terms" in bar.error.message
+        assert set(column(screen.grid(), "tui")) == {"pi"}
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert screen.filter_bar.text == ""

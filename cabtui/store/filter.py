@@ -267,11 +267,33 @@ def _any(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
 
 
+MAX_CHARS = 4096  # of one filter's text
+MAX_TERMS = 64  # terms of one filter
+MAX_VALUES = 256  # comma-separated values of one term
+
+
 def compile_filter(text: str) -> Compiled:
-    """Compile filter ``text``; raise :class:`FilterError` naming the first bad term."""
+    """Compile filter ``text``; raise :class:`FilterError` naming the first bad term.
+
+    A filter holds at most MAX_TERMS terms of MAX_VALUES values each, MAX_CHARS characters in
+    all: past these it is refused at once, before any SQL is built."""
+    if len(text.split(maxsplit=MAX_TERMS)) > MAX_TERMS:
+        for count, (position, raw) in enumerate(_terms(text), start=1):
+            if count > MAX_TERMS:
+                raise FilterError(f"more than {MAX_TERMS} terms", raw, position)
+    if len(text) > MAX_CHARS:
+        raise FilterError(
+            f"filter longer than {MAX_CHARS:,} characters ({len(text):,})",
+            text[MAX_CHARS:],
+            MAX_CHARS,
+        )
     parts: list[str] = []
     params: list[object] = []
-    for position, raw in _terms(text):
+    for count, (position, raw) in enumerate(_terms(text), start=1):
+        if count > MAX_TERMS:
+            raise FilterError(f"more than {MAX_TERMS} terms", raw, position)
+        if raw.count(",") >= MAX_VALUES:
+            raise FilterError(f"more than {MAX_VALUES} values in one term", raw, position)
         sql, term_params = _Term(raw, position).compile()
         parts.append(f"({sql})")
         params.extend(term_params)
