@@ -83,7 +83,7 @@ def _size_part(text: str) -> int | None:
 
 def requested_size(data: str) -> tuple[int, int] | None:
     """The size a resize payload ``"COLSxROWS"`` asks for, unclamped; None when malformed."""
-    cols, sep, rows = data[:64].partition("x")
+    cols, sep, rows = data.partition("x")
     c, r = _size_part(cols), _size_part(rows) if sep else None
     return (c, r) if c and r else None
 
@@ -242,13 +242,13 @@ def _too_deep(text: str) -> bool:
 
 def _depth_over(value: Any, limit: int = MAX_DEPTH) -> bool:
     """Whether a parsed JSON value nests deeper than ``limit``."""
-    level = [value]
-    for _ in range(limit + 1):
+    level = [value]  # the values at one depth (value itself at depth 1)
+    for _ in range(limit):
         level = [v for x in level if isinstance(x, (list, dict))
                  for v in (x.values() if isinstance(x, dict) else x)]  # fmt: skip
         if not level:
             return False
-    return True
+    return any(isinstance(x, (list, dict)) for x in level)
 
 
 def _load(text: str) -> Any:
