@@ -376,3 +376,15 @@ def test_any_mix_of_spans_lines(
     probs = [p for p in _problems(store) if p[0] == "spans.jsonl"]
     assert sorted(line for _, line, _ in probs) == sorted(bad)
     store.close()
+
+
+def test_what_if_weights_summing_to_zero_are_refused() -> None:
+    from cabtui.ui.screens.weights import FIELDS, parse
+
+    zero = {name: "0" for name in FIELDS if name != "latency_ref_ms"} | {"latency_ref_ms": "1000"}
+    weights, errors = parse(zero)
+    assert weights is None and "sum to 0" in errors["pass_rate"]
+    weights, errors = parse(zero | {"pass_rate": "-1"})
+    assert weights is None and "≥ 0" in errors["pass_rate"]
+    weights, errors = parse(zero | {"cost": "1"})
+    assert weights is not None and errors == {}

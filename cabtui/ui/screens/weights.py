@@ -37,6 +37,8 @@ def parse(values: dict[str, str]) -> tuple[Weights | None, dict[str, str]]:
             errors[name] = "must be > 0"
         else:
             parsed[name] = v
+    if not errors and sum(v for k, v in parsed.items() if k != "latency_ref_ms") <= 0:
+        errors[FIELDS[0]] = "the weights sum to 0: nothing would be scored"
     return (None if errors else Weights(**parsed)), errors
 
 
