@@ -281,3 +281,23 @@ async def test_detail_masks_a_token_in_the_tail_until_x(sweep_copy: Path) -> Non
         await pilot.press("x")
         await pilot.pause()
         assert TOKEN not in plain_text(tail.content, width=200)
+
+
+async def test_compare_screen_masks_tails_and_span_names(sweep: tuple[Path, str, str]) -> None:
+    from cabtui.ui.screens.compare import CompareScreen
+    from cabtui.ui.widgets.axes_diff import diffs
+
+    path, aider, copilot = sweep
+    store = Store.open(path)
+    app = CabApp(lambda p: store, start=lambda s: CompareScreen(s, aider, copilot))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(
+            pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.diff is not None
+        )
+        d = app.screen.diff
+        text = plain_text(diffs(d), width=200)
+        assert "GH_PAT=" in text and TOKEN not in text
+        names = json.dumps(d["spans"]["pairs"])
+        assert "password=" in names and SPAN_SECRET not in names
+        border = app.screen.query_one("#cmp-col-a").border_title
+        assert border is not None and "[link=https:evil]" in str(border)  # shown, not read

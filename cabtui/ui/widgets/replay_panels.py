@@ -10,9 +10,9 @@ from rich.style import Style
 from rich.text import Text
 
 from cabtui.replay.clock import fmt_ms
-from cabtui.replay.render import safe
 from cabtui.replay.spans import Call, Span
 from cabtui.secrets import mask
+from cabtui.text import safe, shown
 from cabtui.ui.widgets.waterfall import kind_style
 
 
@@ -24,8 +24,8 @@ def span_text(span: Span | None) -> Text:
     if span is None:
         return Text("No span at this moment.", style="dim")
     out = Text(end="")
-    out.append(f"{safe(span.kind)} ", kind_style(span) + Style(bold=True))
-    out.append(safe(span.name), "bold")
+    out.append(f"{shown(span.kind)} ", kind_style(span) + Style(bold=True))
+    out.append(shown(span.name), "bold")
     out.append(f"\nstart {fmt_ms(span.start_ms)}  duration {fmt_ms(span.duration_ms)}", "dim")
     if span.error:
         out.append(f"\nerror: {safe(_value(mask(span.error)))}", "bold red")
