@@ -301,3 +301,14 @@ async def test_compare_screen_masks_tails_and_span_names(sweep: tuple[Path, str,
         assert "password=" in names and SPAN_SECRET not in names
         border = app.screen.query_one("#cmp-col-a").border_title
         assert border is not None and "[link=https:evil]" in str(border)  # shown, not read
+
+
+def test_text_module_is_a_leaf() -> None:
+    code = (
+        "import sys, cabtui.text; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('rich', 'textual', 'avt') "
+        "or (m.startswith('cabtui.') and m not in ('cabtui.text', 'cabtui.secrets'))]; "
+        "assert not bad, bad"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
