@@ -402,8 +402,9 @@ async def test_replay_screen_opens_a_bomb_within_limits(tmp_path: Path) -> None:
         rows = terminal.text()
         assert any("after" in r for r in rows)
         assert not any(OPENAI in r for r in rows) and any("•" * 10 in r for r in rows)
-        terminal.reveal = True
-        assert any(OPENAI in r for r in terminal.text())
+        await pilot.press("x")
+        await pilot.pause()
+        assert terminal.reveal and any(OPENAI in r for r in terminal.text())
         out = app.screen._compositor.render_full_update().render_segments(app.console)
         assert "pwned" not in out and "\x1b]0;" not in out and "\x07" not in out
 
@@ -445,3 +446,52 @@ def test_random_mixes_keep_every_good_event(
     times = [e.time for e in rec.events]
     assert times == sorted(times)
     Player(rec).seek(1e9)
+
+
+# -- the compare screen ---------------------------------------------------------------------------
+
+
+async def test_compare_screen_shows_a_bombed_recording_within_limits(tmp_path: Path) -> None:
+    import shutil
+
+    from cabtui.store.store import Store
+    from cabtui.ui.app import CabApp
+    from cabtui.ui.screens.compare import CompareScreen
+
+    sweep = tmp_path / "recorded-20261123"
+    shutil.copytree(ROOT / "data" / "sweeps" / "recorded-20261123", sweep)
+    model = "meta/llama-4-maverick-17b-128e-instruct"
+    run = sweep / "runs" / "aider" / model / "polyglot" / "rust-fix-failing-test" / "run-1"
+    lines = (run / "recording.cast").read_text(encoding="utf-8").splitlines()
+    hdr = json.loads(lines[0])
+    hdr.update(width=100000, height=100000)
+    extra = [ev(0.001, "r", "10000x10000"), "[" * 100_000, ev(0.002, "o", f"{OPENAI}\r\n")]
+    (run / "recording.cast").write_text(
+        "\n".join([json.dumps(hdr), *extra, *lines[1:]]) + "\n", encoding="utf-8"
+    )
+    a = f"recorded-20261123/aider/{model}/polyglot/rust-fix-failing-test"
+    store = Store.open(sweep)
+    app = CabApp(
+        lambda p: store, start=lambda s: CompareScreen(s, a, a + "#run2"), clock=lambda: 0.0
+    )
+    async with app.run_test(size=(180, 50)) as pilot:
+        for _ in range(200):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            screen = app.screen
+            if isinstance(screen, CompareScreen) and None not in screen.sessions.values():
+                break
+        else:
+            raise AssertionError("the compare screen did not load")
+        s = screen.sessions["a"]
+        assert s.player is not None and (s.player.cols, s.player.rows) == (1000, 500)
+        subtitle = str(screen.query_one("#cmp-col-a").border_subtitle)
+        assert "header says 100000x100000; shown as 1000x500" in subtitle and "+2 more" in subtitle
+        await pilot.press("home", "full_stop")
+        await pilot.pause()
+        terminal = screen.query_one("#cmp-term-a", TerminalView)
+        assert not any(OPENAI in r for r in terminal.text())
+        await pilot.press("x")
+        await pilot.pause()
+        assert terminal.reveal and screen.query_one("#cmp-term-b", TerminalView).reveal
+        assert any(OPENAI in r for r in terminal.text())

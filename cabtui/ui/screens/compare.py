@@ -77,6 +77,7 @@ class CompareScreen(ClockKeys, Screen[None]):
         Command("search", "slash", "Search", "Search both recordings' terminal text.", key_display="/"),
         Command("next_hit", "n", "Next hit", "Jump to the next search hit in either run.", show=False),
         Command("prev_hit", "N", "Prev hit", "Jump to the previous search hit in either run.", show=False),
+        Command("toggle_secrets", "x", "Secrets", "Show or mask the secrets on both recorded screens.", show=False),
         Command("toggle_idle", "i", "Idle limit", "Cap the gaps in which neither recording shows anything new while playing (asciinema's idle_time_limit)."),
         Command("back", "escape", "Back", "Leave the comparison (or the search prompt)."),
     ]  # fmt: skip
@@ -223,6 +224,12 @@ class CompareScreen(ClockKeys, Screen[None]):
         if self._closed:
             return
         self.sessions[side] = s
+        if s.problems:  # the recording plays; what was skipped, cut or clamped is said under it
+            first = s.problems[0].removeprefix(f"{s.source}: ")
+            more = f" (+{len(s.problems) - 1} more)" if len(s.problems) > 1 else ""
+            self.query_one(f"#cmp-col-{side}").border_subtitle = Text(
+                "⚠ " + shown(first) + more, style="yellow"
+            )
         if s.message is not None:
             self.query_one(f"#cmp-term-{side}", TerminalView).show_message(
                 Text(safe(s.message), style="bold")
@@ -409,6 +416,12 @@ class CompareScreen(ClockKeys, Screen[None]):
 
     def action_prev_marker(self) -> None:
         self._marker(False)
+
+    def action_toggle_secrets(self) -> None:
+        for side in ("a", "b"):
+            terminal = self.query_one(f"#cmp-term-{side}", TerminalView)
+            terminal.reveal = not terminal.reveal
+        self.notify("Secrets shown." if terminal.reveal else "Secrets masked.", timeout=2)
 
     def action_toggle_idle(self) -> None:
         self._idle_chosen = True

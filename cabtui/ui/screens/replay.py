@@ -51,6 +51,7 @@ class ReplayScreen(ClockKeys, Screen[None]):
         Command("prev_hit", "N", "Prev hit", "Jump to the previous search hit.", show=False),
         Command("toggle_idle", "i", "Idle limit", "Cap idle gaps while playing (asciinema's idle_time_limit)."),
         Command("toggle_prompt", "p", "Prompt", "Show or hide the current model call's prompt and completion."),
+        Command("toggle_secrets", "x", "Secrets", "Show or mask the secrets on the recorded screen.", show=False),
         Command("back", "escape", "Back", "Leave the replay."),
     ]  # fmt: skip
     BINDINGS = bindings(COMMAND_LIST)
@@ -127,7 +128,7 @@ class ReplayScreen(ClockKeys, Screen[None]):
         problems.display = bool(s.problems)
         if s.problems:
             more = f" (+{len(s.problems) - 1} more)" if len(s.problems) > 1 else ""
-            problems.update(Text(safe(s.problems[0]) + more, style="bold yellow"))
+            problems.update(Text(shown(s.problems[0]) + more, style="bold yellow"))
         if s.message is not None:
             terminal.show_message(Text(safe(s.message), style="bold"))
         tl, clock = s.timeline, s.clock
@@ -251,6 +252,11 @@ class ReplayScreen(ClockKeys, Screen[None]):
         if self.session is not None:
             self.session.clock.toggle_idle()
             self._status()
+
+    def action_toggle_secrets(self) -> None:
+        terminal = self.query_one("#terminal", TerminalView)
+        terminal.reveal = not terminal.reveal
+        self.notify("Secrets shown." if terminal.reveal else "Secrets masked.", timeout=2)
 
     def action_toggle_prompt(self) -> None:
         panel = self.query_one("#prompt")
