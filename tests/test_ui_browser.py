@@ -18,7 +18,7 @@ from cabtui.store.store import Query, Store
 from cabtui.sweep.synth import synth_sweep
 from cabtui.ui.app import CabApp
 from cabtui.ui.screens.browser import WINDOW, BrowserScreen
-from cabtui.ui.widgets.columns import RUN_GRID, format_rows
+from cabtui.ui.widgets.columns import RUN_GRID, clip, format_rows
 from cabtui.ui.widgets.filter_bar import FilterBar
 from cabtui.ui.widgets.grid import Grid, Page
 
@@ -298,7 +298,8 @@ def assert_shows_the_store(grid: Grid, store: Store) -> None:
     for i, (line, run, cells) in enumerate(zip(lines, runs, format_rows(runs, RUN_GRID))):
         assert "·" not in line, f"row {top + i} is still a placeholder"
         assert grid.page.key(top + i) == run["cell_id"]
-        shown = [str(c) for c in cells[:4]]  # tui, model, task, family, as laid out
+        widths = dict(grid.window.shown)  # tui, model, task, family, as laid out (clipped)
+        shown = [str(clip(c, widths[n])) for n, c in enumerate(cells[:4])]
         assert line.split()[: len(" ".join(shown).split())] == " ".join(shown).split()
 
 

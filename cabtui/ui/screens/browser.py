@@ -269,6 +269,9 @@ class BrowserScreen(Screen[None]):
         else:
             self.cells_query = q
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._status)
+
     def _status(self) -> None:
         grid = self.grid()
         q = self.runs_query if self.view == "runs" else self.cells_query
@@ -288,6 +291,8 @@ class BrowserScreen(Screen[None]):
         marked = getattr(self.app, "marked", [])
         if marked:
             parts.append(f"● {len(marked)} marked")
+        if grid.hidden:
+            parts.append(f"{len(grid.hidden)} columns need a wider terminal")
         self.query_one("#status", Static).update(Text(safe(" · ".join(parts))))
 
     # -- commands --------------------------------------------------------------------------

@@ -22,11 +22,53 @@ GOOD, FAIR, POOR, BAD = "green", "yellow", "dark_orange", "red"
 
 @dataclass(frozen=True)
 class Column:
+    """A grid column. ``priority`` decides what a narrow terminal shows: columns are kept in
+    order of priority (1 first; ties in declared order) while they fit. ``min_width`` is set
+    for identifiers only, which are shortened (with "…") down to it before any column is
+    dropped; a column without one (a number) is never cut: it is shown whole or not at all."""
+
     key: str  # the store column it sorts on (None-able for computed columns)
     label: str
     width: int
     render: Callable[[dict[str, Any]], Text]
     sort: str | None = None  # the store column sorted by; None: not sortable
+    priority: int = 5
+    min_width: int | None = None
+
+
+PAD = 2  # a cell's padding, either side
+
+
+def fit_columns(
+    columns: tuple[Column, ...], widths: tuple[int, ...], room: int
+) -> tuple[tuple[int, int], ...]:
+    """The columns shown in ``room`` cells, as (index, width) in declared order. ``widths`` are
+    the widths the columns' values need (at least each column's own). Columns are taken by
+    priority while their least width (``min_width`` for identifiers, else the whole width) fits;
+    what is left over widens the shortened identifiers back towards their whole width."""
+    order = sorted(range(len(columns)), key=lambda i: (columns[i].priority, i))
+    least = [columns[i].min_width or widths[i] for i in range(len(columns))]
+    least = [min(m, w) for m, w in zip(least, widths)]
+    kept: list[int] = []
+    used = 0
+    for i in order:
+        need = least[i] + PAD
+        if used + need > room:
+            break
+        kept.append(i)
+        used += need
+    shown = {i: least[i] for i in kept}
+    spare = room - used
+    growing = [i for i in sorted(kept) if shown[i] < widths[i]]
+    while spare > 0 and growing:  # a cell at a time to each, so all read about as well
+        for i in list(growing):
+            if spare == 0:
+                break
+            shown[i] += 1
+            spare -= 1
+            if shown[i] >= widths[i]:
+                growing.remove(i)
+    return tuple((i, shown[i]) for i in sorted(kept))
 
 
 def _missing() -> Text:
@@ -44,13 +86,23 @@ def _scale(v: float) -> str:
     return BAD
 
 
-def text(value: Any, width: int) -> Text:
+def text(value: Any, width: int | None = None) -> Text:
     """Text as is (secrets masked, control characters made visible), clipped to ``width`` with an
-    ellipsis."""
+    ellipsis (whole when None: the grid clips it to the width it has)."""
     if value is None:
         return Text(MISSING, style="dim")
     s = shown(value)
-    return Text(s if len(s) <= width else s[: width - 1] + "…", no_wrap=True)
+    return Text(s if width is None or len(s) <= width else s[: width - 1] + "…", no_wrap=True)
+
+
+def clip(cell: Text, width: int) -> Text:
+    """``cell`` shortened to ``width`` cells with an ellipsis (identifiers only)."""
+    if cell.cell_len <= width:
+        return cell
+    out = cell.copy()
+    out.truncate(max(1, width - 1))
+    out.append("…")
+    return out
 
 
 def unit(value: float | None, good_high: bool = True, digits: int = 2) -> Text:
@@ -114,52 +166,54 @@ def rate_interval(rate: float | None, lo: float | None, hi: float | None) -> Tex
     return t
 
 
-def _r(key: str, width: int) -> Callable[[dict[str, Any]], Text]:
-    return lambda row: text(row.get(key), width)
+def _r(key: str) -> Callable[[dict[str, Any]], Text]:
+    return lambda row: text(row.get(key))
 
 
-def _tail(key: str, width: int) -> Callable[[dict[str, Any]], Text]:
+def _tail(key: str) -> Callable[[dict[str, Any]], Text]:
     """The part after the first "/": the model without its vendor, the task without its family
     (both shown in full in the run's detail)."""
 
     def render(row: dict[str, Any]) -> Text:
         v = row.get(key)
-        return text(v.partition("/")[2] or v if isinstance(v, str) else v, width)
+        return text(v.partition("/")[2] or v if isinstance(v, str) else v)
 
     return render
 
 
+# priority: 1 what a run is and how it scored; then time, cost and the recorded composite;
+# family and run (in the task and cell_id anyway) and the exit codes go first when narrow.
 RUN_GRID: tuple[Column, ...] = (
-    Column("tui", "tui", 9, _r("tui", 9), "tui"),
-    Column("model", "model", 16, _tail("model", 16), "model"),
-    Column("task", "task", 20, _tail("task_id", 20), "task_id"),
-    Column("family", "family", 9, _r("family", 9), "family"),
-    Column("run", "run", 3, lambda r: Text(str(r["run"]), justify="right") if r.get("run") else _missing(), "run"),
-    Column("pass", "pass", 4, lambda r: passed(r.get("pass")), "pass"),
-    Column("composite", "comp", 6, lambda r: composite(r.get("composite"), r.get("composite_mismatch")), "composite"),
-    Column("recorded", "rec", 5, lambda r: unit(r.get("composite_recorded")), "composite_recorded"),
-    Column("wall", "wall", 6, lambda r: seconds(r.get("wall_clock_ms")), "wall_clock_ms"),
-    Column("blast", "blast", 5, lambda r: unit(r.get("blast_radius"), good_high=False), "blast_radius"),
-    Column("refusal", "ref", 4, lambda r: unit(r.get("refusal")), "refusal"),
-    Column("integrity", "int", 4, lambda r: unit(r.get("integrity")), "integrity"),
-    Column("tokens", "tokens", 6, lambda r: tokens(r.get("total_tokens")), "total_tokens"),
-    Column("exit", "exit", 4, lambda r: exit_code(r.get("exit_code")), "exit_code"),
-    Column("grader", "grd", 4, lambda r: exit_code(r.get("grader_exit_code")), "grader_exit_code"),
+    Column("tui", "tui", 9, _r("tui"), "tui", 1, 9),
+    Column("model", "model", 16, _tail("model"), "model", 1, 9),
+    Column("task", "task", 20, _tail("task_id"), "task_id", 1, 11),
+    Column("family", "family", 9, _r("family"), "family", 6, 6),
+    Column("run", "run", 3, lambda r: Text(str(r["run"]), justify="right") if r.get("run") else _missing(), "run", 6),
+    Column("pass", "pass", 4, lambda r: passed(r.get("pass")), "pass", 1),
+    Column("composite", "comp", 6, lambda r: composite(r.get("composite"), r.get("composite_mismatch")), "composite", 1),
+    Column("recorded", "rec", 5, lambda r: unit(r.get("composite_recorded")), "composite_recorded", 3),
+    Column("wall", "wall", 6, lambda r: seconds(r.get("wall_clock_ms")), "wall_clock_ms", 2),
+    Column("blast", "blast", 5, lambda r: unit(r.get("blast_radius"), good_high=False), "blast_radius", 4),
+    Column("refusal", "ref", 4, lambda r: unit(r.get("refusal")), "refusal", 5),
+    Column("integrity", "int", 4, lambda r: unit(r.get("integrity")), "integrity", 5),
+    Column("tokens", "tokens", 6, lambda r: tokens(r.get("total_tokens")), "total_tokens", 3),
+    Column("exit", "exit", 4, lambda r: exit_code(r.get("exit_code")), "exit_code", 7),
+    Column("grader", "grd", 4, lambda r: exit_code(r.get("grader_exit_code")), "grader_exit_code", 7),
 )  # fmt: skip
 
 CELL_GRID: tuple[Column, ...] = (
-    Column("tui", "tui", 9, _r("tui", 9), "tui"),
-    Column("model", "model", 22, _tail("model", 22), "model"),
-    Column("task", "task", 24, _tail("task_id", 24), "task_id"),
-    Column("family", "family", 9, _r("family", 9), "family"),
-    Column("n", "n", 3, lambda r: Text(str(r.get("n", 0)), justify="right"), "n"),
-    Column("composite", "mean comp", 9, lambda r: unit(r.get("composite_mean")), "composite_mean"),
+    Column("tui", "tui", 9, _r("tui"), "tui", 1, 9),
+    Column("model", "model", 22, _tail("model"), "model", 1, 9),
+    Column("task", "task", 24, _tail("task_id"), "task_id", 1, 11),
+    Column("family", "family", 9, _r("family"), "family", 6, 6),
+    Column("n", "n", 3, lambda r: Text(str(r.get("n", 0)), justify="right"), "n", 3),
+    Column("composite", "mean comp", 9, lambda r: unit(r.get("composite_mean")), "composite_mean", 1),
     Column("sd", "sd", 4, lambda r: Text(f"{r['composite_sd']:.2f}", style="dim", justify="right")
-           if r.get("composite_sd") is not None else _missing(), "composite_sd"),
+           if r.get("composite_sd") is not None else _missing(), "composite_sd", 4),
     Column("pass", "pass rate [95% CI]", 18,
-           lambda r: rate_interval(r.get("pass_rate"), r.get("pass_lo"), r.get("pass_hi")), "pass_rate"),
-    Column("wall", "wall", 7, lambda r: seconds(r.get("wall_mean")), "wall_mean"),
-    Column("blast", "blast", 5, lambda r: unit(r.get("blast_mean"), good_high=False), "blast_mean"),
+           lambda r: rate_interval(r.get("pass_rate"), r.get("pass_lo"), r.get("pass_hi")), "pass_rate", 1),
+    Column("wall", "wall", 7, lambda r: seconds(r.get("wall_mean")), "wall_mean", 2),
+    Column("blast", "blast", 5, lambda r: unit(r.get("blast_mean"), good_high=False), "blast_mean", 5),
 )  # fmt: skip
 
 

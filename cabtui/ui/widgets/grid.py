@@ -22,7 +22,7 @@ from textual_fastdatatable import DataTable
 from textual_fastdatatable.backend import DataTableBackend
 from textual_fastdatatable.column import CELL_X_PADDING
 
-from cabtui.ui.widgets.columns import Column
+from cabtui.ui.widgets.columns import Column, clip, fit_columns
 
 MARK = "●"
 PENDING = Text("·", style="dim")
@@ -99,6 +99,10 @@ class WindowBackend(DataTableBackend[Page]):
     def __init__(self, columns: Sequence[Column], on_miss: Any = None) -> None:  # type: ignore[override]
         self._render_markup = False
         self.grid_columns = tuple(columns)
+        # the columns on screen, as (index into grid_columns, width): what the width allows
+        self.shown: tuple[tuple[int, int], ...] = tuple(
+            (i, c.width) for i, c in enumerate(self.grid_columns)
+        )
         self.data = Page(0)
         self.marked: frozenset[str] = frozenset()
         self.on_miss = on_miss
@@ -124,11 +128,11 @@ class WindowBackend(DataTableBackend[Page]):
 
     @property
     def columns(self) -> Sequence[str]:
-        return [MARK, *(c.label for c in self.grid_columns)]
+        return [MARK, *(self.grid_columns[i].label for i, _ in self.shown)]
 
     @property
     def column_content_widths(self) -> Sequence[int]:
-        return [1, *(c.width for c in self.grid_columns)]
+        return [1, *(w for _, w in self.shown)]
 
     def get_cell_at(self, row_index: int, column_index: int) -> Any:
         page = self.data
@@ -140,10 +144,16 @@ class WindowBackend(DataTableBackend[Page]):
             return PENDING
         if column_index == 0:
             return Text(MARK, style="bold magenta") if page.keys[i] in self.marked else Text(" ")
-        return page.rows[i][column_index - 1]
+        if column_index > len(self.shown):
+            return Text(" ")
+        c, width = self.shown[column_index - 1]
+        cell = page.rows[i][c]
+        if self.grid_columns[c].min_width is not None and isinstance(cell, Text):
+            return clip(cell, width)
+        return cell
 
     def get_row_at(self, index: int) -> Sequence[Any]:
-        return [self.get_cell_at(index, c) for c in range(len(self.grid_columns) + 1)]
+        return [self.get_cell_at(index, c) for c in range(len(self.shown) + 1)]
 
     def get_column_at(self, index: int) -> Sequence[Any]:
         return [
@@ -199,6 +209,7 @@ class Grid(DataTable, inherit_bindings=False):
             id=id,
         )
         self.window = backend
+        self._needed: tuple[int, ...] = tuple(c.width for c in self.grid_columns)
         # fastdatatable keeps 1,000 rendered rows and lines and 10,000 cells; the rows and lines
         # are keyed by the cursor, so stale as soon as it moves. Kept to a tall screen's worth,
         # they cost the garbage collector a third as much (its full passes stall repaints).
@@ -222,12 +233,63 @@ class Grid(DataTable, inherit_bindings=False):
         held = self.window.data
         self.window.data = page
         self._wanted = None
+        if page.rows:
+            self._measure_page(page, grow=page.generation == held.generation)
+            self.refit(repaint=False)
         if self.window.missed or (page.generation, page.total) != (held.generation, held.total):
             self._repaint()
         if not keep_cursor:
             self.move_cursor(row=0)
         elif page.total and self.cursor_row >= page.total:
             self.move_cursor(row=page.total - 1)
+
+    # -- which columns the width allows --------------------------------------------------------
+
+    def _measure_page(self, page: Page, grow: bool = False) -> None:
+        """The width each column's values need in ``page`` (and its label, and its declared
+        width): a number column is never narrower; an identifier column is widened towards it
+        when there is room (at most twice its declared width). ``grow``: another window of the
+        same rows, which only widens."""
+        needed = []
+        for c, col in enumerate(self.grid_columns):
+            widest = max((cell_len(row[c].plain) for row in page.rows if c < len(row)), default=0)
+            if col.min_width is None:
+                needed.append(max(col.width, widest, cell_len(col.label)))
+            else:
+                needed.append(max(cell_len(col.label), col.width, min(widest, 2 * col.width)))
+        if grow:
+            needed = [max(a, b) for a, b in zip(needed, self._needed)]
+        self._needed = tuple(needed)
+
+    @property
+    def room(self) -> int:
+        """The cells the columns can take: the width less the mark column and a scrollbar."""
+        width = self.size.width or 200
+        return width - (1 + CELL_X_PADDING) - self.styles.scrollbar_size_vertical
+
+    def refit(self, repaint: bool = True) -> None:
+        """Choose the columns that fit the width (:func:`fit_columns`)."""
+        shown = fit_columns(self.grid_columns, self._needed, self.room)
+        if shown == self.window.shown:
+            return
+        self.window.shown = shown
+        self._column_widths = [1, *(w for _, w in shown)]
+        self._ordered_columns = None
+        if self.cursor_column > len(shown):
+            self.cursor_coordinate = self.cursor_coordinate._replace(column=len(shown))
+        if repaint:
+            self._repaint()
+        else:
+            self.window.missed = True  # load() repaints
+
+    @property
+    def hidden(self) -> tuple[Column, ...]:
+        """The columns the width leaves out."""
+        shown = {i for i, _ in self.window.shown}
+        return tuple(c for i, c in enumerate(self.grid_columns) if i not in shown)
+
+    def on_resize(self) -> None:
+        self.refit()
 
     def set_marked(self, marked: Sequence[str]) -> None:
         if frozenset(marked) != self.window.marked:
@@ -334,9 +396,17 @@ class Grid(DataTable, inherit_bindings=False):
         return self.page.raw[i] if 0 <= i < len(self.page.raw) else None
 
     def column_at_cursor(self) -> Column | None:
-        c = self.cursor_column - 1
-        return self.grid_columns[c] if 0 <= c < len(self.grid_columns) else None
+        return self.column_at(self.cursor_column)
 
     def column_at(self, index: int) -> Column | None:
+        """The column shown at grid column ``index`` (0 is the mark column)."""
         c = index - 1
-        return self.grid_columns[c] if 0 <= c < len(self.grid_columns) else None
+        shown = self.window.shown
+        return self.grid_columns[shown[c][0]] if 0 <= c < len(shown) else None
+
+    def column_index(self, key: str) -> int | None:
+        """The grid column showing the column ``key``; None when the width leaves it out."""
+        for n, (i, _) in enumerate(self.window.shown, start=1):
+            if self.grid_columns[i].key == key:
+                return n
+        return None
