@@ -21,16 +21,18 @@ from cabtui.text import dumps, finite, mask_rich, safe, shown
 
 out = stdout_console()
 JSON_RUN_COLUMNS = (
-    "cell_id", "sweep_id", "tui", "model", "task_id", "family", "run", "pass", "grader_exit_code",
-    "exit_code", "timed_out", "wall_clock_ms", "blast_radius", "refusal", "integrity",
-    "total_tokens", "composite", "composite_recorded", "composite_mismatch", "note",
-    "has_recording", "n_spans",
+    "cell_id", "source", "sweep_id", "tui", "model", "task_id", "family", "run", "status", "pass",
+    "grader_exit_code", "exit_code", "timed_out", "wall_clock_ms", "agent_ms", "blast_radius",
+    "refusal", "integrity", "total_tokens", "cost_usd", "composite", "composite_recorded",
+    "composite_mismatch", "note", "has_recording", "n_spans",
 )  # fmt: skip
 
 TABLE_COLUMNS = (
-    "tui", "model", "task_id", "run", "pass", "composite", "composite_mismatch", "wall_clock_ms",
-    "blast_radius", "refusal", "integrity", "total_tokens", "exit_code", "grader_exit_code",
+    "tui", "model", "task_id", "run", "status", "pass", "composite", "composite_mismatch",
+    "wall_clock_ms", "blast_radius", "refusal", "integrity", "total_tokens", "cost_usd",
+    "exit_code", "grader_exit_code",
 )  # fmt: skip
+ALWAYS = ("tui", "model", "task_id", "run", "pass")  # shown even when every value is missing
 
 
 def load(path: Path, refresh: bool) -> None:
@@ -90,6 +92,10 @@ def ls(
         err.print(Text(f"  {' ' * e.start}{'^' * max(1, e.end - e.start)}"))
         raise typer.Exit(2) from None
     rows: list[dict[str, Any]] = [finite(r if reveal else mask(r)) for r in table.to_pylist()]
+    if by == "run" and fmt == "json":
+        every = store.score_map([r["cell_id"] for r in rows])
+        for r in rows:
+            r["scores"] = every.get(r["cell_id"], {})
     if fmt == "json":
         print(dumps(rows))
     elif fmt == "csv":
@@ -100,7 +106,12 @@ def ls(
         print(buf.getvalue(), end="")
     else:
         cols = (
-            [c for c in TABLE_COLUMNS if c in table.column_names]
+            [
+                c
+                for c in TABLE_COLUMNS
+                if c in table.column_names
+                and (c in ALWAYS or any(r.get(c) is not None for r in rows))
+            ]
             if by == "run"
             else table.column_names
         )
@@ -184,20 +195,25 @@ def _show_text(run: dict[str, Any], scores: list[tuple[str, str, Any]], spans: l
     if run.get("note"):
         out.print(Text.assemble((" note ", "black on yellow"), " ", s(run["note"])))
     ident = Table.grid(padding=(0, 2))
-    for k in ("sweep_id", "tui", "model", "task_id", "family", "run", "container_image",
-              "image_digest", "exit_code", "grader_exit_code", "started_at", "ended_at",
-              "duration_ms", "prompt_tokens", "completion_tokens", "tokens_source"):  # fmt: skip
-        ident.add_row(k, Text(_cell(run.get(k))))
+    cab = run.get("source") in (None, "cab")
+    for k in ("source", "sweep_id", "tui", "agent_version", "model", "task_id", "task_version",
+              "family", "run", "status", "container_image", "image_digest", "exit_code",
+              "grader_exit_code", "started_at", "ended_at", "duration_ms", "prompt_tokens",
+              "completion_tokens", "cache_tokens", "tokens_source", "cost_usd"):  # fmt: skip
+        if cab or run.get(k) is not None:  # other sources: only what they carry
+            ident.add_row(k, Text(_cell(run.get(k))))
     out.print(ident)
-    line = Text(
-        f"composite {_cell(run.get('composite'))} (recorded {_cell(run.get('composite_recorded'))})"
-    )
-    if run.get("composite_mismatch"):
-        line.append(" ≠ recorded", style="red")
-    out.print(line)
+    if cab:
+        line = Text(
+            f"composite {_cell(run.get('composite'))} "
+            f"(recorded {_cell(run.get('composite_recorded'))})"
+        )
+        if run.get("composite_mismatch"):
+            line.append(" ≠ recorded", style="red")
+        out.print(line)
     t = Table("axis", "key", "value", header_style="bold")
     for axis, key, value in scores:
-        if key in ("stdout_tail", "stderr_tail"):
+        if key in ("stdout_tail", "stderr_tail") or (not cab and value is None):
             continue
         value = value if reveal else mask(value, key)
         text = (

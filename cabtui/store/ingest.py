@@ -24,7 +24,8 @@ from cabtui.scoring import MISMATCH_TOLERANCE, Weights, composite_sql
 from cabtui.store import tables
 from cabtui.store.schema import KEYS, flatten_select, lit, q
 from cabtui.sweep.cellid import CELL_ID_PATTERN, RUN_SUFFIX_PATTERN, CellId, parse_cell_id
-from cabtui.sweep.layout import RunDir, Sweep, discover
+from cabtui.sources import discover
+from cabtui.sweep.layout import RunDir, Sweep
 from cabtui.sweep.lines import (
     BOM,
     MAX_LINE_BYTES,
@@ -315,6 +316,10 @@ class Ingest:
         results = sweep.file("results.jsonl")
         if results is not None:
             src = _Source(results, self.label(results))
+            if sweep.row_files:  # imported: each line points at the file it came from
+                src.files = list(sweep.row_files)
+                src.row_file = array("I", range(len(sweep.row_files)))
+                src.row_line = array("I", [1] * len(sweep.row_files))
             origins[len(origins)] = src
             self.load_runs(sweep, src, len(origins) - 1)
         known = set(tables.run_dirs(self.con, sweep))
@@ -445,18 +450,24 @@ _BOUNDS: dict[str, tuple[float, float | None]] = {
             "model_calls",
             "tokens_per_correct_task",
             "total_changes",
+            "cost_usd",
+            "cache_tokens",
+            "agent_ms",
         )
     },
 }
 
 
 def _weights_case(sweeps: list[Sweep]) -> str:
-    """The composite with each sweep's own weights."""
-    if len(sweeps) == 1:
-        return composite_sql(Weights.from_manifest(sweeps[0].manifest), "r")
+    """The composite with each sweep's own weights; none for sources that define none."""
+    cab = [s for s in sweeps if s.source == "cab"]
+    if not cab:
+        return "CAST(NULL AS DOUBLE)"
+    if len(cab) == len(sweeps) and len(cab) == 1:
+        return composite_sql(Weights.from_manifest(cab[0].manifest), "r")
     arms = " ".join(
         f"WHEN r.sweep_dir = {lit(s.name)} THEN {composite_sql(Weights.from_manifest(s.manifest), 'r')}"
-        for s in sweeps
+        for s in cab
     )
     return f"CASE {arms} END"
 
@@ -474,6 +485,10 @@ def ingest(path: Path, db_path: Path, progress: Progress | None = None) -> Inges
         total = max(1, len(sweeps) * 4)
         for i, sweep in enumerate(sweeps):
             job.report.sweeps.append(sweep.name)
+            if sweep.importer is not None:
+                job.progress(f"import {sweep.name}", i * 4, total)
+                with job.timed("import"):
+                    sweep.importer(sweep, Path(job.tmp.name) / f"import-{i}")
             tables.add_sweep(con, sweep, job.label(sweep.path))
             for reason in Weights.check(sweep.manifest)[1]:
                 job.problem(job.label(sweep.path / "sweep.json"), None, reason)
@@ -494,6 +509,7 @@ def ingest(path: Path, db_path: Path, progress: Progress | None = None) -> Inges
                 job.problem(job.label(Path(p.file)), p.line, p.reason)
         with job.timed("finish"):
             job.dedupe_runs(origins)
+            con.execute("UPDATE runs_stage SET source = 'cab' WHERE source IS NULL")
             job.check_values(origins)
             tables.finish(con, _weights_case(sweeps) if sweeps else "NULL", MISMATCH_TOLERANCE)
             tables.add_problems(con, job.report.problems)

@@ -38,6 +38,12 @@ KEYS: list[Key] = [
     Key("prompt_tokens", ("tokens", "prompt_tokens"), "BIGINT", "run"),
     Key("completion_tokens", ("tokens", "completion_tokens"), "BIGINT", "run"),
     Key("tokens_source", ("tokens", "source"), "VARCHAR", "run"),
+    Key("cache_tokens", ("tokens", "cache_tokens"), "BIGINT", "run"),
+    Key("source", ("source",), "VARCHAR", "run"),
+    Key("status", ("status",), "VARCHAR", "run"),
+    Key("agent_version", ("agent_version",), "VARCHAR", "run"),
+    Key("task_version", ("task_version",), "VARCHAR", "run"),
+    Key("cost_usd", ("cost_usd",), "DOUBLE", "run"),
     *_axis(
         "pass_rate",
         [
@@ -66,6 +72,7 @@ KEYS: list[Key] = [
             ("wall_clock_ms", "wall_clock_ms", "DOUBLE"),
             ("container_active_ms", "container_active_ms", "DOUBLE"),
             ("model_call_ms", "model_call_ms", "DOUBLE"),
+            ("agent_ms", "agent_ms", "DOUBLE"),
         ],
     ),
     *_axis(
@@ -231,6 +238,14 @@ def _extra(top: dict[str, duckdb.typing.DuckDBPyType]) -> str:
         for name in names:
             if name not in known:
                 col = f"{expr}.{q(name)}" if expr else q(name)
+                kids = _children(_children(typ).get(name)) if prefix == ("scores",) else {}
+                if kids:  # an axis of another source (rewards...): one entry per key
+                    for kid in kids:
+                        pairs.append(
+                            f"{{'k': {lit('.'.join(('scores', name, kid)))}, "
+                            f"'v': to_json({col}.{q(kid)})}}"
+                        )
+                    continue
                 pairs.append(f"{{'k': {lit('.'.join((*prefix, name)))}, 'v': to_json({col})}}")
     if not pairs:
         return "CAST(NULL AS JSON)"

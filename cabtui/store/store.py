@@ -30,18 +30,31 @@ RUN_COLUMNS = (
     "cell_id", "tui", "model", "task_id", "family", "run", "pass", "composite",
     "composite_recorded", "composite_mismatch", "wall_clock_ms", "blast_radius", "refusal",
     "integrity", "total_tokens", "exit_code", "grader_exit_code", "timed_out", "note",
-    "has_recording", "n_spans",
+    "has_recording", "n_spans", "source", "status", "cost_usd", "agent_ms", "sweep_id",
 )  # fmt: skip
 CELL_COLUMNS = (
     "cell", "tui", "model", "task_id", "family", "n", "composite_mean", "composite_sd",
-    "pass_rate", "pass_lo", "pass_hi", "wall_mean", "blast_mean", "mismatches",
+    "pass_rate", "pass_lo", "pass_hi", "wall_mean", "blast_mean", "mismatches", "pass_at",
+    "cost_mean",
 )  # fmt: skip
+MAX_PASS_AT_K = 20  # pass@k is given for k = 1 up to a cell's reruns, at most this many
 PIVOT_VALUES = {
     "composite": "avg(composite)",
     "pass": "avg(pass)",
     "wall": "avg(wall_clock_ms)",
     "blast": "avg(blast_radius)",
 }
+
+
+# The unbiased pass@k estimator, 1 - C(n-c, k) / C(n, k), for k = 1 .. n (n runs with a pass
+# value, c of them passing), as a list; NULL where no run of the group has a pass value.
+_N, _C = "CAST(count(pass) AS BIGINT)", "CAST(count_if(pass = 1) AS BIGINT)"
+_PASS_AT = (
+    f"CASE WHEN {_N} > 0 THEN list_transform(range(1, least({_N}, {MAX_PASS_AT_K}) + 1), "
+    f"lambda k: CASE WHEN {_N} - {_C} < k THEN 1.0 ELSE 1.0 - coalesce(list_aggregate("
+    f"list_transform(range({_N} - {_C} + 1, {_N} + 1), lambda i: 1.0 - k / i), 'product'), 1.0) "
+    "END) END"
+)
 
 
 @dataclass(frozen=True)
@@ -140,7 +153,8 @@ class Store:
         if q.weights is None:
             base = "runs"
         else:
-            expr = composite_sql(q.weights)
+            # Only sweeps of cabtui's own format define a composite.
+            expr = f"CASE WHEN source = 'cab' THEN {composite_sql(q.weights)} END"
             base = (
                 f"(SELECT * REPLACE ({expr} AS composite, "
                 f"abs(({expr}) - composite_recorded) > {MISMATCH_TOLERANCE!r} AS composite_mismatch)"
@@ -185,7 +199,8 @@ class Store:
                 coalesce(stddev_samp(composite), 0) AS composite_sd,
                 avg(pass) AS pass_rate, {lo} AS pass_lo, {hi} AS pass_hi,
                 avg(wall_clock_ms) AS wall_mean, avg(blast_radius) AS blast_mean,
-                CAST(count_if(composite_mismatch) AS BIGINT) AS mismatches
+                CAST(count_if(composite_mismatch) AS BIGINT) AS mismatches,
+                {_PASS_AT} AS pass_at, avg(cost_usd) AS cost_mean
             FROM ({sql}) GROUP BY {keys}""",
             params,
         )
@@ -219,6 +234,26 @@ class Store:
         return self.aggregate((rows, cols), q)
 
     # -- one run ----------------------------------------------------------------------------
+
+    def score_map(self, cell_ids: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+        """For each run, {axis: {key: value}} of every score key it carries (missing ones left
+        out; test tails too)."""
+        if not cell_ids:
+            return {}
+        rows = (
+            self.cursor()
+            .execute(
+                "SELECT cell_id, axis, key, value FROM scores WHERE cell_id IN "
+                "(SELECT unnest(?::VARCHAR[])) AND value IS NOT NULL AND value::VARCHAR <> 'null' "
+                "AND key NOT IN ('stdout_tail', 'stderr_tail')",
+                [cell_ids],
+            )
+            .fetchall()
+        )
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for cid, axis, key, value in rows:
+            out.setdefault(cid, {}).setdefault(axis, {})[key] = json.loads(value)
+        return out
 
     def run(self, cell_id: str, weights: Weights | None = None) -> dict[str, Any] | None:
         sql, params = self.runs_sql(Query(weights=weights))

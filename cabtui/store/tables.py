@@ -13,7 +13,7 @@ from cabtui.store.schema import AXES, KEYS, lit, q
 from cabtui.sweep.layout import Sweep
 from cabtui.sweep.problems import Problem
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 _RUNS_STAGE = ",\n".join(
     [

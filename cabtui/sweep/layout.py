@@ -8,6 +8,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import IO, Any
 
 from cabtui.sweep.problems import Problem
@@ -48,6 +49,13 @@ class Sweep:
     manifest: dict[str, Any] | None
     run_dirs: list[RunDir] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    source: str = "cab"  # cab, harbor or tb
+    # Sweeps of other harnesses are turned into sweep files first: ``importer(folder)`` writes
+    # them there and fills ``generated`` (sweep file name -> path) and ``row_files`` (for each
+    # line of the generated results.jsonl, the file it came from, for problems).
+    importer: Callable[[Sweep, Path], None] | None = None
+    generated: dict[str, Path] = field(default_factory=dict)
+    row_files: list[str] = field(default_factory=list)
 
     @property
     def sweep_id(self) -> str:
@@ -56,6 +64,8 @@ class Sweep:
 
     def file(self, name: str) -> Path | None:
         """The sweep-level file ``name``, or None; one that is there but unusable is reported."""
+        if self.importer is not None:
+            return self.generated.get(name)
         p = self.path / name
         if not os.path.lexists(p):
             return None
@@ -163,7 +173,7 @@ def discover(path: Path) -> tuple[list[Sweep], list[Problem]]:
             dirs = sorted(p for p in path.iterdir() if p.is_dir() and is_sweep_dir(p))
         except OSError as e:
             return [], [Problem(str(path), None, f"cannot list directory: {e.strerror}")]
-    sweeps = [_read_sweep(d) for d in dirs]
+    sweeps = [read_sweep(d) for d in dirs]
     problems = []
     if not sweeps:
         problems.append(
@@ -172,7 +182,7 @@ def discover(path: Path) -> tuple[list[Sweep], list[Problem]]:
     return sweeps, problems
 
 
-def _read_sweep(path: Path) -> Sweep:
+def read_sweep(path: Path) -> Sweep:
     sweep = Sweep(path=path, name=path.name, manifest=None)
     manifest = sweep.file("sweep.json")
     if manifest is not None:
@@ -182,8 +192,10 @@ def _read_sweep(path: Path) -> Sweep:
                 sweep.manifest = data
             else:
                 sweep.problems.append(Problem(str(manifest), None, "not a JSON object; ignored"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
             reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+            if isinstance(e, RecursionError):
+                reason = "JSON nested too deep"
             sweep.problems.append(
                 Problem(str(manifest), None, f"unreadable, defaults used: {reason}")
             )

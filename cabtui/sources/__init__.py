@@ -1,0 +1,107 @@
+"""Every input layout cabtui opens, found by content: cabtui sweeps, Harbor jobs and trials,
+Terminal-Bench runs. :func:`discover` turns a directory into sweeps the store ingests; sweeps
+of other harnesses carry an importer that writes them as sweep files first. No Textual here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cabtui.sources import harbor, tb
+from cabtui.sources.common import close_out, open_out
+from cabtui.sources.detect import SOURCES, scan
+from cabtui.sweep.layout import RunDir, Sweep, read_sweep
+from cabtui.sweep.problems import Problem
+
+__all__ = ["SOURCES", "discover"]
+
+
+def discover(path: Path, only: str | None = None) -> tuple[list[Sweep], list[Problem]]:
+    """The sweeps under ``path`` at any depth (``only``: read everything as cab, harbor or tb)."""
+    path = Path(path)
+    if not path.exists():
+        return [], [Problem(str(path), None, "no such file or directory")]
+    if not path.is_dir():
+        return [], [Problem(str(path), None, "not a directory")]
+    found = scan(path, only)
+    problems = list(found.problems)
+    sweeps = [read_sweep(d) for d in found.cab]
+    names = {s.name for s in sweeps}
+
+    def label_of(p: Path) -> str:
+        try:
+            return os.path.relpath(p, path)
+        except ValueError:
+            return str(p)
+
+    def add(sweep: Sweep) -> None:
+        name, n = sweep.name, 1
+        while name in names:
+            n += 1
+            name = f"{sweep.name}-{n}"
+        names.add(name)
+        sweep.name = name
+        sweeps.append(sweep)
+
+    jobs = harbor.find_sweeps(
+        found.harbor, path, lambda f, why: problems.append(Problem(label_of(Path(f)), None, why))
+    )
+    for job, trials in sorted(jobs.items()):
+        add(_harbor_sweep(job, trials, label_of))
+    for sweep in tb.find_sweeps(found.tb, label_of, problems):
+        add(sweep)
+    if not sweeps and not problems:
+        problems.append(
+            Problem(
+                str(path),
+                None,
+                "nothing to open here: no cabtui sweep (results.jsonl, runs/, sweep.json), "
+                "Harbor trial (result.json) or Terminal-Bench run (run_metadata.json)",
+            )
+        )
+    return sweeps, problems
+
+
+def _harbor_sweep(job: str, trials: list[harbor.Trial], label_of: object) -> Sweep:
+    base = Path(os.path.commonpath([t.dir for t in trials]))
+    if len(trials) == 1:
+        base = trials[0].dir.parent
+    run_dirs = []
+    for t in trials:
+        cast = t.dir / "agent" / "recording.cast"
+        files = {"recording.cast": str(cast.relative_to(base))} if cast.is_file() else {}
+        run_dirs.append(
+            RunDir(
+                rel=str(t.dir.relative_to(base)),
+                tui=t.agent,
+                model=f"{t.vendor}/{t.model}",
+                task_id=f"{t.family}/{t.task}",
+                run=t.run,
+                files=files,
+            )
+        )
+
+    def importer(sweep: Sweep, folder: Path) -> None:
+        out, files = open_out(folder)
+        try:
+            for t in trials:
+                before = out.n_records
+                try:
+                    harbor.emit(t, out, label_of)  # type: ignore[arg-type]
+                except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
+                    out.problem(label_of(t.dir / "result.json"), f"cannot import: {e}")  # type: ignore[operator]
+                if out.n_records > before:
+                    sweep.row_files.append(label_of(t.dir / "result.json"))  # type: ignore[operator]
+        finally:
+            close_out(out)
+        sweep.generated = files
+        sweep.problems.extend(out.problems)
+
+    return Sweep(
+        path=base,
+        name=job,
+        manifest={"sweep_id": job, "source": "harbor"},
+        run_dirs=sorted(run_dirs, key=lambda r: r.rel),
+        source="harbor",
+        importer=importer,
+    )

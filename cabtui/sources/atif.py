@@ -1,0 +1,289 @@
+"""ATIF trajectories (Harbor's agent/trajectory.json) as spans and model calls. No Textual here.
+
+Each step becomes a span from the previous step's time to its own; an agent step's model call
+is a child span ``[timestamp - latency, timestamp]`` where a latency is known (the step's
+``metrics.extra.latency_s``, or terminus-2's ``api_request_times_msec`` in order), its tool
+calls point spans with their arguments and observation. Continuations
+(``continued_trajectory_ref``) follow in place; sub-agent trajectories (embedded, or referenced
+by path beside the trajectory) nest under the tool call that started them. Steps without
+timestamps keep their order, one second apart, and say so.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cabtui.sources.common import (
+    Out,
+    Unreadable,
+    When,
+    clip,
+    iso,
+    ms_between,
+    parse_time,
+    read_json,
+    span_id,
+)
+
+MAX_DEPTH = 3  # sub-agent nesting followed
+MAX_CONTINUATIONS = 50
+UNTIMED_STEP_MS = 1000.0
+
+
+def _text(value: Any) -> str:
+    """The text of a message or observation content (str, or a list of content parts)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        parts = []
+        for p in value:
+            if isinstance(p, dict):
+                if p.get("type") == "image":
+                    src = p.get("source") or {}
+                    parts.append(f"[image {src.get('path', '') if isinstance(src, dict) else ''}]")
+                elif isinstance(p.get("text"), str):
+                    parts.append(p["text"])
+            elif isinstance(p, str):
+                parts.append(p)
+        return "\n".join(parts)
+    return "" if value is None else json.dumps(value, default=str)
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if value == value and abs(value) < 1e15 else None
+
+
+def _first_line(text: str, width: int = 60) -> str:
+    line = text.strip().split("\n", 1)[0]
+    return line[:width] + ("…" if len(line) > width else "")
+
+
+@dataclass
+class Walk:
+    """The state of one trial's trajectory walk."""
+
+    out: Out
+    cell_id: str
+    t0: When  # the run's start
+    latencies: list[float]  # api_request_times_msec, in order
+    seq: int = 0  # model calls so far
+    agent_steps: int = 0
+    untimed: bool = False
+    files: list[str] = field(default_factory=list)
+
+
+def load_trajectory(path: Path, out: Out, label: str) -> dict[str, Any] | None:
+    try:
+        doc = read_json(path)
+    except Unreadable as e:
+        out.problem(label, f"trajectory unreadable: {e}")
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("steps"), list):
+        out.problem(label, "not an ATIF trajectory (no steps); its steps are not shown")
+        return None
+    version = doc.get("schema_version")
+    if not (isinstance(version, str) and version.startswith("ATIF-v1.")):
+        out.problem(label, f"unknown trajectory version {version!r}; read as ATIF v1")
+    return doc
+
+
+def walk_trajectory(
+    w: Walk, path: Path, label_of: Any, parent: str, start_ms: float, depth: int = 0
+) -> float:
+    """Spans and model calls of the trajectory at ``path`` (and its continuations) under span
+    ``parent``, its first step starting at ``start_ms``; returns the time of the last step."""
+    doc = load_trajectory(path, w.out, label_of(path))
+    if doc is None:
+        return start_ms
+    subs = {
+        s.get("session_id"): s
+        for s in doc.get("subagent_trajectories") or []
+        if isinstance(s, dict) and isinstance(s.get("steps"), list)
+    }
+    prev = start_ms
+    conts = 0
+    while doc is not None:
+        prev = _steps(w, doc, path, label_of, parent, prev, depth, subs)
+        ref = doc.get("continued_trajectory_ref")
+        doc = None
+        if isinstance(ref, str) and ref and conts < MAX_CONTINUATIONS:
+            nxt = path.parent / Path(ref).name
+            conts += 1
+            if nxt.is_file():
+                doc = load_trajectory(nxt, w.out, label_of(nxt))
+            else:
+                w.out.problem(label_of(path), f"continuation {ref} not found")
+    return prev
+
+
+def _steps(
+    w: Walk,
+    doc: dict[str, Any],
+    path: Path,
+    label_of: Any,
+    parent: str,
+    prev: float,
+    depth: int,
+    subs: dict[Any, dict[str, Any]],
+) -> float:
+    seen: list[str] = []  # what the agent saw since its last model call
+    for n, step in enumerate(doc.get("steps") or []):
+        if not isinstance(step, dict) or step.get("is_copied_context") is True:
+            continue
+        ts = parse_time(step.get("timestamp"))
+        at = ms_between(w.t0, ts)
+        if at is None:
+            w.untimed = True
+            at = prev + UNTIMED_STEP_MS
+        at = max(at, prev)
+        source = step.get("source") if isinstance(step.get("source"), str) else "?"
+        message = _text(step.get("message"))
+        sid = span_id(w.cell_id, path.name, depth, n, "step")
+        metrics = step.get("metrics") if isinstance(step.get("metrics"), dict) else {}
+        attrs: dict[str, Any] = {"step_id": step.get("step_id"), "source": source}
+        if message:
+            attrs["message"] = clip(message)
+        if isinstance(step.get("reasoning_content"), str):
+            attrs["reasoning"] = clip(step["reasoning_content"])
+        if step.get("model_name"):
+            attrs["model"] = step["model_name"]
+        if not ts:
+            attrs["timing"] = "no timestamp: placed after the previous step"
+        name = f"{source} step {step.get('step_id', n + 1)}"
+        if message.strip():
+            name += f": {_first_line(message)}"
+        w.out.span(w.cell_id, sid, parent, "step", name, prev, at - prev, attrs)
+        if source == "agent":
+            _model_call(w, step, metrics, message, seen, sid, prev, at)
+            seen = []
+        elif message:
+            seen.append(message)
+        results = (
+            (step.get("observation") or {}).get("results")
+            if isinstance(step.get("observation"), dict)
+            else None
+        )
+        by_call: dict[Any, list[dict[str, Any]]] = {}
+        for r in results or []:
+            if isinstance(r, dict):
+                by_call.setdefault(r.get("source_call_id"), []).append(r)
+                content = _text(r.get("content"))
+                if content:
+                    seen.append(content)
+        for k, call in enumerate(step.get("tool_calls") or []):
+            if not isinstance(call, dict):
+                continue
+            tid = span_id(w.cell_id, path.name, depth, n, "tool", k)
+            obs = by_call.pop(call.get("tool_call_id"), [])
+            tattrs: dict[str, Any] = {"arguments": call.get("arguments")}
+            if obs:
+                tattrs["observation"] = clip("\n".join(_text(o.get("content")) for o in obs))
+            fname = (
+                call.get("function_name") if isinstance(call.get("function_name"), str) else "tool"
+            )
+            w.out.span(w.cell_id, tid, sid, "tool_call", fname, at, 0.0, tattrs)
+            for o in obs:
+                _subagents(w, o, path, label_of, tid, at, depth, subs)
+        for rest in by_call.values():
+            for o in rest:
+                _subagents(w, o, path, label_of, sid, at, depth, subs)
+        prev = at
+    return prev
+
+
+def _model_call(
+    w: Walk,
+    step: dict[str, Any],
+    metrics: dict[str, Any],
+    message: str,
+    seen: list[str],
+    parent: str,
+    prev: float,
+    at: float,
+) -> None:
+    w.seq += 1
+    extra = metrics.get("extra") if isinstance(metrics.get("extra"), dict) else {}
+    latency = None
+    if _num(extra.get("latency_s")) is not None:
+        latency = float(extra["latency_s"]) * 1000.0
+    elif w.agent_steps < len(w.latencies):
+        latency = w.latencies[w.agent_steps]
+    w.agent_steps += 1
+    start = max(prev, at - latency) if latency is not None else prev
+    duration = at - start
+    prompt_tokens = _num(metrics.get("prompt_tokens"))
+    completion_tokens = _num(metrics.get("completion_tokens"))
+    model = step.get("model_name") or "model"
+    w.out.span(
+        w.cell_id,
+        span_id(w.cell_id, parent, "call"),
+        parent,
+        "model_call",
+        f"{model} #{w.seq}",
+        start,
+        duration,
+        {
+            "seq": w.seq,
+            "model": model,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "cached_tokens": _num(metrics.get("cached_tokens")),
+            "cost_usd": _num(metrics.get("cost_usd")),
+        },
+    )
+    completion: dict[str, Any] = {"message": clip(message)}
+    if isinstance(step.get("reasoning_content"), str):
+        completion["reasoning"] = clip(step["reasoning_content"])
+    if step.get("tool_calls"):
+        completion["tool_calls"] = step["tool_calls"]
+    when = w.t0.at.timestamp() + start / 1000.0
+    from datetime import datetime, timezone
+
+    w.out.call(
+        {
+            "cell_id": w.cell_id,
+            "seq": w.seq,
+            "timestamp": iso(datetime.fromtimestamp(when, timezone.utc)),
+            "prompt": clip("\n\n".join(seen)) if seen else None,
+            "completion": completion,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "latency_ms": latency,
+            "finish_reason": None,
+        }
+    )
+
+
+def _subagents(
+    w: Walk,
+    result: dict[str, Any],
+    path: Path,
+    label_of: Any,
+    parent: str,
+    at: float,
+    depth: int,
+    subs: dict[Any, dict[str, Any]],
+) -> None:
+    if depth >= MAX_DEPTH:
+        return
+    for ref in result.get("subagent_trajectory_ref") or []:
+        if not isinstance(ref, dict):
+            continue
+        embedded = subs.get(ref.get("session_id"))
+        target = ref.get("trajectory_path")
+        sid = span_id(w.cell_id, parent, "sub", ref.get("session_id"), target)
+        name = f"sub-agent {ref.get('session_id') or target or ''}".strip()
+        w.out.span(w.cell_id, sid, parent, "subagent", name, at, 0.0, {"ref": ref})
+        if embedded is not None:
+            _steps(w, embedded, path, label_of, sid, at, depth + 1, subs)
+        elif isinstance(target, str) and target:
+            sub_path = path.parent / Path(target).name
+            if sub_path.is_file():
+                walk_trajectory(w, sub_path, label_of, sid, at, depth + 1)
+            else:
+                w.out.problem(label_of(path), f"sub-agent trajectory {target} not found")

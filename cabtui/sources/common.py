@@ -1,0 +1,275 @@
+"""What every imported source shares: reading its JSON safely, times, identity parts, and the
+writer of cabtui records (results, spans and model calls as JSON lines). No Textual here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from cabtui.sweep.layout import not_regular, read_regular
+from cabtui.sweep.lines import MAX_LINE_BYTES, check_line
+from cabtui.sweep.problems import Problem
+
+MAX_FILE_BYTES = 256 * 1024 * 1024  # one imported JSON document
+TAIL_CHARS = 64 * 1024  # of a test's stdout or stderr kept in a record
+TEXT_CHARS = 16 * 1024  # of a prompt, message or observation kept in a span or model call
+
+
+class Unreadable(Exception):
+    """A file that cannot be used, with the reason."""
+
+
+def read_json(path: Path) -> Any:
+    """A JSON document from a regular file, within the limits of :mod:`cabtui.sweep.lines`."""
+    why = not_regular(path)
+    if why is not None:
+        raise Unreadable(why)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise Unreadable(f"larger than {MAX_FILE_BYTES // 2**20} MiB ({size:,} bytes)")
+        data = read_regular(path)
+    except OSError as e:
+        raise Unreadable(f"cannot read: {e.strerror or e}") from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    value, why, _ = check_line(data if data.endswith(b"\n") else data + b"\n")
+    if value is None:
+        # check_line wants an object; a document may be a list (results of some harnesses).
+        try:
+            return json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+            if data and not data.rstrip().endswith((b"}", b"]")):
+                raise Unreadable("truncated JSON") from None
+            raise Unreadable(why or "malformed JSON") from None
+    return value
+
+
+def read_text(path: Path, limit: int = TAIL_CHARS) -> str | None:
+    """The last ``limit`` characters of a regular text file, or None."""
+    if not path.exists() or not_regular(path) is not None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - limit * 4))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    return text[-limit:]
+
+
+def clip(text: Any, limit: int = TEXT_CHARS) -> Any:
+    if isinstance(text, str) and len(text) > limit:
+        return text[:limit] + f"… ({len(text) - limit:,} more characters)"
+    return text
+
+
+# -- times -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    at: datetime  # aware
+    naive: bool  # written without a zone: read as local time
+
+
+def parse_time(value: Any) -> When | None:
+    """An ISO-8601 time (``Z``, an offset, or none: local), or epoch seconds; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value) or not 0 <= value < 4e9:
+            return None
+        return When(datetime.fromtimestamp(value, timezone.utc), False)
+    if not isinstance(value, str) or not 10 <= len(value) <= 40:
+        return None
+    text = value.strip().replace(" ", "T", 1)
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if at.tzinfo is None:
+        return When(at.astimezone(), True)
+    return When(at, False)
+
+
+def iso(when: When | datetime | None) -> str | None:
+    if when is None:
+        return None
+    at = when.at if isinstance(when, When) else when
+    return at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def ms_between(a: When | None, b: When | None) -> float | None:
+    if a is None or b is None:
+        return None
+    return (b.at - a.at).total_seconds() * 1000.0
+
+
+# -- identity ----------------------------------------------------------------------------------
+
+_BAD = re.compile(r"[/#\s]+")
+_VENDORS = (
+    ("claude", "anthropic"),
+    ("gpt", "openai"),
+    ("o1", "openai"),
+    ("o3", "openai"),
+    ("o4", "openai"),
+    ("codex", "openai"),
+    ("gemini", "google"),
+    ("gemma", "google"),
+    ("llama", "meta"),
+    ("qwen", "qwen"),
+    ("deepseek", "deepseek"),
+    ("mistral", "mistral"),
+    ("codestral", "mistral"),
+    ("devstral", "mistral"),
+    ("kimi", "moonshot"),
+    ("glm", "zhipu"),
+    ("grok", "xai"),
+)
+
+
+def part(text: Any, default: str) -> str:
+    """One part of a cell id: no slash, hash or whitespace (each run of them becomes ``_``)."""
+    s = _BAD.sub("_", str(text)).strip("_") if isinstance(text, (str, int)) else ""
+    return s[:120] or default
+
+
+def model_parts(name: Any, provider: Any = None) -> tuple[str, str]:
+    """(vendor, model) of a model name like ``anthropic/claude-opus-4-5`` or ``gpt-5.5``."""
+    text = name if isinstance(name, str) and name.strip() else "unknown"
+    if "/" in text:
+        vendor, rest = text.split("/", 1)
+        return part(vendor, "unknown"), part(rest, "unknown")
+    if isinstance(provider, str) and provider.strip() and provider.strip() != text:
+        return part(provider, "unknown"), part(text, "unknown")
+    low = text.lower()
+    vendor = next((v for prefix, v in _VENDORS if low.startswith(prefix)), "unknown")
+    return vendor, part(text, "unknown")
+
+
+def task_parts(name: Any, family: Any = None) -> tuple[str, str]:
+    """(family, task) of a task name like ``multi-swe-bench/fastify-1882`` or ``hello-world``."""
+    text = name if isinstance(name, str) and name.strip() else "unknown"
+    if "/" in text:
+        fam, rest = text.split("/", 1)
+        return part(fam, "tasks"), part(rest, "unknown")
+    return part(family, "tasks"), part(text, "unknown")
+
+
+def span_id(*parts: Any) -> str:
+    return hashlib.sha1("\0".join(map(str, parts)).encode()).hexdigest()[:16]
+
+
+# -- the records a source writes ---------------------------------------------------------------
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass
+class Out:
+    """The JSON-lines streams of one imported sweep, and the problems met on the way."""
+
+    results: IO[str]
+    spans: IO[str]
+    calls: IO[str]
+    problems: list[Problem] = field(default_factory=list)
+    n_records: int = 0
+
+    def problem(self, file: Path | str, reason: str, line: int | None = None) -> None:
+        self.problems.append(Problem(str(file), line, reason))
+
+    @staticmethod
+    def _line(obj: dict[str, Any]) -> str:
+        return json.dumps(obj, default=str, allow_nan=False) + "\n"
+
+    def record(self, rec: dict[str, Any]) -> None:
+        self.results.write(self._line(rec))
+        self.n_records += 1
+
+    def span(
+        self,
+        cell_id: str,
+        sid: str,
+        parent: str | None,
+        kind: str,
+        name: str,
+        start_ms: float | None,
+        duration_ms: float | None,
+        attrs: dict[str, Any] | None = None,
+        error: Any = None,
+    ) -> None:
+        self.spans.write(
+            self._line(
+                {
+                    "cell_id": cell_id,
+                    "span_id": sid,
+                    "parent_id": parent,
+                    "kind": kind,
+                    "name": name,
+                    "start_ms": _finite(start_ms),
+                    "duration_ms": _finite(duration_ms),
+                    "attrs": attrs or {},
+                    "error": error,
+                }
+            )
+        )
+
+    def call(self, call: dict[str, Any]) -> None:
+        self.calls.write(self._line({k: _finite(v) for k, v in call.items()}))
+
+
+def open_out(folder: Path) -> tuple[Out, dict[str, Path]]:
+    """An Out writing into ``folder``, and the files it writes (by sweep file name)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {n: folder / n for n in ("results.jsonl", "spans.jsonl", "model_calls.jsonl")}
+    out = Out(
+        open(files["results.jsonl"], "w", encoding="utf-8"),
+        open(files["spans.jsonl"], "w", encoding="utf-8"),
+        open(files["model_calls.jsonl"], "w", encoding="utf-8"),
+    )
+    return out, files
+
+
+def close_out(out: Out) -> None:
+    for f in (out.results, out.spans, out.calls):
+        f.close()
+
+
+def cast_start(path: Path) -> float | None:
+    """The Unix time in a cast header's ``timestamp`` (whole seconds), or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.readline(min(MAX_LINE_BYTES, 1 << 20))
+        value = json.loads(head)
+    except (OSError, ValueError, RecursionError):
+        return None
+    ts = value.get("timestamp") if isinstance(value, dict) else None
+    if isinstance(ts, (int, float)) and not isinstance(ts, bool) and 0 < ts < 4e9:
+        return float(ts)
+    return None
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """The unbiased pass@k estimator: 1 - C(n-c, k) / C(n, k)."""
+    if n - c < k:
+        return 1.0
+    prod = 1.0
+    for i in range(n - c + 1, n + 1):
+        prod *= 1.0 - k / i
+    return 1.0 - prod
