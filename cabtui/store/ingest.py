@@ -21,10 +21,10 @@ from pathlib import Path
 import duckdb
 
 from cabtui.scoring import MISMATCH_TOLERANCE, Weights, composite_sql
+from cabtui.sources import discover
 from cabtui.store import tables
 from cabtui.store.schema import KEYS, flatten_select, lit, q
 from cabtui.sweep.cellid import CELL_ID_PATTERN, RUN_SUFFIX_PATTERN, CellId, parse_cell_id
-from cabtui.sources import discover
 from cabtui.sweep.layout import RunDir, Sweep
 from cabtui.sweep.lines import (
     BOM,
