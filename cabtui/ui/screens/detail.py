@@ -31,6 +31,7 @@ from cabtui.ui.screens.detail_data import (
     tokens_line,
 )
 from cabtui.ui.widgets.axis_bars import AxisBars, fmt
+from cabtui.ui.widgets.fit import wrap_path
 from cabtui.ui.widgets.kv import kv_table, masked, value_text
 
 
@@ -119,7 +120,7 @@ class DetailScreen(Screen[None]):
         data = self.data
         assert data is not None and data.shown is not None and data.baseline is not None
         run = data.run
-        self.query_one("#detail-title", Static).update(Text(self.text(self.cell_id), style="bold"))
+        self._title()
         self.render_note(run.get("note"))
         self.query_one("#detail-status", Section).update(self.status_text(data))
         weights = data.what_if or data.sweep_weights
@@ -147,6 +148,15 @@ class DetailScreen(Screen[None]):
                 out if out.plain else empty
             )
         self.render_related(data)
+
+    def _title(self) -> None:
+        """The cell_id, broken at its "/" where the width asks (never inside a name)."""
+        title = self.query_one("#detail-title", Static)
+        width = title.content_region.width or self.app.size.width - 4
+        title.update(Text(wrap_path(self.text(self.cell_id), width), style="bold"))
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._title)
 
     def render_note(self, note: str | None) -> None:
         banner = self.query_one("#detail-note", Static)

@@ -59,8 +59,13 @@ def fmt(v: float | None, digits: int = 3) -> str:
     return "—" if v is None else f"{v:.{digits}f}"
 
 
+NARROW = 100  # under this many columns, each bar goes on its own line under its numbers
+
+
 class AxisBars(Static):
-    """The bars, the refusal factor, and recomputed vs recorded composite."""
+    """The bars, the refusal factor, and recomputed vs recorded composite. From ``NARROW``
+    columns up, a bar and its numbers share a line; under it, the numbers come first, each in
+    a column of its own, with the bar on the line below: no number is ever cut."""
 
     DEFAULT_CSS = "AxisBars { height: auto; }"
 
@@ -69,9 +74,45 @@ class AxisBars(Static):
         """``baseline`` is the composite under the sweep's own weights, compared with the recorded
         one; ``c`` and ``weights`` are what is shown (the what-if weights when ``what_if``)."""
         self.rows = axis_rows(c, weights)
+        self.components = c
         self.recomputed = composite(c)
         self.baseline = baseline
         self.recorded = recorded
+        self.what_if = what_if
+        self._width = -1
+        self._layout()
+
+    def on_resize(self) -> None:
+        if hasattr(self, "rows"):
+            self._layout()
+
+    def _layout(self) -> None:
+        width = self.size.width or self.app.size.width
+        narrow = width < NARROW
+        if narrow == (self._width < NARROW) and self._width != -1:
+            return
+        self._width = width
+        self.update(self._narrow() if narrow else self._wide())
+
+    def _factor(self) -> Text:
+        f = self.components.refusal_factor
+        return Text(fmt(f, 2), style="bold" if f == 1 else "bold yellow")
+
+    def _recorded(self) -> tuple[Text, Text | None]:
+        """The recorded composite, and the mismatch note when it differs."""
+        if self.recorded is None:
+            return Text("not recorded", style="dim italic"), None
+        if self.mismatch:
+            diff = abs(self.recorded - (self.baseline or 0.0))
+            return Text(fmt(self.recorded, 4)), Text(
+                f"MISMATCH: differs from recomputed by {diff:.4f}", style="bold red"
+            )
+        return Text(fmt(self.recorded, 4)), None
+
+    def _label(self) -> str:
+        return "composite (what-if weights)" if self.what_if else "composite (recomputed)"
+
+    def _wide(self) -> Table:
         table = Table(box=None, padding=(0, 1), show_edge=False, expand=False)
         for name, justify in (("axis", "left"), ("score", "left"), ("", "right"),
                               ("weight", "right"), ("contribution", "right")):  # fmt: skip
@@ -80,30 +121,42 @@ class AxisBars(Static):
             table.add_row(
                 LABELS[r.axis], bar(r.score), fmt(r.score), fmt(r.weight, 2), fmt(r.contribution, 4)
             )
-        factor = Text(
-            fmt(c.refusal_factor, 2), style="bold" if c.refusal_factor == 1 else "bold yellow"
-        )
         table.add_row(
-            "× refusal factor", Text("applied to every contribution", style="dim"), factor, "", ""
-        )
-        label = "composite (what-if weights)" if what_if else "composite (recomputed)"
-        table.add_row(
-            Text(label, style="bold"),
-            bar(self.recomputed),
-            "",
-            "",
-            Text(fmt(self.recomputed, 4), style="bold"),
-        )
-        if what_if:
-            table.add_row("composite (sweep weights)", "", "", "", fmt(baseline, 4))
-        rec = Text(fmt(recorded, 4))
-        if self.mismatch:
-            diff = abs((recorded or 0.0) - (baseline or 0.0))
-            rec.append(f"  MISMATCH: differs from recomputed by {diff:.4f}", style="bold red")
-        elif recorded is None:
-            rec = Text("not recorded", style="dim italic")
+            "× refusal factor", Text("applied to every contribution", style="dim"),
+            self._factor(), "", "",
+        )  # fmt: skip
+        table.add_row(Text(self._label(), style="bold"), bar(self.recomputed), "", "",
+                      Text(fmt(self.recomputed, 4), style="bold"))  # fmt: skip
+        if self.what_if:
+            table.add_row("composite (sweep weights)", "", "", "", fmt(self.baseline, 4))
+        rec, note = self._recorded()
+        if note is not None:
+            rec.append("  ")
+            rec.append_text(note)
         table.add_row("composite (recorded)", "", "", "", rec)
-        self.update(table)
+        return table
+
+    def _narrow(self) -> Table:
+        table = Table(box=None, padding=(0, 1), show_edge=False, expand=False)
+        table.add_column("axis", overflow="fold")
+        for name in ("score", "weight", "contribution"):
+            table.add_column(name, justify="right", no_wrap=True)
+        bar_width = max(8, min(BAR_WIDTH, (self.size.width or 80) - 30))
+        for r in self.rows:
+            table.add_row(LABELS[r.axis], fmt(r.score), fmt(r.weight, 2), fmt(r.contribution, 4))
+            table.add_row(Text("  ").append_text(bar(r.score, bar_width)), "", "", "")
+        table.add_row("× refusal factor", self._factor(), "", "")
+        table.add_row(Text("  applied to every contribution", style="dim"), "", "", "")
+        table.add_row(Text(self._label(), style="bold"), "", "",
+                      Text(fmt(self.recomputed, 4), style="bold"))  # fmt: skip
+        table.add_row(Text("  ").append_text(bar(self.recomputed, bar_width)), "", "", "")
+        if self.what_if:
+            table.add_row("composite (sweep weights)", "", "", fmt(self.baseline, 4))
+        rec, note = self._recorded()
+        table.add_row("composite (recorded)", "", "", rec)
+        if note is not None:
+            table.add_row(note, "", "", "")
+        return table
 
     @property
     def mismatch(self) -> bool:

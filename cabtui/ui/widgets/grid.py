@@ -28,6 +28,7 @@ MARK = "●"
 PENDING = Text("·", style="dim")
 NULL = Style.null()
 SCREEN_ROWS = 200  # rendered rows, lines and their cells kept: a screen of a tall terminal
+WIDEST = 48  # an identifier column grows to its widest value up to this, when there is room
 Runs = list[tuple[str, Style]]
 
 
@@ -248,7 +249,7 @@ class Grid(DataTable, inherit_bindings=False):
     def _measure_page(self, page: Page, grow: bool = False) -> None:
         """The width each column's values need in ``page`` (and its label, and its declared
         width): a number column is never narrower; an identifier column is widened towards it
-        when there is room (at most twice its declared width). ``grow``: another window of the
+        when there is room (at most WIDEST). ``grow``: another window of the
         same rows, which only widens."""
         needed = []
         for c, col in enumerate(self.grid_columns):
@@ -256,7 +257,7 @@ class Grid(DataTable, inherit_bindings=False):
             if col.min_width is None:
                 needed.append(max(col.width, widest, cell_len(col.label)))
             else:
-                needed.append(max(cell_len(col.label), col.width, min(widest, 2 * col.width)))
+                needed.append(max(cell_len(col.label), col.width, min(widest, WIDEST)))
         if grow:
             needed = [max(a, b) for a, b in zip(needed, self._needed)]
         self._needed = tuple(needed)

@@ -86,7 +86,7 @@ def kv_table(rows: list[tuple[str, Any, str]], key_width: int = 22) -> Table:
     shown after the key in a warning colour."""
     table = Table.grid(padding=(0, 2))
     table.add_column(no_wrap=True, min_width=key_width, style="bold")
-    table.add_column(ratio=1)
+    table.add_column(ratio=1, overflow="fold")
     for key, value, tag in rows:
         label = Text(safe(key))
         if tag:
