@@ -24,15 +24,16 @@ def discover(path: Path, only: str | None = None) -> tuple[list[Sweep], list[Pro
     if not path.is_dir():
         return [], [Problem(str(path), None, "not a directory")]
     found = scan(path, only)
-    problems = list(found.problems)
-    sweeps = [read_sweep(d) for d in found.cab]
-    names = {s.name for s in sweeps}
 
     def label_of(p: Path) -> str:
         try:
             return os.path.relpath(p, path)
         except ValueError:
             return str(p)
+
+    problems = [Problem(label_of(Path(p.file)), p.line, p.reason) for p in found.problems]
+    sweeps = [read_sweep(d) for d in found.cab]
+    names = {s.name for s in sweeps}
 
     def add(sweep: Sweep) -> None:
         name, n = sweep.name, 1

@@ -157,9 +157,14 @@ def _steps(
         name = f"{source} step {step.get('step_id', n + 1)}"
         if message.strip():
             name += f": {_first_line(message)}"
-        w.out.span(w.cell_id, sid, parent, "step", name, prev, at - prev, attrs)
+        latency = _latency(w, metrics) if source == "agent" else None
+        # A model call is [timestamp - latency, timestamp]; a step starts after the previous one,
+        # or earlier when its call began before that (calls whose steps overlap).
+        call_start = at - latency if latency is not None else prev
+        begin = min(prev, call_start)
+        w.out.span(w.cell_id, sid, parent, "step", name, begin, at - begin, attrs)
         if source == "agent":
-            _model_call(w, step, metrics, message, seen, sid, prev, at)
+            _model_call(w, step, metrics, message, seen, sid, call_start, at, latency)
             seen = []
         elif message:
             seen.append(message)
@@ -196,6 +201,20 @@ def _steps(
     return prev
 
 
+def _latency(w: Walk, metrics: dict[str, Any]) -> float | None:
+    """The latency of an agent step's model call in ms: the step's own ``latency_s``, else the
+    next of terminus-2's ``api_request_times_msec``; None when neither is known."""
+    extra = metrics.get("extra") if isinstance(metrics.get("extra"), dict) else {}
+    n = w.agent_steps
+    w.agent_steps += 1
+    value = _num(extra.get("latency_s"))
+    if value is not None and value >= 0:
+        return value * 1000.0
+    if n < len(w.latencies) and w.latencies[n] >= 0:
+        return w.latencies[n]
+    return None
+
+
 def _model_call(
     w: Walk,
     step: dict[str, Any],
@@ -203,18 +222,11 @@ def _model_call(
     message: str,
     seen: list[str],
     parent: str,
-    prev: float,
+    start: float,
     at: float,
+    latency: float | None,
 ) -> None:
     w.seq += 1
-    extra = metrics.get("extra") if isinstance(metrics.get("extra"), dict) else {}
-    latency = None
-    if _num(extra.get("latency_s")) is not None:
-        latency = float(extra["latency_s"]) * 1000.0
-    elif w.agent_steps < len(w.latencies):
-        latency = w.latencies[w.agent_steps]
-    w.agent_steps += 1
-    start = max(prev, at - latency) if latency is not None else prev
     duration = at - start
     prompt_tokens = _num(metrics.get("prompt_tokens"))
     completion_tokens = _num(metrics.get("completion_tokens"))

@@ -97,6 +97,18 @@ def scan(root: Path, only: str | None = None) -> Found:
             found.harbor.append(here)
             dirnames.clear()
             continue
+        if "config.json" in names and "agent" in dirnames and "result.json" not in names:
+            if b'"trial_name"' in _peek(here / "config.json"):
+                found.problems.append(
+                    Problem(
+                        str(here),
+                        None,
+                        "Harbor trial without result.json (still running, or "
+                        "crashed before writing it); skipped",
+                    )
+                )
+                dirnames.clear()
+                continue
         if depth >= MAX_DEPTH:
             dirnames.clear()
     for sweep in sorted(cab_by_runs):

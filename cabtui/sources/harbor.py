@@ -257,7 +257,7 @@ def emit(t: Trial, out: Out, label_of: Callable[[Path], str]) -> None:
         },
     }
     if tests:
-        record["tests"] = tests
+        record["tests"] = [{"name": k, "verdict": v} for k, v in tests.items()]
         record["scores"]["tests"] = {
             "passed": sum(1 for v in tests.values() if v == "passed"),
             "failed": sum(1 for v in tests.values() if v == "failed"),
@@ -266,7 +266,7 @@ def emit(t: Trial, out: Out, label_of: Callable[[Path], str]) -> None:
     if extra_vr:
         record["verifier"] = extra_vr
     if panes:
-        record["panes"] = panes
+        record["panes"] = [{"name": k, "text": v} for k, v in panes.items()]
     if naive:
         record["time_zone"] = "times written without a zone, read as local time"
     if exc:

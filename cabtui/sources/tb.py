@@ -263,7 +263,7 @@ def emit(t: TbTrial, out: Out, label_of: Callable[[Path], str]) -> None:
     }
     if parser:
         verdicts = {str(k): str(v) for k, v in list(parser.items())[:5000]}
-        record["tests"] = verdicts
+        record["tests"] = [{"name": k, "verdict": v} for k, v in verdicts.items()]
         passed = sum(1 for v in verdicts.values() if v == "passed")
         record["scores"]["tests"] = {
             "passed": passed,
@@ -271,7 +271,7 @@ def emit(t: TbTrial, out: Out, label_of: Callable[[Path], str]) -> None:
             "fraction": passed / len(verdicts) if verdicts else None,
         }
     if panes:
-        record["panes"] = panes
+        record["panes"] = [{"name": k, "text": v} for k, v in panes.items()]
     tests_cast = t.dir / "sessions" / "tests.cast"
     if tests_cast.is_file():
         record["tests_recording"] = label_of(tests_cast)

@@ -90,6 +90,13 @@ _COLUMNS: dict[str, str] = {
     "composite_mismatch": "bool",
     "has_recording": "bool",
     "n_spans": "number",
+    "source": "text",
+    "status": "text",
+    "agent_version": "text",
+    "task_version": "text",
+    "cost_usd": "number",
+    "agent_ms": "time",
+    "cache_tokens": "tokens",
 }
 # ``cell`` names the cell column (cell_id without its #run suffix); cell_id is reachable as itself.
 _ALIASES: dict[str, str] = {
@@ -112,6 +119,9 @@ _ALIASES: dict[str, str] = {
     "calls": "model_calls",
     "recording": "has_recording",
     "spans": "n_spans",
+    "agent": "tui",
+    "cost": "cost_usd",
+    "agent_time": "agent_ms",
 }
 FIELDS: dict[str, Field] = {name: Field(name, kind) for name, kind in _COLUMNS.items()}
 FIELDS.update({alias: FIELDS[column] for alias, column in _ALIASES.items()})
@@ -122,7 +132,12 @@ def field_names() -> list[str]:
     return sorted(FIELDS)
 
 
-_FIELD_TERM = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(<=|>=|!=|<|>|=|:)")
+_FIELD_TERM = re.compile(
+    r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_][A-Za-z0-9_.-]*)?)(<=|>=|!=|<|>|=|:)"
+)
+# ``axis.key`` names a score key kept in ``extra`` (another source's reward axes, unknown keys):
+# compared as a number. The JSON path travels as a parameter, like every value.
+_SCORE = "TRY_CAST(json_extract_string(extra, ?) AS DOUBLE)"
 _NUMBER = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([A-Za-z]*)")
 _UNITS: dict[str, dict[str, int]] = {
     "number": {"": 1},
@@ -214,6 +229,8 @@ class _Term:
         return items
 
     def field(self, name: str, op: str, raw: str) -> tuple[str, list[object]]:
+        if "." in name:
+            return self.score(name, op, raw)
         spec = FIELDS.get(name.lower())
         if spec is None:
             raise self.fail(f"unknown field {name!r}")
@@ -249,6 +266,35 @@ class _Term:
             else:
                 parts.append(f"{col} = ?")
                 params.append(self.number(item.text, kind, name))
+        sql = _any(parts)
+        return (f"NOT ({sql})" if op == "!=" else sql), params
+
+    def score(self, name: str, op: str, raw: str) -> tuple[str, list[object]]:
+        """``axis.key op value``: a numeric score key kept in ``extra`` (``rewards.reward>0``)."""
+        path = '$."scores.' + name.replace('"', "") + '"'
+        items = self.items(raw)
+        if op in _ORDERING:
+            if len(items) != 1:
+                raise self.fail(f"operator {op!r} takes a single value")
+            return f"{_SCORE} {op} ?", [path, self.number(items[0].text, "number", name)]
+        parts: list[str] = []
+        params: list[object] = []
+        for item in items:
+            if item.text.lower() == "null" and not item.quoted:
+                parts.append(f"{_SCORE} IS NULL")
+                params.append(path)
+            elif ".." in item.text:
+                low, high = item.text.split("..", 1)
+                if not low and not high:
+                    raise self.fail(f"empty range for field {name!r}")
+                bounds = [(cmp, end) for cmp, end in ((">=", low), ("<=", high)) if end]
+                both = " AND ".join(f"{_SCORE} {cmp} ?" for cmp, _ in bounds)
+                parts.append(f"({both})" if len(bounds) > 1 else both)
+                for _, end in bounds:
+                    params += [path, self.number(end, "number", name)]
+            else:
+                parts.append(f"{_SCORE} = ?")
+                params += [path, self.number(item.text, "number", name)]
         sql = _any(parts)
         return (f"NOT ({sql})" if op == "!=" else sql), params
 
@@ -298,3 +344,9 @@ def compile_filter(text: str) -> Compiled:
         parts.append(f"({sql})")
         params.extend(term_params)
     return Compiled(" AND ".join(parts) or "TRUE", params)
+
+
+def quote(value: str) -> str:
+    """``value`` as one literal filter value: double-quoted, so spaces, commas, ``*`` and ``?``
+    stay literal; a double quote (which the language cannot escape) becomes a ``?`` wildcard."""
+    return "?".join(f'"{part}"' for part in value.split('"'))

@@ -1,0 +1,356 @@
+"""Other harnesses' output, read through the store: the real Harbor sample (9 trials, ATIF v1.7,
+recordings), Harbor's own ATIF test trajectories, and the Terminal-Bench run recorded here."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import string
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cabtui.sources import discover
+from cabtui.sources.common import pass_at_k, parse_time
+from cabtui.sources.detect import scan
+from cabtui.store.store import Query, Store
+from tests.conftest import ROOT
+
+HARBOR = ROOT / "data" / "harbor" / "milo-sample"
+TRIALS = HARBOR / "trajectories" / "bb3167f2-79e5-4aa9-9e0d-7cf34b3420c0"
+TB = next((ROOT / "data" / "terminal-bench").iterdir())
+GOLDEN = ROOT / "tests" / "data" / "atif-golden"
+
+
+@pytest.fixture(scope="module")
+def harbor(cache_dir: Path) -> Store:
+    return Store.open(HARBOR)
+
+
+@pytest.fixture(scope="module")
+def tb(cache_dir: Path) -> Store:
+    return Store.open(TB)
+
+
+def _runs(store: Store) -> list[dict]:
+    return store.runs(Query(), limit=None, columns=("cell_id", "source", "sweep_id", "tui",
+                      "model", "task_id", "run", "status", "pass", "cost_usd", "wall_clock_ms",
+                      "agent_ms", "total_tokens", "has_recording", "n_spans", "composite"),
+                      ).to_pylist()  # fmt: skip
+
+
+# -- Harbor: the real sample ---------------------------------------------------------------------
+
+
+def test_harbor_identity_from_the_files(harbor: Store) -> None:
+    runs = _runs(harbor)
+    assert len(runs) == 9
+    for r in runs:
+        trial = (
+            TRIALS
+            / {"gpt": "gpt-5.5", "opus": "claude-opus-4-8", "gemini": "gemini-3.1-pro-preview"}[
+                r["tui"]
+            ]
+            / f"run_{r['run']}"
+        )
+        doc = json.loads((trial / "result.json").read_text())
+        assert r["source"] == "harbor"
+        assert r["tui"] == doc["agent_info"]["name"]
+        assert r["model"].endswith("/" + doc["agent_info"]["model_info"]["name"])
+        assert r["task_id"] == doc["task_name"]
+        assert r["sweep_id"] == Path(doc["config"]["trials_dir"]).name
+        score = doc["verifier_result"]["scores"]
+        assert r["pass"] == score["score_binary"]
+        assert r["cost_usd"] == pytest.approx(doc["agent_result"]["cost_usd"])
+        n_in, n_out = doc["agent_result"]["n_input_tokens"], doc["agent_result"]["n_output_tokens"]
+        assert r["total_tokens"] == n_in + n_out
+        assert r["status"] == "ok"
+        assert r["composite"] is None  # Harbor defines no composite
+        assert r["has_recording"]
+
+
+def test_harbor_rewards_are_axes_under_their_own_names(harbor: Store) -> None:
+    cid = next(r["cell_id"] for r in _runs(harbor) if r["tui"] == "gemini" and r["run"] == 1)
+    doc = json.loads((TRIALS / "gemini-3.1-pro-preview" / "run_1" / "result.json").read_text())
+    rewards = harbor.score_map([cid])[cid]["rewards"]
+    assert rewards == doc["verifier_result"]["scores"]
+
+
+def test_harbor_rerun_order_is_the_run_folder(harbor: Store) -> None:
+    for r in _runs(harbor):
+        doc = json.loads((TRIALS / "gpt-5.5" / f"run_{r['run']}" / "result.json").read_text())
+        if r["tui"] == "gpt":
+            assert r["wall_clock_ms"] == pytest.approx(
+                (datetime.fromisoformat(doc["finished_at"].replace("Z", "+00:00"))
+                 - datetime.fromisoformat(doc["started_at"].replace("Z", "+00:00"))).total_seconds() * 1000
+            )  # fmt: skip
+
+
+def test_harbor_spans_from_atif(harbor: Store) -> None:
+    cid = next(r["cell_id"] for r in _runs(harbor) if r["tui"] == "gpt" and r["run"] == 1)
+    traj = json.loads((TRIALS / "gpt-5.5" / "run_1" / "agent" / "trajectory.json").read_text())
+    steps = traj["steps"]
+    spans = harbor.spans(cid)
+    kinds = [s["kind"] for s in spans]
+    assert kinds.count("step") == len(steps)
+    agent_steps = [s for s in steps if s["source"] == "agent"]
+    assert kinds.count("model_call") == len(agent_steps)
+    assert kinds.count("tool_call") == sum(len(s.get("tool_calls") or []) for s in steps)
+    calls = harbor.model_calls(cid)
+    assert len(calls) == len(agent_steps)
+    # each model call ends at its step's timestamp and lasts the step's measured latency
+    run = harbor.run(cid) or {}
+    t0 = run["started_at"]
+    for call, step in zip(calls, agent_steps):
+        latency = step["metrics"]["extra"]["latency_s"] * 1000
+        end = datetime.fromisoformat(step["timestamp"])
+        assert call["latency_ms"] == pytest.approx(latency)
+        start = call["timestamp"]
+        assert (end - start).total_seconds() * 1000 == pytest.approx(latency, abs=1.0)
+        assert start >= t0 - timedelta(seconds=5)
+    assert calls[0]["completion"]["message"] == agent_steps[0]["message"]
+
+
+def test_harbor_recording_is_placed_by_its_header_time(harbor: Store) -> None:
+    cid = next(r["cell_id"] for r in _runs(harbor) if r["tui"] == "opus" and r["run"] == 2)
+    cast = TRIALS / "claude-opus-4-8" / "run_2" / "agent" / "recording.cast"
+    header = json.loads(cast.read_text().split("\n", 1)[0])
+    run = harbor.run(cid) or {}
+    terminal = [s for s in harbor.spans(cid) if s["kind"] == "container"]
+    assert len(terminal) == 1 and "aligned within 1 s" in terminal[0]["name"]
+    expected = (header["timestamp"] - run["started_at"].timestamp()) * 1000
+    assert terminal[0]["start_ms"] == pytest.approx(expected, abs=1.0)
+    rec = harbor.recording(cid)
+    assert rec is not None and Path(rec["file"]).resolve() == cast.resolve()
+
+
+def test_harbor_phases_outside_their_trial_are_problems_not_bars(harbor: Store) -> None:
+    """The sample's phase times lie outside its trials' start and end: reported once per trial,
+    and no phase span is drawn; the agent time is not taken from them."""
+    probs = [p for p in harbor.problems() if "outside the trial" in p.reason]
+    assert len(probs) == 9 and all(p.file.endswith("result.json") for p in probs)
+    for r in _runs(harbor):
+        assert not [s for s in harbor.spans(r["cell_id"]) if s["kind"] == "phase"]
+        assert r["agent_ms"] is None
+
+
+def test_harbor_cells_give_pass_at_k(harbor: Store) -> None:
+    cells = harbor.cells(Query(), limit=None).to_pylist()
+    assert len(cells) == 3
+    for c in cells:
+        runs = [r for r in _runs(harbor) if r["cell_id"].startswith(c["cell"])]
+        n, passed = len(runs), sum(1 for r in runs if r["pass"] == 1)
+        assert c["pass_at"] == pytest.approx([pass_at_k(n, passed, k) for k in range(1, n + 1)])
+
+
+def test_harbor_filters_on_source_status_and_reward(harbor: Store) -> None:
+    assert harbor.count(Query("source:harbor status:ok")) == 9
+    assert harbor.count(Query("agent:gpt")) == 3
+    assert harbor.count(Query("rewards.score_binary=1")) == sum(
+        1 for r in _runs(harbor) if r["pass"] == 1
+    )
+    assert harbor.count(Query("cost>1")) == sum(1 for r in _runs(harbor) if r["cost_usd"] > 1)
+
+
+# -- Harbor: what can go wrong ---------------------------------------------------------------------
+
+
+def _copy_trial(tmp: Path, src: Path, name: str) -> Path:
+    dst = tmp / "job" / name
+    shutil.copytree(src, dst)
+    for p in dst.rglob("*"):
+        p.chmod(0o644 if p.is_file() else 0o755)
+    return dst
+
+
+def test_bad_harbor_input_is_reported_and_the_rest_loads(tmp_path: Path) -> None:
+    good = _copy_trial(tmp_path, TRIALS / "gpt-5.5" / "run_1", "run_1")
+    trunc = _copy_trial(tmp_path, TRIALS / "gpt-5.5" / "run_2", "run_2")
+    text = (trunc / "agent" / "trajectory.json").read_text()
+    (trunc / "agent" / "trajectory.json").write_text(text[: len(text) // 2])
+    odd = _copy_trial(tmp_path, TRIALS / "gpt-5.5" / "run_3", "run_3")
+    doc = json.loads((odd / "agent" / "trajectory.json").read_text())
+    doc["schema_version"] = "ATIF-v9.0"
+    (odd / "agent" / "trajectory.json").write_text(json.dumps(doc))
+    (odd / "agent" / "recording.cast").write_text("not a cast\n")
+    broken = _copy_trial(tmp_path, TRIALS / "claude-opus-4-8" / "run_1", "run_4")
+    (broken / "result.json").unlink()
+    store = Store.open(tmp_path / "job")
+    runs = _runs(store)
+    assert sorted(r["run"] for r in runs) == [1, 2, 3]
+    reasons = {(p.file, p.reason) for p in store.problems()}
+    joined = "\n".join(f"{f}: {r}" for f, r in reasons)
+    assert "run_2/agent/trajectory.json: trajectory unreadable: truncated JSON" in joined
+    assert "run_3/agent/trajectory.json: unknown trajectory version 'ATIF-v9.0'" in joined
+    assert "run_3/agent/recording.cast" in joined
+    assert "run_4: Harbor trial without result.json" in joined
+    n_steps = len(json.loads((good / "agent" / "trajectory.json").read_text())["steps"])
+    by_run = {r["run"]: r for r in runs}
+    assert sum(1 for s in store.spans(by_run[1]["cell_id"]) if s["kind"] == "step") == n_steps
+    assert not [s for s in store.spans(by_run[2]["cell_id"]) if s["kind"] == "step"]
+    assert [s for s in store.spans(by_run[3]["cell_id"]) if s["kind"] == "step"]
+
+
+def _golden_trial(tmp_path: Path, stem: str) -> Path:
+    """A Harbor trial holding one of Harbor's own test trajectories (with its continuations and
+    sub-agent trajectories) and a TrialResult of the older shape (no model_info)."""
+    trial = tmp_path / "jobs" / "2026-01-05__10-00-00" / "hello-world__abc1234"
+    (trial / "agent").mkdir(parents=True)
+    for f in GOLDEN.glob(f"{stem}.trajectory*.json"):
+        (trial / "agent" / f.name.replace(f"{stem}.", "")).write_text(f.read_text())
+    (trial.parent / "config.json").write_text(json.dumps({
+        "job_name": "2026-01-05__10-00-00", "n_attempts": 1,
+        "orchestrator": {"type": "local", "n_concurrent_trials": 1},
+    }))  # fmt: skip
+    result = {
+        "id": "0b7c", "task_name": "hello-world", "trial_name": trial.name,
+        "trial_uri": f"file://{trial}", "task_checksum": "abc",
+        "agent_info": {"name": "terminus-2", "version": "2.0.0", "model_info": None},
+        "config": {"agent": {"name": "terminus-2", "model_name": "openai/gpt-4o"}},
+        "agent_result": {"n_input_tokens": 7802, "n_output_tokens": 1030, "cost_usd": 0.03},
+        "verifier_result": {"rewards": {"reward": 1.0}},
+        "exception_info": None,
+        "started_at": "2026-01-05T10:00:00.000000", "finished_at": "2026-01-05T10:01:00.000000",
+    }  # fmt: skip
+    (trial / "result.json").write_text(json.dumps(result))
+    return trial
+
+
+def test_golden_trajectory_with_continuation_and_no_timestamps(tmp_path: Path) -> None:
+    stem = "hello-world-context-summarization-linear-history"
+    _golden_trial(tmp_path, stem)
+    store = Store.open(tmp_path / "jobs")
+    (run,) = _runs(store)
+    assert run["tui"] == "terminus-2" and run["model"] == "openai/gpt-4o"
+    assert run["sweep_id"] == "2026-01-05__10-00-00" and run["pass"] == 1.0
+    main = json.loads((GOLDEN / f"{stem}.trajectory.json").read_text())["steps"]
+    cont = json.loads((GOLDEN / f"{stem}.trajectory.cont-1.json").read_text())["steps"]
+    expected = len(main) + sum(1 for s in cont if not s.get("is_copied_context"))
+    steps = [s for s in store.spans(run["cell_id"]) if s["kind"] == "step"]
+    assert len(steps) == expected
+    starts = [s["start_ms"] for s in steps]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)  # in order, 1 s apart
+    reasons = " ".join(p.reason for p in store.problems())
+    assert "no timestamps" in reasons
+    info = store.run(run["cell_id"]) or {}
+    assert "local time" in json.dumps(info["extra"])  # naive times are said to be local
+
+
+# -- Terminal-Bench: the run recorded here ---------------------------------------------------------
+
+
+def test_tb_identity_pass_status_and_tests(tb: Store) -> None:
+    meta = json.loads((TB / "run_metadata.json").read_text())
+    runs = _runs(tb)
+    assert len(runs) == 4
+    for r in runs:
+        task = r["task_id"].split("/", 1)[1]
+        trial = next((TB / task).glob(f"{task}.{r['run']}-of-2.*"))
+        doc = json.loads((trial / "results.json").read_text())
+        assert r["source"] == "tb" and r["tui"] == meta["agent_name"]
+        assert r["model"] == meta["model_name"] and r["sweep_id"] == meta["run_id"]
+        assert r["pass"] == (1.0 if doc["is_resolved"] else 0.0)
+        assert r["status"] == doc["failure_mode"]
+        tests = tb.score_map([r["cell_id"]])[r["cell_id"]]["tests"]
+        verdicts = doc["parser_results"]
+        assert tests["passed"] == sum(1 for v in verdicts.values() if v == "passed")
+        info = tb.run(r["cell_id"]) or {}
+        assert {t["name"]: t["verdict"] for t in info["extra"]["tests"]} == verdicts
+        panes = {p["name"] for p in info["extra"]["panes"]}
+        assert panes == {"pre-agent.txt", "post-agent.txt", "post-test.txt"}
+
+
+def test_tb_recordings_on_the_span_clock(tb: Store) -> None:
+    for r in _runs(tb):
+        task = r["task_id"].split("/", 1)[1]
+        trial = next((TB / task).glob(f"{task}.{r['run']}-of-2.*"))
+        run = tb.run(r["cell_id"]) or {}
+        spans = {s["name"].split(" ")[0]: s for s in tb.spans(r["cell_id"])}
+        for cast in ("agent.cast", "tests.cast"):
+            header = json.loads((trial / "sessions" / cast).read_text().split("\n", 1)[0])
+            at = (header["timestamp"] - run["started_at"].timestamp()) * 1000
+            assert spans[cast]["start_ms"] == pytest.approx(at, abs=1.0)
+        phases = {s["name"]: s for s in tb.spans(r["cell_id"]) if s["kind"] == "phase"}
+        assert set(phases) == {"setup", "agent", "tests"}
+        assert abs(spans["agent.cast"]["start_ms"] - phases["agent"]["start_ms"]) < 1500
+        assert r["has_recording"]
+
+
+# -- detection and times ---------------------------------------------------------------------------
+
+
+def test_mixed_tree_opens_together(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "data" / "sweeps" / "expansion-20260616", tmp_path / "a" / "cab")
+    shutil.copytree(TB.parent, tmp_path / "b" / "c" / "tb")
+    _copy_trial(tmp_path / "d", TRIALS / "gpt-5.5" / "run_1", "x")
+    store = Store.open(tmp_path)
+    sources = sorted({r["source"] for r in _runs(store)})
+    assert sources == ["cab", "harbor", "tb"]
+    assert store.total() == 5 + 4 + 1
+
+
+_KINDS = st.sampled_from(["cab", "harbor", "tb", "empty"])
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    plan=st.lists(
+        st.tuples(_KINDS, st.lists(st.text(string.ascii_lowercase, min_size=1, max_size=5), max_size=4)),
+        min_size=1, max_size=6,
+    )
+)  # fmt: skip
+def test_detection_finds_each_kind_at_any_depth(
+    tmp_path_factory: pytest.TempPathFactory, plan: list[tuple[str, list[str]]]
+) -> None:
+    root = tmp_path_factory.mktemp("tree")
+    want: dict[str, set[Path]] = {"cab": set(), "harbor": set(), "tb": set()}
+    for i, (kind, parts) in enumerate(plan):
+        where = root.joinpath(*parts, f"{kind}{i}")
+        where.mkdir(parents=True, exist_ok=True)
+        if kind == "cab":
+            (where / "results.jsonl").write_text("")
+        elif kind == "harbor":
+            (where / "result.json").write_text('{"task_name": "t", "trial_name": "t__x"}')
+        elif kind == "tb":
+            (where / "run_metadata.json").write_text('{"run_id": "r", "agent_name": "a"}')
+        if kind != "empty":
+            want[kind].add(where)
+    found = scan(root)
+
+    # a unit inside another recognised unit is not searched for
+    def top(paths: set[Path]) -> set[Path]:
+        every = want["cab"] | want["harbor"] | want["tb"]
+        return {p for p in paths if not any(q != p and q in p.parents for q in every)}
+
+    assert set(found.cab) == top(want["cab"])
+    assert set(found.harbor) == top(want["harbor"])
+    assert set(found.tb) == top(want["tb"])
+
+
+def test_nothing_to_open_says_what_it_looked_for(tmp_path: Path) -> None:
+    (tmp_path / "x").mkdir()
+    sweeps, problems = discover(tmp_path)
+    assert not sweeps and "Harbor trial" in problems[0].reason
+
+
+@given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2100, 1, 1)),
+       st.sampled_from(["Z", "+00:00", "+05:30", "-08:00", ""]))  # fmt: skip
+def test_parse_time_reads_every_zone_form(dt: datetime, zone: str) -> None:
+    text = dt.isoformat() + zone
+    when = parse_time(text)
+    assert when is not None
+    assert when.naive == (zone == "")
+    if zone in ("Z", "+00:00"):
+        assert when.at == dt.replace(tzinfo=timezone.utc)
+    if zone == "":
+        assert when.at.replace(tzinfo=None) == dt or when.at.astimezone().replace(tzinfo=None) == dt
+
+
+@given(st.one_of(st.text(max_size=50), st.integers(), st.floats(), st.none(), st.booleans()))
+def test_parse_time_never_raises(value: object) -> None:
+    parse_time(value)
