@@ -161,7 +161,10 @@ async def test_diffs_section_shows_a_file_only_in_a(sample_store: Store) -> None
         assert "-test tests::gives_up_after_max_attempts ... ok" in text
         await pilot.press("f")
         await pilot.pause()
-        assert screen.query_one("#cmp-terms").display
+        assert not screen.query_one("#cmp-diffs").display
+        # neither run has a recording: the terminals stay out and the summary has their room
+        assert screen.has_class("-no-recordings")
+        assert not screen.query_one("#cmp-terms").display
 
 
 async def test_detail_same_task_other_cli_opens_a_compare(sample_store: Store) -> None:

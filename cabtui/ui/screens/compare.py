@@ -20,6 +20,7 @@ import gc
 from typing import Any, ClassVar
 
 from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -47,13 +48,21 @@ from cabtui.ui.screens.compare_link import (
     step_to,
 )
 from cabtui.ui.widgets.aligned import AlignedSpans
-from cabtui.ui.widgets.axes_diff import Summary, axes_table, composite_table, diffs, identity_table
+from cabtui.ui.widgets.axes_diff import (
+    Summary,
+    axes_table,
+    composite_table,
+    diffs,
+    identity_table,
+    least_width,
+)
+from cabtui.ui.widgets.fit import differing
 from cabtui.ui.widgets.terminal import TerminalView
 
 FPS = 30
 EPS = 1e-6  # as in the replay screen: an event at exactly the clock's time is on screen
 SUMMARY_MODES = ("strip", "full", "hidden")  # `s` cycles: a strip at the top, the screen, none
-RATIOS = (4, 5, 5)  # identities, axes, composite: the axes' keys and values read whole at 180 cols
+RATIOS = (4, 6, 4)  # identities, axes, composite, side by side from 120 columns
 
 
 class CompareScreen(ClockKeys, Screen[None]):
@@ -66,6 +75,7 @@ class CompareScreen(ClockKeys, Screen[None]):
         Command("parted", "d", "Parting", "Jump to the row where the two traces part."),
         Command("toggle_link", "l", "Link", "Follow B by the span alignment or by the same clock."),
         Command("toggle_diffs", "f", "Diffs", "Show the tail, file-set and model-call diffs or the recordings."),
+        Command("toggle_axes", "a", "All axes", "Show every scorer key, or only those that differ (the default under 120 columns)."),
         Command("toggle_summary", "s", "Summary", "Identities, axes and composite: a strip at the top, the whole screen, or hidden."),
         Command("scroll_summary(-1)", "up", "Scroll up", "Scroll the summary up a line.", show=False, key_display="↑"),
         Command("scroll_summary(1)", "down", "Scroll down", "Scroll the summary down a line.", show=False, key_display="↓"),
@@ -111,6 +121,7 @@ class CompareScreen(ClockKeys, Screen[None]):
         self._frozen_before = 0  # objects frozen by someone else (the app) before this screen
         self._closed = False  # unmounted: a loader finishing late changes nothing
         self._idle_chosen = False  # `i` was pressed: a header no longer turns the limit on
+        self.all_axes: bool | None = None  # None: only the differing ones under 120 columns
 
     def compose(self) -> ComposeResult:
         yield Summary(id="cmp-summary")
@@ -129,8 +140,7 @@ class CompareScreen(ClockKeys, Screen[None]):
 
     def on_mount(self) -> None:
         # border titles are read as markup: data goes in as Text
-        self.query_one("#cmp-col-a").border_title = Text(f"A  {shown(self.a)}")
-        self.query_one("#cmp-col-b").border_title = Text(f"B  {shown(self.b)}")
+        self._titles()
         for side in ("a", "b"):
             self.query_one(f"#cmp-term-{side}", TerminalView).show_message("Loading…")
         self._timer = self.set_interval(1 / FPS, self.tick, pause=True)
@@ -194,14 +204,26 @@ class CompareScreen(ClockKeys, Screen[None]):
         summary = self.query_one(Summary)
         if d["kind"] == "cells":
             summary.set_columns(
-                identity_table(d), axes_table(d), self._cells_note(d), ratios=RATIOS
+                self._identity,
+                self._axes,
+                self._cells_note(d),
+                ratios=RATIOS,
+                least=(40, least_width(axes_table(d)), 0),
+                stack_order=(1, 0, 2),
             )
             for wid in ("#cmp-spans", "#cmp-terms"):
                 self.query_one(wid).display = False
             summary.add_class("-tall")
             self._status()
             return
-        summary.set_columns(identity_table(d), axes_table(d), composite_table(d), ratios=RATIOS)
+        summary.set_columns(
+            self._identity,
+            self._axes,
+            composite_table(d),
+            ratios=RATIOS,
+            stack_order=(1, 0, 2),
+            least=(40, least_width(axes_table(d)), least_width(composite_table(d))),
+        )
         self.query_one("#cmp-diffs-body", Static).update(diffs(d))
         self.link = Link(d["spans"]["pairs"])
         self.query_one(AlignedSpans).set_pairs(d["spans"]["pairs"], d["spans"]["parted_at"])
@@ -209,6 +231,32 @@ class CompareScreen(ClockKeys, Screen[None]):
         self.row = 0 if d["spans"]["pairs"] else None
         self._sync()
         self.load_sides()
+
+    def _identity(self, width: int, stacked: bool) -> Table:
+        assert self.diff is not None
+        return identity_table(self.diff, width, stacked)
+
+    def _axes(self, width: int, stacked: bool) -> Table:
+        assert self.diff is not None
+        only = not self.all_axes if self.all_axes is not None else stacked
+        return axes_table(self.diff, width, only_differing=only)
+
+    def action_toggle_axes(self) -> None:
+        summary = self.query_one(Summary)
+        shown_all = self.all_axes if self.all_axes is not None else not summary.stacked
+        self.all_axes = not shown_all
+        summary.rebuild()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._titles)
+
+    def _titles(self) -> None:
+        """Each terminal's title: its run id, the part the two ids share shortened (…) so the
+        part that differs reads whole."""
+        width = self.query_one("#cmp-col-a").size.width - 8
+        a, b = differing(shown(self.a), shown(self.b), max(8, width))
+        self.query_one("#cmp-col-a").border_title = Text(f"A  {a}")
+        self.query_one("#cmp-col-b").border_title = Text(f"B  {b}")
 
     def _cells_note(self, d: dict[str, Any]) -> Text:
         t = Text("cells: means with 95% intervals\n", style="bold")
@@ -244,6 +292,11 @@ class CompareScreen(ClockKeys, Screen[None]):
         self._rebuild_clock()
         self._sync()
         if None not in self.sessions.values():
+            # neither run recorded: the summary takes the terminals' room
+            self.set_class(
+                all(o is not None and o.player is None for o in self.sessions.values()),
+                "-no-recordings",
+            )
             self._freeze()
 
     def _freeze(self) -> None:

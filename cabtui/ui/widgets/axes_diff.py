@@ -8,8 +8,10 @@ the model calls. Every string from a sweep goes through ``safe()`` into a rich T
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.segment import Segment
 from rich.table import Table
@@ -18,7 +20,8 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from cabtui.replay.render import safe
+from cabtui.text import safe
+from cabtui.ui.widgets.fit import differing
 
 A_STYLE, B_STYLE = "bold cyan", "bold magenta"
 SKIP_AXES = {"stdout_tail", "stderr_tail"}  # shown as diffs below, not as values
@@ -58,40 +61,64 @@ def _table(title: str) -> Table:
     return t
 
 
-def identity_table(diff: dict[str, Any]) -> Table:
-    """Both sides' identity, the keys that differ in bold yellow."""
-    t = _table("identity")
-    t.add_column("key", style="dim", no_wrap=True, min_width=16)
-    t.add_column("A", style="cyan", overflow="ellipsis", no_wrap=True, ratio=1)
-    t.add_column("B", style="magenta", overflow="ellipsis", no_wrap=True, ratio=1)
+STACK_BELOW = 120  # under this many columns the summary's tables stack, and A goes over B
+Maker = Callable[[int, bool], RenderableType]  # (width, stacked) -> what the summary shows
+
+
+def identity_table(diff: dict[str, Any], width: int = 0, stacked: bool = False) -> Table:
+    """Both sides' identity, the keys that differ in bold yellow: a value equal on both sides
+    once, two that differ A over B, the start they share shortened (…) when they are longer
+    than the width, so the part that differs reads first. No value is cut: what does not fit
+    folds onto the next line. (The same layout at every width: ``stacked`` is not needed.)"""
+    t = _table("identity (bold yellow: differs)")
+    t.add_column("key", style="dim", no_wrap=True)
+    t.add_column("", no_wrap=True)  # A or B where the two differ
+    t.add_column("value", overflow="fold", ratio=1)
     differs = set(diff.get("identity_diff", []))
-    for key, a in diff["a"].items():
-        if key in ("cell_id", "cell", "runs"):
+    keys = [k for k in diff["a"] if k not in ("cell_id", "cell", "runs")]
+    key_w = max((len(k) for k in keys), default=8)
+    value_w = max(8, width - key_w - 4)
+    for key in keys:
+        a, b = safe(fmt(diff["a"].get(key))), safe(fmt(diff["b"].get(key)))
+        label = Text(key, style="bold yellow" if key in differs else "")
+        if a == b:
+            t.add_row(label, "", Text(a))
             continue
-        b = diff["b"].get(key)
-        style = "bold yellow" if key in differs else ""
-        t.add_row(Text(key, style=style), _cell(a), _cell(b))
+        if width:
+            a, b = differing(a, b, value_w - 2, cut_end=False)
+        t.add_row(label, Text("A", style=A_STYLE), Text(a, style="cyan"))
+        t.add_row(Text(""), Text("B", style=B_STYLE), Text(b, style="magenta"))
     return t
 
 
-def axes_table(diff: dict[str, Any]) -> Table:
-    """Scorer keys: A, B and a - b, green when A is better, red when B is."""
-    t = _table("axes (Δ = A − B, green: A better, red: B better)")
-    t.add_column("axis", style="dim", no_wrap=True, max_width=13)  # with its padding
-    t.add_column("key", style="dim", overflow="fold", min_width=12, ratio=3)
+def axes_table(diff: dict[str, Any], width: int = 0, only_differing: bool = False) -> Table:
+    """Scorer keys by axis: A, B and a - b, green when A is better, red when B is. Numbers are
+    never cut (their columns do not wrap); ``only_differing`` leaves out the keys equal on both
+    sides (and says how many)."""
+    rows = [r for r in diff["axes"] if r["key"] not in SKIP_AXES]
+    same = [r for r in rows if r["a"] == r["b"]]
+    if only_differing:
+        rows = [r for r in rows if r["a"] != r["b"]]
+    title = "axes (Δ = A − B; green: A better, red: B better)"
+    if only_differing:
+        title = f"axes that differ: {len(rows)} (a: all {len(rows) + len(same)}); Δ = A − B"
+    t = _table(title)
+    t.add_column("key", style="dim", no_wrap=True)
     t.add_column("A", justify="right", overflow="fold", ratio=1)
     t.add_column("B", justify="right", overflow="fold", ratio=1)
-    t.add_column("Δ", justify="right", no_wrap=True, min_width=7)
-    for row in diff["axes"]:
-        if row["key"] in SKIP_AXES:
-            continue
+    t.add_column("Δ", justify="right", no_wrap=True)
+    axis = None
+    for row in rows:
+        if row["axis"] != axis:
+            axis = row["axis"]
+            # names from the data go in as Text: a str cell would be read as markup
+            t.add_row(Text(safe(str(axis)), style="bold"), "", "", "")
         a, b = row["a"], row["b"]
         if isinstance(a, dict) and "mean" in a:  # a cell diff: mean [lo, hi] (n)
             a, b = _interval(a), _interval(b)
         else:
-            a, b = _cell(a, 36), _cell(b, 36)  # long values fold onto a second line
-        # names from the data go in as Text: a str cell would be read as markup
-        t.add_row(Text(safe(str(row["axis"]))), Text(safe(str(row["key"]))), a, b, _delta(row))
+            a, b = Text(safe(fmt(a))), Text(safe(fmt(b)))
+        t.add_row(Text(" " + safe(str(row["key"]))), a, b, _delta(row))
     return t
 
 
@@ -104,9 +131,9 @@ def _interval(s: dict[str, Any]) -> Text:
 def composite_table(diff: dict[str, Any]) -> Table:
     """The composite's components: each input in [0, 1] and its weighted contribution."""
     t = _table("composite components (input, then weighted)")
-    t.add_column("component", style="dim", no_wrap=True, overflow="ellipsis", min_width=10)
+    t.add_column("component", style="dim", overflow="fold", min_width=7)
     for name in ("in A", "in B", "A", "B", "Δ"):
-        t.add_column(name, justify="right", no_wrap=True)
+        t.add_column(name, justify="right", no_wrap=True, min_width=4)
 
     def two(v: Any) -> Text:  # inputs and contributions are in [0, 1]: two decimals read whole
         return (
@@ -183,6 +210,21 @@ def diffs(diff: dict[str, Any]) -> RenderableType:
     return Group(*parts)
 
 
+def least_width(table: Table, fold_cap: int = 8) -> int:
+    """The width ``table`` needs so that no number is cut: every column as wide as its widest
+    cell, except that a folding column (long strings) is counted at most ``fold_cap``."""
+    total = 0
+    for column in table.columns:
+        widest = max(
+            [cell_len(c.plain if isinstance(c, Text) else str(c)) for c in column._cells]
+            + [cell_len(str(column.header))]
+        )
+        if column.overflow == "fold":
+            widest = min(widest, fold_cap)
+        total += widest + 1
+    return total + 1
+
+
 class Summary(ScrollView, can_focus=False):
     """Renderables in equal columns side by side (identities, axes, composite parts), each
     rendered once per width into strips, so neither layout nor scrolling renders a table again.
@@ -197,20 +239,57 @@ class Summary(ScrollView, can_focus=False):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.columns: tuple[RenderableType, ...] = ()
+        self.columns: tuple[RenderableType | Maker, ...] = ()
+        self.stack_order: tuple[int, ...] = ()
+        self.least: tuple[int, ...] = ()
+        self._stacked = False
         self.ratios: tuple[int, ...] = ()
         self._lines: list[Strip] = []
         self._width = -1
 
-    def set_columns(self, *columns: RenderableType, ratios: tuple[int, ...] = ()) -> None:
-        """Show ``columns``, their widths in proportion to ``ratios`` (equal by default)."""
+    @property
+    def stacked(self) -> bool:
+        """Whether the renderables go one under the other (as last laid out)."""
+        return self._stacked
+
+    def _widths(self, width: int) -> list[int]:
+        total = sum(self.ratios) or 1
+        edges = [width * sum(self.ratios[:i]) // total for i in range(len(self.ratios) + 1)]
+        return [b - a for a, b in zip(edges, edges[1:])]
+
+    def _stack(self, width: int) -> bool:
+        if width < STACK_BELOW:
+            return True
+        widths = self._widths(width)
+        return any(w - 2 * self.PAD < need for w, need in zip(widths, self.least))
+
+    def set_columns(
+        self,
+        *columns: RenderableType | Maker,
+        ratios: tuple[int, ...] = (),
+        stack_order: tuple[int, ...] = (),
+        least: tuple[int, ...] = (),
+    ) -> None:
+        """Show ``columns``, their widths in proportion to ``ratios`` (equal by default); a
+        column may be a maker, called with its width and whether the summary is stacked.
+        ``stack_order``: the order of the columns when stacked (as given by default).
+        ``least``: the width each column needs side by side; where one would have less, or
+        under ``STACK_BELOW`` columns, they are stacked."""
+        self.least = least
         self.columns, self.ratios, self._width = columns, ratios or (1,) * len(columns), -1
+        self.stack_order = stack_order or tuple(range(len(columns)))
         self.scroll_to(y=0, animate=False, immediate=True)
         self._build()
         self.refresh()
 
     def on_resize(self) -> None:
         self._build()
+
+    def rebuild(self) -> None:
+        """Render the columns again (what they show has changed)."""
+        self._width = -1
+        self._build()
+        self.refresh()
 
     def on_unmount(self) -> None:
         self.columns, self._lines = (), []  # a removed screen may be kept alive a while
@@ -221,15 +300,28 @@ class Summary(ScrollView, can_focus=False):
             return
         self._width = width
         console = self.app.console
-        total = sum(self.ratios) or 1
-        edges = [width * sum(self.ratios[:i]) // total for i in range(len(self.ratios) + 1)]
-        widths = [b - a for a, b in zip(edges, edges[1:])]
-        cols: list[list[list[Segment]]] = []
-        for renderable, w in zip(self.columns, widths):
-            inner = max(1, w - 2 * self.PAD)
-            cols.append(
-                console.render_lines(renderable, console.options.update_width(inner), pad=True)
-            )
+        stacked = self._stacked = self._stack(width)
+        if stacked:  # one under the other, each the whole width
+            inner = max(1, width - 2 * self.PAD)
+            lines: list[list[Segment]] = []
+            for n, column in enumerate(self.columns[i] for i in self.stack_order):
+                renderable = column(inner, True) if callable(column) else column
+                if n:
+                    lines.append([])
+                lines += console.render_lines(
+                    renderable, console.options.update_width(inner), pad=True
+                )
+            cols = [lines]
+            widths = [width]
+        else:
+            widths = self._widths(width)
+            cols = []
+            for column, w in zip(self.columns, widths):
+                inner = max(1, w - 2 * self.PAD)
+                renderable = column(inner, False) if callable(column) else column
+                cols.append(
+                    console.render_lines(renderable, console.options.update_width(inner), pad=True)
+                )
         height = max((len(c) for c in cols), default=0)
         pad = Strip.blank(self.PAD)
         self._lines = []

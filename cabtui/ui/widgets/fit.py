@@ -43,10 +43,10 @@ def shared_prefix(values: list[str], sep: str = "/") -> str:
     return common[: cut + 1] if cut >= 0 else ""
 
 
-def differing(a: str, b: str, width: int) -> tuple[str, str]:
+def differing(a: str, b: str, width: int, cut_end: bool = True) -> tuple[str, str]:
     """``a`` and ``b`` each within ``width`` cells, keeping the part where they differ: the
-    shared start (then the shared end) is replaced by "…" as needed; equal values are cut at
-    the end."""
+    shared start is replaced by "…" as needed, then (``cut_end``) the end is cut; equal values
+    are cut at the end. Without ``cut_end`` only the shared start goes (the rest may fold)."""
     if cell_len(a) <= width and cell_len(b) <= width:
         return a, b
     if a == b:
@@ -63,7 +63,7 @@ def differing(a: str, b: str, width: int) -> tuple[str, str]:
         s = v
         if start > 0 and cell_len(s) > width:
             s = ELLIPSIS + s[start:]
-        out.append(clip_end(s, width))
+        out.append(clip_end(s, width) if cut_end else s)
     return out[0], out[1]
 
 
