@@ -52,6 +52,11 @@ class ReplayScreen(ClockKeys, Screen[None]):
         Command("toggle_idle", "i", "Idle limit", "Cap idle gaps while playing (asciinema's idle_time_limit)."),
         Command("toggle_prompt", "p", "Prompt", "Show or hide the current model call's prompt and completion."),
         Command("toggle_secrets", "x", "Secrets", "Show or mask the secrets on the recorded screen.", show=False),
+        Command("pan(-8,0)", "shift+left", "Pan left", "A recording larger than its pane is cropped around the cursor: look further left.", show=False, key_display="shift+←"),
+        Command("pan(8,0)", "shift+right", "Pan right", "Look further right on a cropped recording.", show=False, key_display="shift+→"),
+        Command("pan(0,-4)", "shift+up", "Pan up", "Look further up on a cropped recording.", show=False, key_display="shift+↑"),
+        Command("pan(0,4)", "shift+down", "Pan down", "Look further down on a cropped recording.", show=False, key_display="shift+↓"),
+        Command("pan(0,0)", "c", "Follow cursor", "The cropped view follows the recording's cursor again.", show=False),
         Command("back", "escape", "Back", "Leave the replay."),
     ]  # fmt: skip
     BINDINGS = bindings(COMMAND_LIST)
@@ -118,9 +123,11 @@ class ReplayScreen(ClockKeys, Screen[None]):
         self.session = s
         terminal = self.query_one("#terminal", TerminalView)
         col = self.query_one("#terminal-col")
-        if s.player is not None:
-            col.styles.width = s.player.cols + 2
-            self.query_one("#replay-body").styles.height = (
+        if s.player is not None and s.timeline.spans:
+            # as large as the recording where the terminal allows, the rest to the spans; a
+            # recording larger than that is cropped around its cursor (shift+arrows pan)
+            col.styles.max_width = s.player.cols + 2
+            self.query_one("#replay-body").styles.max_height = (
                 s.player.rows + 2 + (2 if s.problems else 0)
             )
         col.border_title = Text(shown(Path(s.source).name) if s.source else "terminal")
@@ -134,6 +141,8 @@ class ReplayScreen(ClockKeys, Screen[None]):
         tl, clock = s.timeline, s.clock
         waterfall = self.query_one("#waterfall", Waterfall)
         waterfall.display = bool(tl.spans)  # a bare recording has none
+        # without spans the terminal takes the room: no empty span pane beside or above it
+        self.set_class(not tl.spans, "-no-spans")
         waterfall.set_spans(tl.spans, clock.end_ms)
         self.query_one("#ruler", Ruler).set_marks(
             clock.end_ms,
@@ -143,6 +152,18 @@ class ReplayScreen(ClockKeys, Screen[None]):
         )
         self.sub_title = shown(s.title)
         self._sync()
+        self.call_after_refresh(self._refit)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
+        """After a layout: the view of a cropped recording follows its cursor, and the status
+        line says how much of it is shown."""
+        terminal = self.query_one("#terminal", TerminalView)
+        if not terminal.panned:
+            terminal.pan(0, 0)
+        self._status()
 
     # -- the clock ---------------------------------------------------------------------------
 
@@ -202,6 +223,15 @@ class ReplayScreen(ClockKeys, Screen[None]):
         ]
         if self.selected is not None:
             parts.append(f"span {s.timeline._rank[self.selected] + 1}/{len(s.timeline.spans)}")
+        terminal = self.query_one("#terminal", TerminalView)
+        if s.player is not None and terminal.cropped():
+            # said early: a narrow status line cuts its end
+            how = "panned, c: follow" if terminal.panned else "at cursor, shift+arrows pan"
+            parts.insert(
+                2,
+                f"{s.player.cols}x{s.player.rows} cropped to {terminal.size.width}x"
+                f"{terminal.size.height} from {terminal.view_x},{terminal.view_y} ({how})",
+            )
         if self.searching:
             parts.append(f"searching {self.needle!r}…")
         elif self.needle:
@@ -257,6 +287,10 @@ class ReplayScreen(ClockKeys, Screen[None]):
         terminal = self.query_one("#terminal", TerminalView)
         terminal.reveal = not terminal.reveal
         self.notify("Secrets shown." if terminal.reveal else "Secrets masked.", timeout=2)
+
+    def action_pan(self, dx: int, dy: int) -> None:
+        self.query_one("#terminal", TerminalView).pan(dx, dy)
+        self._status()
 
     def action_toggle_prompt(self) -> None:
         panel = self.query_one("#prompt")

@@ -40,6 +40,10 @@ class TerminalView(Widget):
         self._message_strips: list[Strip] = []
         self._message_width = -1
         self.repainted = 0  # rows rendered since mount: lets tests check partial repaints
+        # A recording larger than the pane is cropped: the view's top-left corner on the
+        # recorded screen. It follows the cursor unless panned by hand (``pan``).
+        self.view_x = self.view_y = 0
+        self.panned = False
         self._reveal = False  # show secrets on the screen (masked cell by cell when off)
 
     # -- feeding -----------------------------------------------------------------------------
@@ -73,12 +77,62 @@ class TerminalView(Widget):
         for r in todo:
             self._rows[r] = line_rich(lines[r], self._reveal)
             self._strips[r] = None
-        if full:
+        if self._follow() or full:
             self.refresh()
         else:
             width = self.size.width
             for r in todo:
-                self.refresh(Region(0, r, width, 1))
+                self.refresh(Region(0, r - self.view_y, width, 1))
+
+    # -- the view of a recording larger than the pane ---------------------------------------
+
+    def cropped(self) -> bool:
+        """The recorded screen is larger than the pane (part of it is out of view)."""
+        w, h = self.size
+        return bool(self._lines) and (len(self._lines) > h or self._width() > w)
+
+    def _width(self) -> int:
+        """The recorded screen's width (its widest row)."""
+        return max((row.cell_len for row in self._rows), default=0)
+
+    def _follow(self) -> bool:
+        """Keep the cursor in view (unless panned by hand); True if the view moved."""
+        if self.panned or self._cursor is None:
+            return self._clamp()
+        w, h = self.size
+        y, x = self._cursor
+        vx, vy = self.view_x, self.view_y
+        if h and not vy <= y < vy + h:
+            vy = max(0, y - h + 1) if y >= vy + h else y
+        if w and not vx <= x < vx + w:
+            vx = max(0, x - w + 1) if x >= vx + w else x
+        moved = (vx, vy) != (self.view_x, self.view_y)
+        self.view_x, self.view_y = vx, vy
+        return self._clamp() or moved
+
+    def _clamp(self) -> bool:
+        w, h = self.size
+        vx = max(0, min(self.view_x, self._width() - w)) if w else 0
+        vy = max(0, min(self.view_y, len(self._lines) - h)) if h else 0
+        moved = (vx, vy) != (self.view_x, self.view_y)
+        self.view_x, self.view_y = vx, vy
+        return moved
+
+    def pan(self, dx: int, dy: int) -> None:
+        """Move the view over a recording larger than the pane; (0, 0) follows the cursor
+        again."""
+        if dx == dy == 0:
+            self.panned = False
+            self._follow()
+        else:
+            self.panned = True
+            self.view_x += dx
+            self.view_y += dy
+            self._clamp()
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._follow()
 
     @property
     def reveal(self) -> bool:
@@ -141,6 +195,8 @@ class TerminalView(Widget):
             if 0 <= row < len(self._message_strips):
                 return self._message_strips[row].apply_style(base).crop_extend(0, width, base)
             return Strip.blank(width, base)
+        y += self.view_y
         if y >= len(self._rows):
             return Strip.blank(width, base)
-        return self._strip(y).apply_style(base).crop_extend(0, width, base)
+        x = self.view_x
+        return self._strip(y).apply_style(base).crop_extend(x, x + width, base)
