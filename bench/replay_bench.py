@@ -16,9 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import avt
 
-from cabtui.replay.cast import format_cast, parse_cast
 from cabtui.replay.engine import Player
 from cabtui.replay.render import rich_rows
+from cabtui.sweep.asciicast import format_cast, parse_cast
 
 COLS, ROWS, MINUTES = 160, 40, 40
 

@@ -16,7 +16,7 @@ app = typer.Typer(
 console = Console(emoji=False)
 err = Console(stderr=True, emoji=False)  # arguments and data go out as Text, never markup
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sweeps"
+SAMPLE = Path(__file__).resolve().parent.parent / "data"
 
 
 def _error(message: str, value: object, prefix: str = "error: ") -> None:
@@ -119,7 +119,7 @@ def frame(
     ),
 ) -> None:
     """Print the terminal screen of a recording at one moment."""
-    from cabtui.replay.frame import run
+    from cabtui.commands.frame import run
 
     raise typer.Exit(run(path, cell_id, at, fmt, reveal=reveal))
 
@@ -179,9 +179,15 @@ def compare(
     cell_b: str = typer.Argument(..., help="Run B."),
 ) -> None:
     """Open two runs side by side in the terminal UI."""
-    from cabtui.commands.compare import compare as run
+    from cabtui.commands.compare import resolve_pair
+    from cabtui.store.store import Store
+    from cabtui.ui.app import CabApp
+    from cabtui.ui.screens.compare import CompareScreen
 
-    run(path, cell_a, cell_b)
+    a, b = resolve_pair(path, cell_a, cell_b)
+    CabApp(
+        lambda p: Store.open(path, p), start=lambda s: CompareScreen(s, a, b), freeze_gc=True
+    ).run()
 
 
 @app.command()

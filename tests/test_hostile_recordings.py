@@ -18,14 +18,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 
-from cabtui.replay import frame, limits
-from cabtui.replay.cast import CastError, read_cast
+from cabtui.commands import frame
 from cabtui.replay.clock import Clock, fmt_ms
 from cabtui.replay.engine import Player
 from cabtui.replay.render import SECRET_HINTS, line_rich, rich_rows, text_rows
 from cabtui.replay.spans import span_tree
 from cabtui.replay.tail import tail_plain, tail_text
 from cabtui.secrets import find_secrets
+from cabtui.sweep import cast_limits
+from cabtui.sweep.asciicast import CastError, read_cast
 from cabtui.ui.replay_app import ReplayApp
 from cabtui.ui.screens.replay import ReplayScreen
 from cabtui.ui.widgets.ruler import Ruler
@@ -86,10 +87,10 @@ def header_bomb(tmp_path: Path) -> Path:
 
 def test_header_bomb_is_clamped_and_reported(tmp_path: Path) -> None:
     rec = read_cast(header_bomb(tmp_path))
-    assert (rec.cols, rec.rows) == (limits.MAX_COLS, limits.MAX_ROWS)
+    assert (rec.cols, rec.rows) == (cast_limits.MAX_COLS, cast_limits.MAX_ROWS)
     assert data(rec) == ["hi"]
     assert "header says 100000x100000; shown as 1000x500" in problem_at(rec, 1)
-    assert Player(rec).cols == limits.MAX_COLS
+    assert Player(rec).cols == cast_limits.MAX_COLS
 
 
 def test_resize_bomb_is_clamped_and_reported(tmp_path: Path) -> None:
@@ -112,7 +113,7 @@ def test_huge_output_event_is_cut_at_the_limit(tmp_path: Path) -> None:
     assert [e.time for e in rec.events] == [0.1, 0.2, 0.3]
     assert data(rec)[0] == "before" and data(rec)[2] == "\r\nafter"
     cut = data(rec)[1]
-    assert big.startswith(cut) and 0 < len(cut) <= limits.MAX_LINE_BYTES
+    assert big.startswith(cut) and 0 < len(cut) <= cast_limits.MAX_LINE_BYTES
     assert "over the limit of 1 MiB" in problem_at(rec, 3)
 
 
@@ -126,7 +127,7 @@ def test_huge_line_that_is_not_an_event_is_skipped(tmp_path: Path) -> None:
 def test_many_problems_are_capped(tmp_path: Path) -> None:
     rec = read_cast(cast(tmp_path, *(["{bad"] * 500), ev(1, "o", "ok")))
     assert data(rec) == ["ok"]
-    assert len(rec.problems) == limits.MAX_PROBLEMS + 1
+    assert len(rec.problems) == cast_limits.MAX_PROBLEMS + 1
     assert rec.problems[-1].endswith("300 more problems not listed")
 
 
@@ -191,7 +192,7 @@ def test_absurd_and_backwards_times(tmp_path: Path, version: int) -> None:
              "[0.5, \"o\", \"b\"]", "[1e999, \"o\", \"overflow\"]"]  # fmt: skip
     rec = read_cast(cast(tmp_path, *lines, header=header))
     assert data(rec) == ["a", "b"]
-    assert all(0 <= e.time <= limits.MAX_TIME for e in rec.events)
+    assert all(0 <= e.time <= cast_limits.MAX_TIME for e in rec.events)
     for no in (3, 4, 5, 6, 7, 9):
         problem_at(rec, no)
     if version == 2:
@@ -212,7 +213,7 @@ def test_v3_intervals_past_the_time_limit(tmp_path: Path) -> None:
 def test_clock_ruler_and_spans_take_any_float() -> None:
     for end in (float("inf"), float("nan"), 1e308, -5.0):
         c = Clock(end_ms=end, offset_ms=float("nan"), event_times=(0.0, 1.0))
-        assert 0 <= c.end_ms <= limits.MAX_TIME * 1000
+        assert 0 <= c.end_ms <= cast_limits.MAX_TIME * 1000
         for t in (float("nan"), float("inf"), -float("inf"), 1e308):
             assert 0 <= c.seek(t) <= c.end_ms
         c.playing = True
@@ -339,11 +340,11 @@ def test_rows_without_a_hint_hold_no_secret(parts: list[str], noise: str) -> Non
 def test_huge_tail_shows_its_end_under_a_count() -> None:
     out = "".join(f"line {i}\n" for i in range(1_800_000))
     rows = tail_plain(out)
-    assert len(rows) == limits.MAX_TAIL_LINES + 1
+    assert len(rows) == cast_limits.MAX_TAIL_LINES + 1
     assert rows[0].startswith("… ") and rows[0].endswith("more lines above")
     assert rows[-1] == "line 1799999"
     more = int(rows[0].split()[1].replace(",", ""))
-    assert more + limits.MAX_TAIL_LINES == 1_800_000
+    assert more + cast_limits.MAX_TAIL_LINES == 1_800_000
     text = tail_text("y" * (50 << 20)).plain  # one 50 MiB line: its end
     assert text and set(text) == {"y"}
 

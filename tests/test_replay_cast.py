@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cabtui.replay.cast import CastError, Event, format_cast, parse_cast, read_cast, timeline
+from cabtui.sweep.asciicast import CastError, Event, format_cast, parse_cast, read_cast, timeline
 
 V2 = (
     '{"version": 2, "width": 100, "height": 30, "title": "demo", "idle_time_limit": 1.5,'

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cabtui.replay.cast import Event, Recording, timeline
 from cabtui.replay.clock import SPEEDS, Clock, TimeMap, fmt_ms
+from cabtui.sweep.asciicast import Event, Recording, timeline
 
 
 def test_step_and_bounds() -> None:

@@ -7,8 +7,8 @@ import random
 import avt
 import pytest
 
-from cabtui.replay.cast import format_cast, parse_cast
 from cabtui.replay.engine import Player
+from cabtui.sweep.asciicast import format_cast, parse_cast
 
 
 def rec_of(events, cols=20, rows=5):

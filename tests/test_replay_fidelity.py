@@ -18,8 +18,8 @@ from pathlib import Path
 import avt
 import pytest
 
-from cabtui.replay.cast import Recording, format_cast, parse_cast, parse_size, read_cast
 from cabtui.replay.engine import Player
+from cabtui.sweep.asciicast import Recording, format_cast, parse_cast, parse_size, read_cast
 
 ROOT = Path(__file__).resolve().parent.parent
 TMUX = shutil.which("tmux")

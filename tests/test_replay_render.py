@@ -12,10 +12,11 @@ import pytest
 from rich.color import ColorType
 from rich.style import Style
 
-from cabtui.replay.cast import format_cast, parse_cast
+from cabtui.commands.frame import resolve_recording
 from cabtui.replay.engine import Player
-from cabtui.replay.frame import resolve_recording
-from cabtui.replay.render import is_safe, rich_rows, safe, svg, text_rows
+from cabtui.replay.render import rich_rows, svg, text_rows
+from cabtui.sweep.asciicast import format_cast, parse_cast
+from cabtui.text import is_safe, safe
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all C0 (but \t \n), DEL, C1
 
@@ -196,7 +197,7 @@ def test_recording_outside_the_sweep_is_refused(tmp_path):
 def test_replay_never_imports_textual():
     code = (
         "import sys\n"
-        "import cabtui.replay.cast, cabtui.replay.engine, cabtui.replay.render, "
+        "import cabtui.sweep.asciicast, cabtui.replay.engine, cabtui.replay.render, "
         "cabtui.replay.frame\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'textual')))\n"
     )

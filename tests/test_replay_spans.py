@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cabtui.replay.cast import Event, Recording
 from cabtui.replay.spans import Timeline, markers, place_calls, recording_offset_ms, span_tree
+from cabtui.sweep.asciicast import Event, Recording
 
 
 def _s(sid: str, parent: str | None, kind: str, start: float, dur: float) -> dict[str, object]:

@@ -10,13 +10,13 @@ import pytest
 from textual.screen import Screen
 
 from cabtui.compare.diff import diff_runs
-from cabtui.replay.cast import read_cast
+from cabtui.compare.link import CLOCK, SPAN, Link
 from cabtui.replay.engine import Player
 from cabtui.store.store import Store
+from cabtui.sweep.asciicast import read_cast
 from cabtui.ui.app import CabApp
 from cabtui.ui.screens.browser import BrowserScreen
 from cabtui.ui.screens.compare import EPS, CompareScreen
-from cabtui.ui.screens.compare_link import CLOCK, SPAN, Link
 from cabtui.ui.screens.detail import DetailScreen
 from cabtui.ui.screens.pivot import PivotScreen
 from cabtui.ui.widgets.aligned import AlignedSpans

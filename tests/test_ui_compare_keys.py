@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from cabtui.replay.cast import format_cast
+from cabtui.compare.link import CLOCK
 from cabtui.store.store import Store
+from cabtui.sweep.asciicast import format_cast
 from cabtui.sweep.synth import synth_sweep
 from cabtui.ui.app import CabApp
 from cabtui.ui.screens.compare import CompareScreen
-from cabtui.ui.screens.compare_link import CLOCK
 from cabtui.ui.widgets.axes_diff import SKIP_AXES, fmt
 from cabtui.ui.widgets.terminal import TerminalView
 from tests.pilot_helpers import settle

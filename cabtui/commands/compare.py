@@ -272,21 +272,14 @@ def diff(
         print_runs(d)
 
 
-def compare(path: Path, cell_a: str, cell_b: str) -> None:
-    """Open the compare screen on two runs."""
-    try:
-        from cabtui.ui.screens.compare import CompareScreen
-    except ImportError as e:
-        error("the compare screen is not available in this build: ", str(e))
-        raise typer.Exit(1) from None
-    from cabtui.ui.app import CabApp
-
+def resolve_pair(path: Path, cell_a: str, cell_b: str) -> tuple[str, str]:
+    """The two runs ``cab-tui compare`` opens the compare screen on (exit 1 listing the
+    candidates when a name matches none or several)."""
     store = open_store(path)
-    a, b = resolve(store, cell_a), resolve(store, cell_b)
-    store.close()
-    CabApp(
-        lambda p: Store.open(path, p), start=lambda s: CompareScreen(s, a, b), freeze_gc=True
-    ).run()
+    try:
+        return resolve(store, cell_a), resolve(store, cell_b)
+    finally:
+        store.close()
 
 
 def paired(

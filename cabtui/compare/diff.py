@@ -15,12 +15,11 @@ from typing import Any
 
 from cabtui.compare.align import align, parted_at
 from cabtui.compare.stats import mean_ci, proportion_ci
-from cabtui.replay.render import safe
 from cabtui.replay.tail import tail_plain
 from cabtui.scoring import Weights, components, composite
 from cabtui.secrets import mask, mask_text
 from cabtui.store.store import Store
-from cabtui.text import mask_lines
+from cabtui.text import mask_lines, safe
 
 IDENTITY = (
     "cell_id", "sweep_id", "tui", "model", "task_id", "family", "run", "container_image",

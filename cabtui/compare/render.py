@@ -8,7 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from cabtui.replay.render import safe
+from cabtui.text import safe
 
 GOOD, BAD = "green", "red"
 

@@ -7,7 +7,7 @@ first ``container`` span, or 0), so recording second ``s`` is run time ``offset_
 
 Playing advances the position by real elapsed time x speed. With the idle limit on, every gap
 between two recording events is capped at the limit the way asciinema plays it
-(:func:`cabtui.replay.cast.timeline`): the clock runs through the first ``limit`` seconds of a
+(:func:`cabtui.sweep.asciicast.timeline`): the clock runs through the first ``limit`` seconds of a
 long gap, then jumps to the next event. The screen at a given run time is the same either way.
 """
 
@@ -18,7 +18,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cabtui.replay.limits import MAX_TIME
+from cabtui.sweep.cast_limits import MAX_TIME
 
 MAX_MS = MAX_TIME * 1000.0  # a position or an end past this is clamped to it
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)

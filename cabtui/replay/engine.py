@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import avt
 
-from cabtui.replay.cast import Event, Recording, parse_size
-from cabtui.replay.limits import clamp_size
+from cabtui.sweep.asciicast import Event, Recording, parse_size
+from cabtui.sweep.cast_limits import clamp_size
 
 # An escape sequence left open at the end of a chunk: ESC/CSI/OSC/DCS/SOS/PM/APC not yet ended.
 _OPEN_TAIL = re.compile(

@@ -19,7 +19,7 @@ from rich.style import Style
 from rich.text import Text
 
 from cabtui.secrets import find_secrets
-from cabtui.text import REPLACEMENT, is_safe, safe  # noqa: F401  (moved; re-exported here)
+from cabtui.text import safe
 
 
 def _color(c: avt.Color | None) -> RichColor | None:

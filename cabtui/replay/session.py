@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cabtui.replay.cast import CastError, Recording, read_cast
 from cabtui.replay.clock import DEFAULT_IDLE_LIMIT, Clock
 from cabtui.replay.engine import Player
 from cabtui.replay.spans import Timeline, markers, place_calls, recording_offset_ms, span_tree
+from cabtui.sweep.asciicast import CastError, Recording, read_cast
 
 if TYPE_CHECKING:
     from cabtui.store.store import Store

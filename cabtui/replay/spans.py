@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cabtui.replay.cast import Recording
-from cabtui.replay.limits import MAX_TIME
+from cabtui.sweep.asciicast import Recording
+from cabtui.sweep.cast_limits import MAX_TIME
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import avt
 from rich.text import Text
 
-from cabtui.replay.limits import MAX_TAIL_CHARS, MAX_TAIL_LINES
 from cabtui.replay.render import rich_rows, text_rows
+from cabtui.sweep.cast_limits import MAX_TAIL_CHARS, MAX_TAIL_LINES
 
 
 def cap_tail(output: str) -> tuple[str, int]:

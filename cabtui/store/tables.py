@@ -10,6 +10,7 @@ import duckdb
 
 from cabtui.scoring import Weights
 from cabtui.store.schema import AXES, KEYS, lit, q
+from cabtui.sweep.asciicast import CastError, read_cast
 from cabtui.sweep.layout import Sweep
 from cabtui.sweep.problems import Problem
 
@@ -151,8 +152,6 @@ def index_recordings(
     label: Callable[[Path], str],
 ) -> None:
     """Header and a scan of each recording: size, terminal size, duration, events, markers."""
-    from cabtui.replay.cast import CastError, read_cast
-
     rows = []
     for rd in sweep.run_dirs:
         name = "recording.cast" if "recording.cast" in rd.files else "recording.cast.gz"

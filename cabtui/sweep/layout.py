@@ -24,6 +24,14 @@ ARTEFACTS = (
     "diff.patch",
 )
 SWEEP_FILES = ("sweep.json", "results.jsonl", "spans.jsonl", "model_calls.jsonl")
+RECORDING_NAMES = ("recording.cast", "recording.cast.gz")
+
+
+def run_dir_path(tui: str, model: str, task_id: str, run: int) -> Path:
+    """The run directory of a run, relative to its sweep:
+    runs/<tui>/<vendor>/<model>/<family>/<task>/run-<N> (``model`` is vendor/model and
+    ``task_id`` family/task)."""
+    return Path("runs", tui, *model.split("/"), *task_id.split("/"), f"run-{run}")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ has several reruns) show the per-axis means and intervals of
 The cursor is one position on run A's time axis (``self.clock``); run B follows it either at
 the same time (clock mode) or along the span alignment (span mode, the default; ``l``). B's
 markers, search hits and recording events are placed on A's axis the same way
-(:mod:`cabtui.ui.screens.compare_link`), so ``[`` ``]``, ``/`` and the idle limit ``i`` use
+(:mod:`cabtui.compare.link`), so ``[`` ``]``, ``/`` and the idle limit ``i`` use
 both recordings.
 """
 
@@ -32,13 +32,7 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from cabtui.compare.diff import cell_runs, diff_cells, diff_runs, masked
-from cabtui.replay.clock import Clock, fmt_ms
-from cabtui.replay.session import Session, load_session
-from cabtui.store.store import Store
-from cabtui.text import safe, shown
-from cabtui.ui.keys import Command, bindings
-from cabtui.ui.screens.clock_keys import ClockKeys, clock_commands
-from cabtui.ui.screens.compare_link import (
+from cabtui.compare.link import (
     MOMENT_EPS,
     SPAN,
     Link,
@@ -47,6 +41,12 @@ from cabtui.ui.screens.compare_link import (
     relinked,
     step_to,
 )
+from cabtui.replay.clock import Clock, fmt_ms
+from cabtui.replay.session import Session, load_session
+from cabtui.store.store import Store
+from cabtui.text import safe, shown
+from cabtui.ui.keys import Command, bindings
+from cabtui.ui.screens.clock_keys import ClockKeys, clock_commands
 from cabtui.ui.widgets.aligned import AlignedSpans
 from cabtui.ui.widgets.axes_diff import (
     Summary,

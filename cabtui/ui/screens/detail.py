@@ -18,18 +18,18 @@ from textual.widgets.option_list import Option
 from cabtui.replay.tail import tail_text
 from cabtui.scoring import composite
 from cabtui.secrets import mask_text
-from cabtui.store.store import Store
-from cabtui.text import mask_rich, safe, shown
-from cabtui.ui.keys import Command, bindings
-from cabtui.ui.screens.detail_data import (
+from cabtui.store.detail import (
     TAIL_KEYS,
     DetailData,
     duration,
-    load,
+    load_detail,
     rerun_commands,
     scorer_rows,
     tokens_line,
 )
+from cabtui.store.store import Store
+from cabtui.text import mask_rich, safe, shown
+from cabtui.ui.keys import Command, bindings
 from cabtui.ui.widgets.axis_bars import AxisBars, fmt
 from cabtui.ui.widgets.fit import wrap_path
 from cabtui.ui.widgets.kv import kv_table, masked, value_text
@@ -94,7 +94,7 @@ class DetailScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="detail")
     def load(self) -> None:
-        data = load(self.store, self.cell_id, getattr(self.app, "weights", None))
+        data = load_detail(self.store, self.cell_id, getattr(self.app, "weights", None))
         self.app.call_from_thread(self.loaded, data)
 
     # -- rendering ---------------------------------------------------------------------------

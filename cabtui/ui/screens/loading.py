@@ -23,8 +23,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
-from cabtui.replay.render import safe
 from cabtui.store.store import Store
+from cabtui.text import safe
 
 TEXT_START, TEXT_END = {"slash"}, {"enter", "escape"}
 

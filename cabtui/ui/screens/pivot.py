@@ -18,36 +18,15 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from cabtui.compare.render import paired_table
 from cabtui.compare.stats import PAIRED_DIMS, paired
-from cabtui.replay.render import safe
+from cabtui.store.filter import quote
+from cabtui.store.pivot import PivotData, load_pivot
 from cabtui.store.store import Query, Store
+from cabtui.text import safe
 from cabtui.ui.keys import Command, bindings
-from cabtui.ui.screens.detail_data import quote
-from cabtui.ui.widgets.heatmap import MARGIN, VALUES, Heatmap, HeatmapData, fmt_value
+from cabtui.ui.widgets.heatmap import VALUES, Heatmap, fmt_value
 
 DIMS = ("tui", "model", "task_id", "family")
 VALUE_ORDER = tuple(VALUES)
-
-
-def _key(v: Any) -> tuple[bool, str]:
-    return (v is None, "" if v is None else str(v))
-
-
-def load_pivot(store: Store, rows: str, cols: str, q: Query) -> HeatmapData:
-    """The pivot's aggregates; run in a worker thread."""
-    cells = {(r[rows], r[cols]): r for r in store.pivot(rows, cols, q).to_pylist()}
-    row_margin = {r[rows]: r for r in store.aggregate((rows,), q).to_pylist()}
-    col_margin = {r[cols]: r for r in store.aggregate((cols,), q).to_pylist()}
-    total = sum(int(r["n"]) for r in row_margin.values())
-    return HeatmapData(
-        rows,
-        cols,
-        sorted(row_margin, key=_key),
-        sorted(col_margin, key=_key),
-        cells,
-        row_margin,
-        col_margin,
-        total,
-    )
 
 
 def term(dim: str, value: Any) -> str:
@@ -91,7 +70,7 @@ class PivotScreen(Screen[str | None]):
         self.store = store
         self.base_query = query or Query()
         self.rows, self.cols, self.value = rows, cols, "composite"
-        self.data: HeatmapData | None = None
+        self.data: PivotData | None = None
         self.marked_row: tuple[str, Any] | None = None  # (dimension, value)
         self.paired_result: dict[str, Any] | None = None
 
@@ -128,7 +107,7 @@ class PivotScreen(Screen[str | None]):
     def failed(self, reason: str) -> None:
         self.query_one("#pivot-title", Static).update(Text(safe(reason), style="bold red"))
 
-    def loaded(self, data: HeatmapData) -> None:
+    def loaded(self, data: PivotData) -> None:
         self.data = data
         self.redraw()
         self.query_one(Heatmap).focus()
@@ -316,4 +295,4 @@ class PivotScreen(Screen[str | None]):
         self.dismiss(None)
 
 
-__all__ = ["MARGIN", "PivotScreen", "load_pivot"]
+__all__ = ["PivotScreen", "term"]

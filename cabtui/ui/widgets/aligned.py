@@ -17,7 +17,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from cabtui.replay.clock import fmt_ms
-from cabtui.replay.render import safe
+from cabtui.text import safe
 
 MARK = {"match": ("=", "green"), "partial": ("≈", "yellow"), "only_a": ("◀", "red"),
         "only_b": ("▶", "magenta")}  # fmt: skip

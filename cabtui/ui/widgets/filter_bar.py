@@ -18,8 +18,8 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
-from cabtui.replay.render import safe
 from cabtui.store.filter import FIELDS, FilterError, compile_filter, field_names
+from cabtui.text import safe
 from cabtui.ui.keys import Command, bindings
 
 

@@ -1,10 +1,9 @@
 """A heatmap on a DataTable: cells coloured on a red-to-green scale, row means on the right and
-column means at the bottom. It only draws what it is given (a :class:`HeatmapData`)."""
+column means at the bottom. It only draws what it is given (a :class:`PivotData`)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 from rich.color import Color
@@ -12,7 +11,8 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import DataTable
 
-from cabtui.replay.render import safe
+from cabtui.store.pivot import MARGIN, PivotData
+from cabtui.text import safe
 
 # value name -> (aggregate column, label, higher is better)
 VALUES: dict[str, tuple[str, str, bool]] = {
@@ -21,7 +21,6 @@ VALUES: dict[str, tuple[str, str, bool]] = {
     "wall": ("wall_mean", "mean wall time", False),
     "blast": ("blast_mean", "mean blast radius", False),
 }
-MARGIN = "mean"  # the label of the margin row and column
 RED, YELLOW, GREEN = (
     Color.from_rgb(190, 40, 40),
     Color.from_rgb(200, 170, 30),
@@ -45,42 +44,6 @@ def colour(t: float) -> Color:
     a, b, u = (RED, YELLOW, t * 2) if t < 0.5 else (YELLOW, GREEN, t * 2 - 1)
     ta, tb = a.get_truecolor(), b.get_truecolor()
     return Color.from_rgb(*(round(x + (y - x) * u) for x, y in zip(ta, tb)))
-
-
-@dataclass
-class HeatmapData:
-    """Long-form aggregates (``cells``, one dict per row x column) and the margins, each a dict
-    with n, composite_mean, pass_rate, pass_lo, pass_hi, wall_mean, blast_mean."""
-
-    rows_dim: str
-    cols_dim: str
-    rows: list[Any]
-    cols: list[Any]
-    cells: dict[tuple[Any, Any], dict[str, Any]]
-    row_margin: dict[Any, dict[str, Any]]
-    col_margin: dict[Any, dict[str, Any]]
-    total: int = 0
-    scale: tuple[float, float] = field(default=(0.0, 1.0))
-
-    def stats(self, row: int, col: int) -> dict[str, Any] | None:
-        """The aggregate under table coordinate (row, col); margins at the last row/column."""
-        r = self.rows[row] if row < len(self.rows) else MARGIN
-        c = (
-            self.cols[col - 1]
-            if 0 < col <= len(self.cols)
-            else MARGIN
-            if col > len(self.cols)
-            else None
-        )
-        if c is None:
-            return None
-        if r is MARGIN and c is MARGIN:
-            return None
-        if r is MARGIN:
-            return self.col_margin.get(c)
-        if c is MARGIN:
-            return self.row_margin.get(r)
-        return self.cells.get((r, c))
 
 
 def short(label: Any, width: int = 24) -> str:
@@ -134,11 +97,11 @@ class Heatmap(DataTable[Text]):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="cell", zebra_stripes=False, **kwargs)
-        self.data: HeatmapData | None = None
+        self.data: PivotData | None = None
         self.value = "composite"
         self.marked_row: Any = None  # a row value marked for a paired test
 
-    def show(self, data: HeatmapData, value: str) -> None:
+    def show(self, data: PivotData, value: str) -> None:
         self.data, self.value = data, value
         column, _, higher = VALUES[value]
         values = [s[column] for s in data.cells.values() if s.get(column) is not None]

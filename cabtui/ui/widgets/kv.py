@@ -13,8 +13,8 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from cabtui.replay.render import safe
 from cabtui.secrets import mask
+from cabtui.text import safe
 
 NULL_STYLE = "dim italic"
 UNKNOWN_STYLE = "bold magenta"

@@ -18,7 +18,8 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-from cabtui.replay.render import line_rich, safe
+from cabtui.replay.render import line_rich
+from cabtui.text import safe
 
 CURSOR = Style(reverse=True)
 

@@ -4,7 +4,7 @@ The reader is forgiving: a bad line is skipped and described in ``Recording.prob
 problem names the file and the line number). Only a file that cannot be read at all (empty, or
 an unreadable header) raises :class:`CastError`.
 
-It is also bounded (:mod:`cabtui.replay.limits`): the file is read in chunks and line by line
+It is also bounded (:mod:`cabtui.sweep.cast_limits`): the file is read in chunks and line by line
 with a size bound, and a terminal size, a resize, an event, a time or a nesting depth beyond
 the limits is clamped, cut or skipped before anything is allocated for it, and reported.
 """
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from cabtui.replay.limits import (
+from cabtui.sweep.cast_limits import (
     MAX_DEPTH,
     MAX_EVENTS,
     MAX_LINE_BYTES,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cabtui.scoring import Components, Weights, components
+from cabtui.store.filter import quote
 from cabtui.store.store import Query, Store
 
 # The scorer keys the site documents, per axis (SWEEP_FORMAT.md); any other key is "unknown".
@@ -48,7 +49,7 @@ class DetailData:
     baseline: Components | None = field(default=None)
 
 
-def load(store: Store, cell_id: str, what_if: Weights | None) -> DetailData | None:
+def load_detail(store: Store, cell_id: str, what_if: Weights | None) -> DetailData | None:
     """Everything the screen needs; run in a worker thread (the store gives it its own cursor)."""
     run = store.run(cell_id)
     if run is None:
@@ -104,12 +105,6 @@ def run_components(run: dict[str, Any], weights: Weights) -> Components:
         weights=weights,
         tokens=tokens,
     )
-
-
-def quote(value: str) -> str:
-    """``value`` as one literal filter value: double-quoted, so spaces, commas, ``*`` and ``?``
-    stay literal; a double quote (which the language cannot escape) becomes a ``?`` wildcard."""
-    return "?".join(f'"{part}"' for part in value.split('"'))
 
 
 def scorer_rows(scores: list[tuple[str, str, Any]]) -> dict[str, list[tuple[str, Any, bool]]]:
