@@ -143,7 +143,7 @@ def _steps(
         at = max(at, prev)
         source = step.get("source") if isinstance(step.get("source"), str) else "?"
         message = _text(step.get("message"))
-        sid = span_id(w.cell_id, path.name, depth, n, "step")
+        sid = f"{parent}/{path.name}:{n}"  # unique within the run, cheap
         metrics = step.get("metrics") if isinstance(step.get("metrics"), dict) else {}
         attrs: dict[str, Any] = {"step_id": step.get("step_id"), "source": source}
         if message:
@@ -183,7 +183,7 @@ def _steps(
         for k, call in enumerate(step.get("tool_calls") or []):
             if not isinstance(call, dict):
                 continue
-            tid = span_id(w.cell_id, path.name, depth, n, "tool", k)
+            tid = f"{sid}/t{k}"
             obs = by_call.pop(call.get("tool_call_id"), [])
             tattrs: dict[str, Any] = {"arguments": call.get("arguments")}
             if obs:
@@ -233,7 +233,7 @@ def _model_call(
     model = step.get("model_name") or "model"
     w.out.span(
         w.cell_id,
-        span_id(w.cell_id, parent, "call"),
+        f"{parent}/call",
         parent,
         "model_call",
         f"{model} #{w.seq}",
@@ -288,7 +288,7 @@ def _subagents(
             continue
         embedded = subs.get(ref.get("session_id"))
         target = ref.get("trajectory_path")
-        sid = span_id(w.cell_id, parent, "sub", ref.get("session_id"), target)
+        sid = span_id(parent, "sub", ref.get("session_id"), target)
         name = f"sub-agent {ref.get('session_id') or target or ''}".strip()
         w.out.span(w.cell_id, sid, parent, "subagent", name, at, 0.0, {"ref": ref})
         if embedded is not None:

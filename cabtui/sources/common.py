@@ -39,6 +39,10 @@ def read_json(path: Path) -> Any:
         raise Unreadable(f"cannot read: {e.strerror or e}") from None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    try:
+        return json.loads(data)  # the common case, at C speed
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        pass
     value, why, _ = check_line(data if data.endswith(b"\n") else data + b"\n")
     if value is None:
         # check_line wants an object; a document may be a list (results of some harnesses).
@@ -175,10 +179,7 @@ def span_id(*parts: Any) -> str:
 # -- the records a source writes ---------------------------------------------------------------
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+_ENCODE = json.JSONEncoder(check_circular=False).encode  # ASCII: lone surrogates stay escaped
 
 
 @dataclass
@@ -196,7 +197,11 @@ class Out:
 
     @staticmethod
     def _line(obj: dict[str, Any]) -> str:
-        return json.dumps(obj, default=str, allow_nan=False) + "\n"
+        # NaN and infinities pass as such: the store reports them where they enter.
+        try:
+            return _ENCODE(obj) + "\n"
+        except (TypeError, ValueError, RecursionError):
+            return json.dumps(obj, default=str) + "\n"
 
     def record(self, rec: dict[str, Any]) -> None:
         self.results.write(self._line(rec))
@@ -222,8 +227,8 @@ class Out:
                     "parent_id": parent,
                     "kind": kind,
                     "name": name,
-                    "start_ms": _finite(start_ms),
-                    "duration_ms": _finite(duration_ms),
+                    "start_ms": start_ms,
+                    "duration_ms": duration_ms,
                     "attrs": attrs or {},
                     "error": error,
                 }
@@ -231,7 +236,7 @@ class Out:
         )
 
     def call(self, call: dict[str, Any]) -> None:
-        self.calls.write(self._line({k: _finite(v) for k, v in call.items()}))
+        self.calls.write(self._line(call))
 
 
 def open_out(folder: Path) -> tuple[Out, dict[str, Path]]:
