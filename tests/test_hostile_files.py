@@ -117,6 +117,17 @@ def test_fifo_recording_is_not_a_recording(recorded: Path) -> None:
     assert n == 6
 
 
+def test_frame_of_a_fifo_recording_returns_with_the_reason(tmp_path: Path) -> None:
+    fifo = tmp_path / "live.cast"
+    os.mkfifo(fifo)
+    done = subprocess.run(
+        [sys.executable, "-m", "cabtui.cli", "frame", str(fifo), "--at", "1"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "not a regular file (a FIFO)" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_socket_and_device_are_not_read(recorded: Path, tmp_path: Path) -> None:
     import socket
 

@@ -33,6 +33,7 @@ from cabtui.sweep.cast_limits import (
     clamp_size,
     mib,
 )
+from cabtui.sweep.layout import open_regular
 
 CODES = frozenset("oimrx")
 DEFAULT_SIZE = (80, 24)
@@ -583,7 +584,7 @@ def read_cast(path: str | Path) -> Recording:
     bounded chunks: nothing in it makes the reader hold more than the limits allow."""
     p = Path(path)
     try:
-        with p.open("rb") as f:
+        with open_regular(p) as f:  # never blocks on a FIFO, never reads a device
             return _read(f, str(p))
     except OSError as exc:
         raise CastError(f"{p}: cannot read ({exc.strerror or exc})") from None
