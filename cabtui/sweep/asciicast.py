@@ -423,6 +423,7 @@ def _read_lines(
     t = 0.0
     no = 1
     blank = 0
+    backwards: list[int] = []  # lines whose time is before the previous event's
     unread = 0  # an unparsable line: "truncated last line" if no other follows, else "invalid JSON"
     while (item := reader.next(MAX_LINE_BYTES)) is not None:
         raw, size = item
@@ -489,13 +490,16 @@ def _read_lines(
                 problems.add(no, f"time {stamp:g} s is past {MAX_TIME:g} s; skipped")
                 continue
             if stamp < t:
-                problems.add(no, "time goes backwards; clamped")
+                backwards.append(no)
             t = max(t, stamp)
         if code not in CODES:
             continue
         add(no, t, code, data, "\\ud" in stripped or "\\uD" in stripped)
         if kept.full:
             break
+    if backwards:  # one problem, not one a line: some writers do this all through a file
+        more = f" (and at {len(backwards) - 1:,} more lines)" if len(backwards) > 1 else ""
+        problems.add(backwards[0], f"time goes backwards; clamped{more}")
     if unread:
         problems.add(unread, "truncated last line; skipped")
     term = hdr.get("term")
