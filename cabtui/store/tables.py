@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -152,7 +154,7 @@ def index_recordings(
     label: Callable[[Path], str],
 ) -> None:
     """Header and a scan of each recording: size, terminal size, duration, events, markers."""
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for rd in sweep.run_dirs:
         name = "recording.cast" if "recording.cast" in rd.files else "recording.cast.gz"
         if name not in rd.files or rd.key not in cell_of:
@@ -179,8 +181,10 @@ def index_recordings(
                 )
             )
             continue
-        for p in rec.problems:
-            problem(shown, None, p)
+        for p in rec.problems:  # "<path>: line <N>: <reason>" -> file, line, reason
+            text = p.removeprefix(f"{path}: ")
+            m = re.match(r"line (\d+): ", text)
+            problem(shown, int(m.group(1)) if m else None, text[m.end() :] if m else text)
         codes = [e.code for e in rec.events]
         rows.append(
             (
