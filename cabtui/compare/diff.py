@@ -331,12 +331,14 @@ def masked(d: dict[str, Any]) -> dict[str, Any]:
     ]
     if "spans" in d:
 
-        def side(s: dict[str, Any] | None) -> dict[str, Any] | None:
+        def masked_span(s: dict[str, Any] | None) -> dict[str, Any] | None:
             if s is None:
                 return None
             return {**s, "kind": mask(s.get("kind")), "name": mask(s.get("name"))}
 
-        pairs = [{**p, "a": side(p["a"]), "b": side(p["b"])} for p in d["spans"]["pairs"]]
+        pairs = [
+            {**p, "a": masked_span(p["a"]), "b": masked_span(p["b"])} for p in d["spans"]["pairs"]
+        ]
         k = d["spans"].get("parted_at")
         out["spans"] = {**d["spans"], "pairs": pairs, "parted": None if k is None else pairs[k]}
     if "files" in d:

@@ -61,7 +61,7 @@ def _sgr(pen: avt.Pen) -> str:
     for color, base in ((pen.foreground, 38), (pen.background, 48)):
         if isinstance(color, avt.Color.RGB):
             ops.append(f"{base};2;{color[0]};{color[1]};{color[2]}")
-        elif color is not None:
+        elif isinstance(color, avt.Color.Indexed):
             ops.append(f"{base};5;{color[0]}")
     return "\x1b[" + ";".join(ops) + "m"
 
@@ -90,6 +90,10 @@ def _scrollback_prologue(vt: avt.Vt, count: int) -> str:
 
 class Player:
     """Seekable playback of a Recording. All times are the Recording's event times."""
+
+    vt: avt.Vt  # the terminal, as of ``time`` (set by seek)
+    pos: int  # the index of the next event to apply
+    time: float
 
     def __init__(
         self, rec: Recording, keyframe_seconds: float = 5.0, keyframe_bytes: int = 262_144

@@ -27,6 +27,7 @@ def _color(c: avt.Color | None) -> RichColor | None:
         return None
     if isinstance(c, avt.Color.RGB):
         return RichColor.from_rgb(c[0], c[1], c[2])
+    assert isinstance(c, avt.Color.Indexed)  # a Color is RGB or Indexed
     return RichColor.from_ansi(c[0] & 0xFF)
 
 
@@ -92,7 +93,7 @@ def _secret_cells(line: avt.Line) -> set[int] | None:
     ranges = secret_ranges(line.text)
     if not ranges:
         return None
-    chars = set()
+    chars: set[int] = set()
     for start, end in ranges:
         chars.update(range(start, end))
     out: set[int] = set()

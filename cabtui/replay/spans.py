@@ -142,7 +142,8 @@ def place_calls(calls: list[dict[str, Any]], started_at: Any, spans: list[Span])
     by_seq = {s.attrs.get("seq"): s.start_ms for s in spans if s.kind == "model_call"}
     out: list[Call] = []
     for n, c in enumerate(calls):
-        seq = c.get("seq") if isinstance(c.get("seq"), int) else n + 1
+        given = c.get("seq")
+        seq = given if isinstance(given, int) else n + 1
         ts = _as_datetime(c.get("timestamp"))
         if ts is not None and start is not None:
             try:

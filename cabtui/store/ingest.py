@@ -64,8 +64,8 @@ class _Source:
     path: Path
     label: str  # file name shown in problems (relative to the opened directory)
     files: list[str] | None = None  # when concatenated: the files, and per row its file and line
-    row_file: array = field(default_factory=lambda: array("I"))
-    row_line: array = field(default_factory=lambda: array("I"))
+    row_file: array[int] = field(default_factory=lambda: array("I"))
+    row_line: array[int] = field(default_factory=lambda: array("I"))
 
     def where(self, rows: list[int]) -> dict[int, tuple[str, int]]:
         """Map 1-based row numbers to (file, line)."""
@@ -422,9 +422,9 @@ class Ingest:
                 self.problem(file, line, reason + shown)
         if rows:
             clear: dict[str, list[str]] = {}
-            for c, _, col in arms:
-                if col is not None:
-                    clear.setdefault(col, []).append(f"coalesce({c}, false)")
+            for c, _, to_clear in arms:
+                if to_clear is not None:
+                    clear.setdefault(to_clear, []).append(f"coalesce({c}, false)")
             sets = ", ".join(
                 f"{q(col)} = CASE WHEN {' OR '.join(conds)} THEN NULL ELSE {q(col)} END"
                 for col, conds in clear.items()

@@ -9,6 +9,7 @@ becomes NULL and is reported; keys we do not know are kept in ``extra``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import duckdb
 
@@ -159,8 +160,11 @@ def lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _children(t: duckdb.typing.DuckDBPyType) -> dict[str, duckdb.typing.DuckDBPyType]:
-    return dict(t.children) if t.id == "struct" else {}
+def _children(t: duckdb.sqltypes.DuckDBPyType | None) -> dict[str, duckdb.sqltypes.DuckDBPyType]:
+    if t is None or t.id != "struct":
+        return {}
+    # a struct's children are (name, type); the stub's union also covers enum and decimal
+    return dict(cast("list[tuple[str, duckdb.sqltypes.DuckDBPyType]]", t.children))
 
 
 def _json_path(path: tuple[str, ...]) -> str:
@@ -173,7 +177,7 @@ class Flatten:
     checks: list[tuple[str, str]]  # (SQL condition true when the row's value is wrong, key name)
 
 
-def flatten_select(columns: list[str], types: list[duckdb.typing.DuckDBPyType]) -> Flatten:
+def flatten_select(columns: list[str], types: list[duckdb.sqltypes.DuckDBPyType]) -> Flatten:
     """Typed select expressions over a relation read by read_json from run records."""
     top = dict(zip(columns, types))
     select: list[str] = []
@@ -184,7 +188,7 @@ def flatten_select(columns: list[str], types: list[duckdb.typing.DuckDBPyType]) 
             kids = _children(typ)
             typ = kids.get(rest[0])
             expr, rest = f"{expr}.{q(rest[0])}", rest[1:]
-        if typ is None or typ.id == '"null"' or str(typ) == '"NULL"':
+        if typ is None or typ.id == '"null"' or str(typ) == '"NULL"':  # type: ignore[comparison-overlap]  # the id test never holds (DuckDB's NULL id is 'null'); str() does the work
             select.append(f"CAST(NULL AS {key.type}) AS {q(key.column)}")
             continue
         if rest:  # a JSON or scalar where an object was expected
@@ -202,7 +206,7 @@ def flatten_select(columns: list[str], types: list[duckdb.typing.DuckDBPyType]) 
     return Flatten(select, checks)
 
 
-def _cast(raw: str, typ: duckdb.typing.DuckDBPyType | None, target: str) -> tuple[str, bool]:
+def _cast(raw: str, typ: duckdb.sqltypes.DuckDBPyType | None, target: str) -> tuple[str, bool]:
     """(typed expression, True when no value can fail the cast)."""
     tid = None if typ is None else typ.id
     if target == "JSON":
@@ -213,7 +217,7 @@ def _cast(raw: str, typ: duckdb.typing.DuckDBPyType | None, target: str) -> tupl
         return f"TRY_CAST(to_json({raw}) AS VARCHAR[])", False
     if tid in _SIMPLE_OK[target]:
         return f"CAST({raw} AS {target})", True
-    if tid == "json" or typ is None:
+    if tid == "json" or typ is None:  # type: ignore[comparison-overlap]  # the id test never holds (DuckDB gives JSON the id 'varchar')
         if target == "VARCHAR":
             return (
                 f"CASE WHEN json_type({raw}) = 'VARCHAR' THEN json_extract_string({raw}, '$') END",
@@ -223,7 +227,7 @@ def _cast(raw: str, typ: duckdb.typing.DuckDBPyType | None, target: str) -> tupl
     return f"TRY_CAST({raw} AS {target})", False
 
 
-def _extra(top: dict[str, duckdb.typing.DuckDBPyType]) -> str:
+def _extra(top: dict[str, duckdb.sqltypes.DuckDBPyType]) -> str:
     """A JSON object of the keys this schema does not know (NULL when the files have none)."""
     pairs: list[str] = []
     for prefix, known in KNOWN.items():

@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from cabtui.sweep.cast_limits import (
     MAX_DEPTH,
@@ -121,7 +121,7 @@ class _Problems(list[str]):
 _CHUNK = 1 << 20
 
 
-def _chunks(f: BinaryIO, name: str, notes: list[str]) -> Iterator[bytes]:
+def _chunks(f: IO[bytes], name: str, notes: list[str]) -> Iterator[bytes]:
     """The file's bytes, gunzipped when it starts with the gzip magic (whatever its name), in
     chunks of at most 1 MiB (a gzip bomb is never inflated whole). A truncated or corrupt gzip
     stream keeps what decompresses and adds a note; CastError when nothing does."""
@@ -512,7 +512,7 @@ def _read_lines(
     )  # fmt: skip
 
 
-def _read(f: BinaryIO, name: str) -> Recording:
+def _read(f: IO[bytes], name: str) -> Recording:
     notes: list[str] = []  # about the stream (gzip), listed first
     bad: list[int] = []  # lines with invalid UTF-8
     problems = _Problems(name)

@@ -12,6 +12,7 @@ import mmap
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def nonblank_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -139,7 +140,9 @@ def _depth(value: object) -> int:
     return deepest
 
 
-def check_line(raw: bytes, first: bool = False) -> tuple[dict | None, str | None, list[str]]:
+def check_line(
+    raw: bytes, first: bool = False
+) -> tuple[dict[str, Any] | None, str | None, list[str]]:
     """Parse one line carefully: (object or None, why it is unusable, notes on a usable one).
 
     Unusable: not UTF-8, not JSON, not an object, nested deeper than MAX_DEPTH, more than

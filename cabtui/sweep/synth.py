@@ -19,6 +19,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cabtui.sweep import synth_text as T
 
@@ -171,7 +172,7 @@ class _RunWriter:
         return f"{self.rng.getrandbits(128):032x}"
 
     def run(self, cell_id: str, cell: tuple[str, str, str], p_pass: float,
-            tails: tuple[str, list[str]], t_us: int, plant: bool) -> tuple[dict, list, list]:  # fmt: skip
+            tails: tuple[str, list[str]], t_us: int, plant: bool) -> tuple[dict[str, Any], list[str], list[str]]:  # fmt: skip
         rng, (tui, model, task) = self.rng, cell
         sweep_id = cell_id.split("/", 1)[0]
         family, name = task.split("/")
@@ -250,7 +251,7 @@ class _RunWriter:
         active = wall_ms - rng.randint(500, 15_000) / 1000
         tpc = tot if passed else 0
         # fmt: off
-        rec: dict = {
+        rec: dict[str, Any] = {
             "cell_id": cell_id, "sweep_id": sweep_id, "container_image": image,
             "image_digest": digest, "model_build_id": model, "exit_code": tui_exit,
             "started_at": T.iso(t_us), "ended_at": T.iso(t_us + wall_us), "tokens": tokens,
@@ -296,7 +297,7 @@ class _RunWriter:
         lines: list[str] = []
 
         def span(sid: str, parent: str | None, kind: str, name: str, start: int, dur: int,
-                 attrs: dict, error: str | None = None) -> None:
+                 attrs: dict[str, Any], error: str | None = None) -> None:
             lines.append(f'{pre}"span_id":"{sid}","parent_id":'
                          + (f'"{parent}"' if parent else "null")
                          + f',"kind":"{kind}","name":{_ENC(name)},"start_ms":{start}.0,'
@@ -362,7 +363,7 @@ class _RunWriter:
             c0 = mid + rng.randint(0, max(0, (s1 - mid) // 4))
             err = None
             if kind == "edit":
-                attrs: dict = {"path": "src/lib.rs", "lines_added": rng.randint(0, 12),
+                attrs: dict[str, Any] = {"path": "src/lib.rs", "lines_added": rng.randint(0, 12),
                                "lines_removed": rng.randint(0, 8)}
             elif kind == "test":
                 ok = passed or not last

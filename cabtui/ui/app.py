@@ -24,7 +24,7 @@ from cabtui.store.store import Store
 from cabtui.ui.keys import Command, bindings
 
 StoreOpener = Callable[[Progress], Store]
-StartScreen = Callable[[Store], Screen]
+StartScreen = Callable[[Store], Screen[Any]]
 
 QUIT_COMMANDS = [
     Command("quit", "q", "Quit", "Leave cabtui."),

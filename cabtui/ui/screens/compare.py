@@ -19,7 +19,7 @@ from __future__ import annotations
 import gc
 from typing import Any, ClassVar
 
-from rich.console import Group
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -545,5 +545,5 @@ class CompareScreen(ClockKeys, Screen[None]):
         self.clock.seek(self.hits[self.hit][0])
         self._moved()
 
-    def diffs_renderable(self) -> Group | None:
+    def diffs_renderable(self) -> RenderableType | None:
         return diffs(self.diff) if self.diff and self.diff["kind"] == "runs" else None

@@ -303,9 +303,6 @@ class DetailScreen(Screen[None]):
         )
 
     def action_replay(self) -> None:
-        try:
-            from cabtui.ui.screens.replay import ReplayScreen  # type: ignore[import-not-found]
-        except ImportError:
-            self.notify("Replay is not available in this build.", severity="error")
-            return
+        from cabtui.ui.screens.replay import ReplayScreen
+
         self.app.push_screen(ReplayScreen(self.store, self.cell_id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.table import Table
 from textual.app import ComposeResult
@@ -19,7 +19,7 @@ class HelpScreen(ModalScreen[None]):
     ]
     BINDINGS = bindings(COMMAND_LIST)
 
-    def __init__(self, of: Screen) -> None:
+    def __init__(self, of: Screen[Any]) -> None:
         super().__init__()
         self.of = of
 

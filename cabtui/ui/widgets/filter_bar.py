@@ -80,7 +80,7 @@ class FilterInput(Input):
             "clear_filter", "escape", "Clear filter", "Clear the filter and go back to the grid."
         ),
     ]
-    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMAND_LIST)  # type: ignore[assignment]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMAND_LIST)
 
     def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(**kwargs)

@@ -97,7 +97,7 @@ class Page:
 class WindowBackend(DataTableBackend[Page]):
     """Serves a :class:`Page`; a row outside it shows "·" and is reported to ``on_miss``."""
 
-    def __init__(self, columns: Sequence[Column], on_miss: Any = None) -> None:  # type: ignore[override]
+    def __init__(self, columns: Sequence[Column], on_miss: Any = None) -> None:
         self._render_markup = False
         self.grid_columns = tuple(columns)
         # the columns on screen, as (index into grid_columns, width): what the width allows

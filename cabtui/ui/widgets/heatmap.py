@@ -120,10 +120,10 @@ class Heatmap(DataTable[Text]):
             self.add_column(Text(label, style="bold", justify="right"))
         self.add_column(Text(MARGIN, style="bold italic", justify="right"))
         for r in [*data.rows, MARGIN]:
-            label = Text(short(r, 32), style="bold italic" if r is MARGIN else "bold")
+            head = Text(short(r, 32), style="bold italic" if r is MARGIN else "bold")
             if r is not MARGIN and r is not None and r == self.marked_row:
-                label = Text.assemble(("● ", "bold magenta"), label)
-            cells = [label]
+                head = Text.assemble(("● ", "bold magenta"), head)
+            cells = [head]
             for c in [*data.cols, MARGIN]:
                 if r is MARGIN and c is MARGIN:
                     cells.append(Text(f"n={data.total}", style="dim", justify="right"))
