@@ -31,16 +31,29 @@ def _error(message: str, value: object, prefix: str = "error: ") -> None:
 # Commands of each area are added below, one block per area.
 
 
+def _source(value: str | None) -> str | None:
+    """A --source value, checked (exit 2 when it is none of cab, harbor, tb)."""
+    from cabtui.sources.detect import SOURCES
+
+    if value is not None and value not in SOURCES:
+        _error("--source is one of cab, harbor, tb, not ", value)
+        raise typer.Exit(2)
+    return value
+
+
 # -- data --------------------------------------------------------------------------------------
 @app.command()
 def load(
     path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),
     refresh: bool = typer.Option(False, "--refresh", help="Rebuild the cache even if unchanged."),
+    source: str | None = typer.Option(
+        None, "--source", help="Read everything in DIR as one kind: cab, harbor or tb."
+    ),
 ) -> None:
     """Read a sweep into its DuckDB cache; report counts and every problem."""
     from cabtui.commands.data import load as run
 
-    run(path, refresh)
+    run(path, refresh, _source(source))
 
 
 @app.command()
@@ -55,11 +68,14 @@ def ls(
     limit: int = typer.Option(200, "--limit", min=0, help="At most this many rows."),
     fmt: str = typer.Option("table", "--format", help="table, json or csv."),
     reveal: bool = typer.Option(False, "--reveal-secrets", help="Do not mask secrets."),
+    source: str | None = typer.Option(
+        None, "--source", help="Read everything in DIR as one kind: cab, harbor or tb."
+    ),
 ) -> None:
     """List runs or cells matching a filter."""
     from cabtui.commands.data import ls as run
 
-    run(path, filter_text, by, sort, desc, limit, fmt, reveal)
+    run(path, filter_text, by, sort, desc, limit, fmt, reveal, _source(source))
 
 
 @app.command()
@@ -95,6 +111,9 @@ def open_(
         None, help="A sweep directory (default: the bundled sample)."
     ),
     refresh: bool = typer.Option(False, "--refresh", help="Rebuild the cache even if unchanged."),
+    source: str | None = typer.Option(
+        None, "--source", help="Read everything in DIR as one kind: cab, harbor or tb."
+    ),
 ) -> None:
     """Browse a sweep in the terminal UI."""
     from cabtui.store.store import Store
@@ -104,7 +123,8 @@ def open_(
     if not sweep.is_dir():
         _error("not a directory: ", sweep)
         raise typer.Exit(2)
-    CabApp(lambda progress: Store.open(sweep, progress, refresh), freeze_gc=True).run()
+    kind = _source(source)
+    CabApp(lambda progress: Store.open(sweep, progress, refresh, kind), freeze_gc=True).run()
 
 
 # -- replay ------------------------------------------------------------------------------------

@@ -354,3 +354,24 @@ def test_parse_time_reads_every_zone_form(dt: datetime, zone: str) -> None:
 @given(st.one_of(st.text(max_size=50), st.integers(), st.floats(), st.none(), st.booleans()))
 def test_parse_time_never_raises(value: object) -> None:
     parse_time(value)
+
+
+def test_source_forces_one_reading(tmp_path: Path) -> None:
+    """--source reads a mixed tree as one kind only; anything else is a usage error."""
+    import subprocess
+    import sys
+
+    def ls(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cabtui.cli", "ls", str(ROOT / "data"), "--format", "json", *extra],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    every = json.loads(ls().stdout)
+    assert {r["source"] for r in every} >= {"cab", "harbor", "tb"}
+    for kind in ("harbor", "tb"):
+        only = json.loads(ls("--source", kind).stdout)
+        assert only and {r["source"] for r in only} == {kind}
+        assert len(only) == sum(1 for r in every if r["source"] == kind)
+    bad = ls("--source", "nope")
+    assert bad.returncode == 2 and "--source" in bad.stderr

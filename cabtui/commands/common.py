@@ -34,7 +34,7 @@ def error(message: str, value: object = None, reveal: bool = False) -> None:
     err.print(line)
 
 
-def open_store(path: Path, refresh: bool = False) -> Store:
+def open_store(path: Path, refresh: bool = False, source: str | None = None) -> Store:
     """Open (ingesting if needed) the sweep at ``path``, with a progress bar on stderr."""
     if not path.exists():
         error("no such directory: ", path)
@@ -55,7 +55,7 @@ def open_store(path: Path, refresh: bool = False) -> Store:
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=f"reading {stage}", completed=done, total=total)
 
-        return Store.open(path, progress, refresh)
+        return Store.open(path, progress, refresh, source)
 
 
 def report_problems(store: Store, limit: int | None = 20, reveal: bool = False) -> int:

@@ -35,8 +35,8 @@ TABLE_COLUMNS = (
 ALWAYS = ("tui", "model", "task_id", "run", "pass")  # shown even when every value is missing
 
 
-def load(path: Path, refresh: bool) -> None:
-    store = open_store(path, refresh)
+def load(path: Path, refresh: bool, source: str | None = None) -> None:
+    store = open_store(path, refresh, source)
     c = store.cursor()
     counts = {
         t: c.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
@@ -65,6 +65,7 @@ def ls(
     limit: int,
     fmt: str,
     reveal: bool = False,
+    source: str | None = None,
 ) -> None:
     if by not in ("run", "cell"):
         error("--by is run or cell")
@@ -77,7 +78,7 @@ def ls(
         error("cannot sort by ", sort)
         err.print(Text(f"  one of: {', '.join(allowed)}"))
         raise typer.Exit(2)
-    store = open_store(path)
+    store = open_store(path, source=source)
     q = Query(filter_text, sort, desc)
     try:
         if by == "run":

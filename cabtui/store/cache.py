@@ -285,7 +285,9 @@ def _touch(db: Path) -> None:
         os.utime(db)
 
 
-def _build(sweep: Path, db: Path, fp: str, progress: Progress | None) -> IngestReport:
+def _build(
+    sweep: Path, db: Path, fp: str, progress: Progress | None, source: str | None = None
+) -> IngestReport:
     """Ingest ``sweep`` into a private temporary directory beside ``db``, then rename the file
     into place. Whatever happens, the temporary directory is gone afterwards."""
     work = Path(
@@ -294,7 +296,7 @@ def _build(sweep: Path, db: Path, fp: str, progress: Progress | None) -> IngestR
     _track(work, True)
     try:
         tmp = work / db.name
-        report = ingest(sweep, tmp, progress)
+        report = ingest(sweep, tmp, progress, source)
         full = [p for p in report.problems if "No space left on device" in p.reason]
         if full:  # a read reported as failed because its scratch space ran out: not the data
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -329,7 +331,12 @@ def _reason(e: BaseException) -> str:
     return text.rsplit('": ', 1)[-1] if '": ' in text else text
 
 
-def open_cache(sweep: Path, progress: Progress | None = None, refresh: bool = False) -> Cache:
+def open_cache(
+    sweep: Path,
+    progress: Progress | None = None,
+    refresh: bool = False,
+    source: str | None = None,
+) -> Cache:
     """The cache of ``sweep``, built or rebuilt when needed; see :class:`Cache`.
 
     When the cache directory cannot be written, the cache is built in a temporary directory
@@ -337,7 +344,7 @@ def open_cache(sweep: Path, progress: Progress | None = None, refresh: bool = Fa
     """
     sweep = Path(sweep)
     db = cache_path(sweep)
-    fp = fingerprint(sweep)
+    fp = fingerprint(sweep) + (f":{source}" if source else "")  # a forced reading is another cache
     if not refresh and _cached_fingerprint(db) == fp:
         _private_file(db)
         _touch(db)
@@ -345,7 +352,7 @@ def open_cache(sweep: Path, progress: Progress | None = None, refresh: bool = Fa
     try:
         _private_dir(db.parent)
         remove_stale_temps(db.parent)
-        report = _build(sweep, db, fp, progress)
+        report = _build(sweep, db, fp, progress, source)
         return Cache(db, report)
     except WRITE_ERRORS as e:
         first = _reason(e)
@@ -356,7 +363,7 @@ def open_cache(sweep: Path, progress: Progress | None = None, refresh: bool = Fa
         raise CacheError(f"{where}, nor a temporary directory ({_reason(e)})") from None
     _track(temporary, True)
     try:
-        report = _build(sweep, temporary / db.name, fp, progress)
+        report = _build(sweep, temporary / db.name, fp, progress, source)
     except WRITE_ERRORS as e:
         _remove(temporary)
         _track(temporary, False)

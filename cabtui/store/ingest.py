@@ -472,10 +472,13 @@ def _weights_case(sweeps: list[Sweep]) -> str:
     return f"CASE {arms} END"
 
 
-def ingest(path: Path, db_path: Path, progress: Progress | None = None) -> IngestReport:
-    """Read the sweep(s) at ``path`` into a new DuckDB file at ``db_path``."""
+def ingest(
+    path: Path, db_path: Path, progress: Progress | None = None, source: str | None = None
+) -> IngestReport:
+    """Read the sweep(s) at ``path`` into a new DuckDB file at ``db_path`` (``source``: read
+    everything there as one kind: cab, harbor or tb)."""
     path = Path(path)
-    sweeps, found = discover(path)
+    sweeps, found = discover(path, source)
     con = duckdb.connect(str(db_path), config={"memory_limit": MEMORY_LIMIT})
     job = Ingest(con, path, progress)
     job.report.problems.extend(found)

@@ -81,8 +81,15 @@ class Store:
         self._local = threading.local()
 
     @classmethod
-    def open(cls, sweep: Path, progress: Progress | None = None, refresh: bool = False) -> Store:
-        opened = open_cache(Path(sweep), progress, refresh)
+    def open(
+        cls,
+        sweep: Path,
+        progress: Progress | None = None,
+        refresh: bool = False,
+        source: str | None = None,
+    ) -> Store:
+        """The store of ``sweep`` (``source``: read everything there as cab, harbor or tb)."""
+        opened = open_cache(Path(sweep), progress, refresh, source)
         try:
             store = cls(opened.path, Path(sweep), opened.report)
         except BaseException:
