@@ -57,6 +57,33 @@ _PASS_AT = (
 )
 
 
+# Run columns that only some sources fill: grids show them where the opened sweeps have them.
+OPTIONAL_COLUMNS = (
+    "composite", "composite_recorded", "blast_radius", "refusal", "integrity", "exit_code",
+    "grader_exit_code", "status", "cost_usd", "agent_ms", "total_tokens", "wall_clock_ms",
+)  # fmt: skip
+MAX_SCORE_COLUMNS = 12
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def score_path(key: str) -> str:
+    """The JSON path in ``extra`` of a score key "axis.key"."""
+    return '$."scores.' + key.replace('"', "") + '"'
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the opened sweeps hold: the optional columns with a value in some run, the score
+    keys of other sources ("axis.key", most common first), and the sources."""
+
+    present: frozenset[str]
+    score_keys: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class Query:
     """What a grid shows: filter text, sort, and optional what-if weights."""
@@ -79,6 +106,7 @@ class Store:
         self._cache: Cache | None = None
         self._con = duckdb.connect(str(db_path), read_only=True)
         self._local = threading.local()
+        self._shape: Shape | None = None
 
     @classmethod
     def open(
@@ -178,11 +206,18 @@ class Store:
         return f' ORDER BY "{sort}" {direction} NULLS LAST, {tie}'
 
     def runs(self, q: Query = Query(), limit: int | None = 200, offset: int = 0,
-             columns: tuple[str, ...] = RUN_COLUMNS) -> pa.Table:  # fmt: skip
+             columns: tuple[str, ...] = RUN_COLUMNS,
+             scores: tuple[str, ...] = ()) -> pa.Table:  # fmt: skip
+        """Runs with ``columns`` and, as numbers, the score keys ``scores`` ("axis.key") that
+        other sources keep in ``extra`` (each a column of that name, sortable)."""
         sql, params = self.runs_sql(q)
         cols = ", ".join(f'"{c}"' for c in columns)
-        sql = f"SELECT {cols} FROM ({sql})" + self._order(
-            q.sort, q.descending, RUN_COLUMNS, "cell_id"
+        extra = "".join(
+            f", TRY_CAST(json_extract_string(extra, ?) AS DOUBLE) AS {_quoted(k)}" for k in scores
+        )
+        params = [score_path(k) for k in scores] + params
+        sql = f"SELECT {cols}{extra} FROM ({sql})" + self._order(
+            q.sort, q.descending, RUN_COLUMNS + scores, "cell_id"
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
@@ -191,6 +226,28 @@ class Store:
     def count(self, q: Query = Query()) -> int:
         sql, params = self.runs_sql(q)
         return int(self.cursor().execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0])
+
+    def shape(self) -> Shape:
+        """Which columns the opened sweeps fill, and the score keys of other sources (computed
+        once)."""
+        if self._shape is None:
+            cur = self.cursor()
+            counts = cur.execute(
+                "SELECT " + ", ".join(f'count("{c}")' for c in OPTIONAL_COLUMNS) + " FROM runs"
+            ).fetchall()[0]
+            keys = cur.execute(
+                "SELECT substr(e.key, 8) AS k, count(*) AS n FROM runs, json_each(runs.extra) AS e "
+                "WHERE runs.extra IS NOT NULL AND e.key LIKE 'scores.%' "
+                "AND json_type(e.value) IN ('DOUBLE', 'BIGINT', 'UBIGINT', 'BOOLEAN') "
+                f"GROUP BY 1 ORDER BY n DESC, k LIMIT {MAX_SCORE_COLUMNS}"
+            ).fetchall()
+            sources = cur.execute("SELECT DISTINCT source FROM runs ORDER BY 1").fetchall()
+            self._shape = Shape(
+                frozenset(c for c, n in zip(OPTIONAL_COLUMNS, counts) if n),
+                tuple(k for k, _ in keys),
+                tuple(s for (s,) in sources if s),
+            )
+        return self._shape
 
     def total(self) -> int:
         return int(self.cursor().execute("SELECT count(*) FROM runs").fetchall()[0][0])
