@@ -38,7 +38,7 @@ def test_bad_cell_ids(bad: object) -> None:
         parse_cell_id(bad)
 
 
-part = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8)
+part = st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=8)
 
 
 @settings(max_examples=300, deadline=None)

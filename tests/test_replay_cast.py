@@ -5,12 +5,21 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cabtui.sweep.asciicast import CastError, Event, format_cast, parse_cast, read_cast, timeline
+from cabtui.sweep.asciicast import (
+    CastError,
+    Event,
+    Recording,
+    format_cast,
+    parse_cast,
+    read_cast,
+    timeline,
+)
 
 V2 = (
     '{"version": 2, "width": 100, "height": 30, "title": "demo", "idle_time_limit": 1.5,'
@@ -30,11 +39,11 @@ def write(tmp_path: Path, text: str | bytes, name: str = "r.cast") -> Path:
     return p
 
 
-def triples(rec):
+def triples(rec: Recording) -> list[tuple[float, str, str]]:
     return [(e.time, e.code, e.data) for e in rec.events]
 
 
-def test_v2_header_and_events(tmp_path):
+def test_v2_header_and_events(tmp_path: Path) -> None:
     rec = read_cast(write(tmp_path, V2))
     assert (rec.version, rec.cols, rec.rows, rec.title) == (2, 100, 30, "demo")
     assert rec.idle_time_limit == 1.5
@@ -50,7 +59,7 @@ def test_v2_header_and_events(tmp_path):
     assert rec.problems == []
 
 
-def test_v1(tmp_path):
+def test_v1(tmp_path: Path) -> None:
     doc = {"version": 1, "width": 40, "height": 10, "title": "t", "env": {"TERM": "x"},
            "stdout": [[0.5, "a"], [0.25, "b"], [1.0, "c"]]}  # fmt: skip
     rec = read_cast(write(tmp_path, json.dumps(doc, indent=2)))
@@ -58,7 +67,7 @@ def test_v1(tmp_path):
     assert triples(rec) == [(0.5, "o", "a"), (0.75, "o", "b"), (1.75, "o", "c")]
 
 
-def test_v3_relative_times_comments_exit(tmp_path):
+def test_v3_relative_times_comments_exit(tmp_path: Path) -> None:
     text = (
         '{"version": 3, "term": {"cols": 120, "rows": 40, "type": "xterm-256color"},'
         ' "title": "v3"}\n'
@@ -79,26 +88,26 @@ def test_v3_relative_times_comments_exit(tmp_path):
     assert rec.problems == []
 
 
-def test_gzip_detected_by_magic_not_name(tmp_path):
+def test_gzip_detected_by_magic_not_name(tmp_path: Path) -> None:
     rec = read_cast(write(tmp_path, gzip.compress(V2.encode()), name="plain-name.cast"))
     assert len(rec.events) == 5
     rec = read_cast(write(tmp_path, V2, name="misnamed.cast.gz"))
     assert len(rec.events) == 5
 
 
-def test_truncated_gzip_keeps_what_it_can(tmp_path):
+def test_truncated_gzip_keeps_what_it_can(tmp_path: Path) -> None:
     raw = gzip.compress((V2 * 1).encode())
     rec = read_cast(write(tmp_path, raw[: len(raw) - 6]))
     assert rec.events and any("gzip" in p for p in rec.problems)
 
 
-def test_truncated_last_line(tmp_path):
+def test_truncated_last_line(tmp_path: Path) -> None:
     rec = read_cast(write(tmp_path, V2 + '[5.0, "o", "cut o'))
     assert len(rec.events) == 5
     assert rec.problems == [f"{tmp_path / 'r.cast'}: line 8: truncated last line; skipped"]
 
 
-def test_invalid_json_line_and_bad_shapes(tmp_path):
+def test_invalid_json_line_and_bad_shapes(tmp_path: Path) -> None:
     text = V2.replace('[1.0, "i", "q"]', "{not json") + (
         '[5, "o"]\n[-1, "o", "x"]\n["a", "o", "x"]\n[6, 7, "x"]\n[7, "o", 8]\n[8, "r", "wide"]\n'
         '[9, "o", "end"]\n'
@@ -114,7 +123,7 @@ def test_invalid_json_line_and_bad_shapes(tmp_path):
     assert f"{name}: line 13: bad resize 'wide'; skipped" in rec.problems
 
 
-def test_non_utf8_bytes_replaced_and_reported(tmp_path):
+def test_non_utf8_bytes_replaced_and_reported(tmp_path: Path) -> None:
     raw = V2.encode().replace(b"hello", b"hel\xff\xfelo")
     rec = read_cast(write(tmp_path, raw))
     assert rec.events[0].data == "hel\ufffd\ufffdlo"
@@ -123,7 +132,7 @@ def test_non_utf8_bytes_replaced_and_reported(tmp_path):
     ]
 
 
-def test_header_without_size(tmp_path):
+def test_header_without_size(tmp_path: Path) -> None:
     rec = read_cast(write(tmp_path, '{"version": 2}\n[1, "o", "x"]\n'))
     assert (rec.cols, rec.rows) == (80, 24)
     assert rec.problems == [
@@ -131,7 +140,7 @@ def test_header_without_size(tmp_path):
     ]
 
 
-def test_blank_line_inside_v2_keeps_reading(tmp_path):
+def test_blank_line_inside_v2_keeps_reading(tmp_path: Path) -> None:
     rec = read_cast(
         write(tmp_path, '{"version": 2, "width": 5, "height": 2}\n[1, "o", "a"]\n\n[2, "o", "b"]\n')
     )
@@ -151,14 +160,14 @@ def test_blank_line_inside_v2_keeps_reading(tmp_path):
         (b"\x1f\x8bnot really gzip", "corrupt gzip"),
     ],
 )
-def test_unreadable_file_raises_cast_error_naming_it(tmp_path, raw, words):
+def test_unreadable_file_raises_cast_error_naming_it(tmp_path: Path, raw: Any, words: Any) -> None:
     p = write(tmp_path, raw)
     with pytest.raises(CastError) as info:
         read_cast(p)
     assert str(p) in str(info.value) and words in str(info.value)
 
 
-def test_missing_file_is_cast_error(tmp_path):
+def test_missing_file_is_cast_error(tmp_path: Path) -> None:
     with pytest.raises(CastError, match="cannot read"):
         read_cast(tmp_path / "nope.cast")
 
@@ -166,11 +175,11 @@ def test_missing_file_is_cast_error(tmp_path):
 # -- timeline ----------------------------------------------------------------------------------
 
 
-def make(times):
+def make(times: list[float]) -> Recording:
     return parse_cast(format_cast(10, 2, [(t, "o", str(i)) for i, t in enumerate(times)]).encode())
 
 
-def test_timeline_caps_idle_gaps_and_shifts():
+def test_timeline_caps_idle_gaps_and_shifts() -> None:
     rec = make([1.0, 1.5, 11.5, 12.0, 30.0])
     out = timeline(rec, idle_time_limit=2.0)
     assert [e.time for e in out.events] == [1.0, 1.5, 3.5, 4.0, 6.0]
@@ -178,7 +187,7 @@ def test_timeline_caps_idle_gaps_and_shifts():
     assert out.duration == 6.0
 
 
-def test_timeline_speed_and_header_limit():
+def test_timeline_speed_and_header_limit() -> None:
     rec = make([1.0, 5.0])
     assert [e.time for e in timeline(rec, speed=2.0).events] == [0.5, 2.5]
     limited = parse_cast(
@@ -191,7 +200,7 @@ def test_timeline_speed_and_header_limit():
         timeline(rec, speed=0)
 
 
-def test_timeline_is_idempotent_on_orig_time():
+def test_timeline_is_idempotent_on_orig_time() -> None:
     rec = make([0.0, 10.0, 20.0])
     twice = timeline(timeline(rec, idle_time_limit=1.0), idle_time_limit=1.0)
     assert [e.time for e in twice.events] == [0.0, 1.0, 2.0]
@@ -200,21 +209,21 @@ def test_timeline_is_idempotent_on_orig_time():
 # -- agreement with the asciinema package ------------------------------------------------------
 
 
-def asciinema_events(path: Path):
-    from asciinema.asciicast import open_from_url
+def asciinema_events(path: Path) -> tuple[list[tuple[Any, ...]], Any]:
+    from asciinema.asciicast import open_from_url  # type: ignore[import-untyped]  # asciinema ships no types
 
     with open_from_url(str(path)) as cast:
         return [tuple(e) for e in cast.events()], cast
 
 
-def test_same_events_as_asciinema_v2(tmp_path):
+def test_same_events_as_asciinema_v2(tmp_path: Path) -> None:
     p = write(tmp_path, V2.replace('[2.5, "z", "unknown code"]\n', ""))
     theirs, cast = asciinema_events(p)
     assert cast.v2_header["width"] == 100
     assert triples(read_cast(p)) == theirs
 
 
-def test_same_events_as_asciinema_v1(tmp_path):
+def test_same_events_as_asciinema_v1(tmp_path: Path) -> None:
     doc = {
         "version": 1,
         "width": 40,
@@ -238,7 +247,7 @@ events_st = st.lists(st.tuples(st.floats(0, 100, allow_nan=False), codes, texts)
 
 @given(events_st, st.sampled_from([2, 3]))
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
-def test_round_trip_v2_v3(evs, version):
+def test_round_trip_v2_v3(evs: Any, version: int) -> None:
     rec = parse_cast(format_cast(33, 7, evs, version=version).encode())
     assert rec.problems == []
     assert (rec.cols, rec.rows, rec.version) == (33, 7, version)
@@ -248,7 +257,7 @@ def test_round_trip_v2_v3(evs, version):
 
 @given(events_st, st.binary(max_size=200), st.sampled_from([1, 2, 3]), st.booleans())
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
-def test_garbage_only_ever_raises_cast_error(evs, junk, version, gz):
+def test_garbage_only_ever_raises_cast_error(evs: Any, junk: Any, version: int, gz: bool) -> None:
     if version == 1:
         doc = json.dumps({"version": 1, "width": 5, "height": 5,
                           "stdout": [[1, d] for _, _, d in evs]})  # fmt: skip

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import avt
 import pytest
 
 from cabtui.replay.engine import Player
-from cabtui.sweep.asciicast import format_cast, parse_cast
+from cabtui.sweep.asciicast import Recording, format_cast, parse_cast
+
+Events = list[tuple[float, str, str]]
 
 
-def rec_of(events, cols=20, rows=5):
+def rec_of(events: Events, cols: int = 20, rows: int = 5) -> Recording:
     return parse_cast(format_cast(cols, rows, events).encode())
 
 
-def reference(events, t, cols=20, rows=5):
+def reference(
+    events: Events, t: float, cols: int = 20, rows: int = 5
+) -> tuple[list[str], tuple[int, int, bool]]:
     """The screen at t by feeding everything from the start into one Vt, one event at a time."""
     vt = avt.Vt(cols, rows, scrollback_limit=1000)
     for time, code, data in events:
@@ -24,13 +29,13 @@ def reference(events, t, cols=20, rows=5):
         if code == "o":
             vt.feed_str(data.replace("\x7f", ""))
         elif code == "r":
-            c, r = data.split("x")
-            vt.resize(int(c), int(r))
+            cols_text, rows_text = data.split("x")
+            vt.resize(int(cols_text), int(rows_text))
     c = vt.cursor
     return [ln.text.rstrip() for ln in vt.view()], (c.row, c.col, c.visible)
 
 
-def noisy_events(seed: int, n: int = 400):
+def noisy_events(seed: int, n: int = 400) -> Events:
     rnd = random.Random(seed)
     pieces = [
         "line {i}\r\n", "\x1b[{r};{c}H*", "\x1b[2J", "\x1b[?1049h", "\x1b[?1049l", "\x1b[K",
@@ -53,7 +58,7 @@ def noisy_events(seed: int, n: int = 400):
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_seek_matches_straight_replay(seed):
+def test_seek_matches_straight_replay(seed: int) -> None:
     events = noisy_events(seed)
     # tiny keyframe spacing so nearly every seek restores a keyframe
     player = Player(rec_of(events), keyframe_seconds=0.5, keyframe_bytes=64)
@@ -66,7 +71,7 @@ def test_seek_matches_straight_replay(seed):
         assert player.cursor() == cursor, t
 
 
-def test_advance_returns_changed_rows_and_matches_seek():
+def test_advance_returns_changed_rows_and_matches_seek() -> None:
     events = noisy_events(99)
     player = Player(rec_of(events), keyframe_bytes=128)
     other = Player(rec_of(events), keyframe_bytes=128)
@@ -84,14 +89,14 @@ def test_advance_returns_changed_rows_and_matches_seek():
     assert player.advance(1.0) == set(range(player.rows))  # backwards: everything
 
 
-def test_advance_reports_only_touched_rows():
+def test_advance_reports_only_touched_rows() -> None:
     player = Player(rec_of([(1.0, "o", "a\r\nb"), (2.0, "o", "\x1b[4;1Hz")]))
     assert player.advance(1.0) == {0, 1}
     assert player.advance(2.0) == {3}
     assert player.advance(2.5) == set()
 
 
-def test_keyframe_not_taken_inside_an_escape_sequence():
+def test_keyframe_not_taken_inside_an_escape_sequence() -> None:
     events = [(i * 1.0, "o", "x" * 10) for i in range(5)]
     events += [(5.0, "o", "\x1b[3"), (6.0, "o", "1mRED\x1b[0m")]
     player = Player(rec_of(events, 120, 3), keyframe_bytes=1, keyframe_seconds=0.1)
@@ -102,7 +107,7 @@ def test_keyframe_not_taken_inside_an_escape_sequence():
     assert any(c.char == "R" and c.pen.foreground is not None for c in cells)
 
 
-def test_resize_events_change_size():
+def test_resize_events_change_size() -> None:
     player = Player(rec_of([(1.0, "o", "hello"), (2.0, "r", "10x3"), (3.0, "o", "\r\nx")]))
     player.seek(1.5)
     assert (player.cols, player.rows) == (20, 5)
@@ -112,7 +117,7 @@ def test_resize_events_change_size():
     assert (player.cols, player.rows) == (20, 5)
 
 
-def test_search_finds_new_appearances_case_insensitively():
+def test_search_finds_new_appearances_case_insensitively() -> None:
     events = [
         (1.0, "o", "compiling\r\n"),
         (2.0, "o", "ERROR: one\r\n"),
@@ -128,7 +133,7 @@ def test_search_finds_new_appearances_case_insensitively():
     assert player.search("") == []
 
 
-def test_keyframe_memory_is_reported():
+def test_keyframe_memory_is_reported() -> None:
     player = Player(rec_of(noisy_events(3)), keyframe_bytes=256)
     assert player.keyframe_bytes() == sum(len(k.state) for k in player.keyframes) > 0
 
@@ -153,13 +158,13 @@ STATE_CASES = {
 }
 
 
-def snapshot(vt):
+def snapshot(vt: avt.Vt) -> tuple[list[list[tuple[str, int, str]]], int, int, bool]:
     cells = [[(c.char, c.width, repr(c.pen)) for c in ln.cells] for ln in vt.view()]
     return cells, vt.cursor.row, vt.cursor.col, vt.cursor.visible
 
 
 @pytest.mark.parametrize("case", STATE_CASES)
-def test_avt_dump_round_trips_state(case):
+def test_avt_dump_round_trips_state(case: Any) -> None:
     before, after = STATE_CASES[case]
     a = avt.Vt(20, 5)
     a.feed_str(before)

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import avt
 import pytest
@@ -169,7 +170,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_synthetic_stream_matches_tmux(case, tmp_path):
+def test_synthetic_stream_matches_tmux(case: Any, tmp_path: Path) -> None:
     cols, rows, *chunks = CASES[case]
     rec = rec_of(cols, rows, *chunks)
     for t in sorted({1.0, rec.duration / 2, rec.duration}):
@@ -184,7 +185,7 @@ def recordings() -> list[Path | None]:
 
 
 @pytest.mark.parametrize("path", recordings(), ids=lambda p: p.name if p else "none-yet")
-def test_recordings_match_tmux(path, tmp_path):
+def test_recordings_match_tmux(path: Any, tmp_path: Path) -> None:
     if path is None:
         assert not list((ROOT / "recordings").glob("*.cast*"))
         return
@@ -194,7 +195,7 @@ def test_recordings_match_tmux(path, tmp_path):
         assert_same_as_tmux(rec, t, tmp_path / f"f{frac}", cursor=False)
 
 
-def test_helper_detects_a_difference(tmp_path):
+def test_helper_detects_a_difference(tmp_path: Path) -> None:
     """The comparison itself must be able to fail: LF->CRLF translation or a lost byte shows."""
     rec = rec_of(20, 4, "a\nb")
     theirs, _ = tmux_screen(rec, 5.0, tmp_path)

@@ -15,8 +15,10 @@ from rich.style import Style
 from cabtui.commands.frame import resolve_recording
 from cabtui.replay.engine import Player
 from cabtui.replay.render import rich_rows, svg, text_rows
-from cabtui.sweep.asciicast import format_cast, parse_cast
+from cabtui.sweep.asciicast import Recording, format_cast, parse_cast
 from cabtui.text import is_safe, safe
+
+Events = list[tuple[float, str, str]]
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all C0 (but \t \n), DEL, C1
 
@@ -30,11 +32,11 @@ HOSTILE = (
 )
 
 
-def hostile_rec():
+def hostile_rec() -> Recording:
     return parse_cast(format_cast(40, 4, [(0.5, "o", HOSTILE)]).encode())
 
 
-def test_hostile_recording_renders_without_control_characters():
+def test_hostile_recording_renders_without_control_characters() -> None:
     player = Player(hostile_rec())
     player.seek(1.0)
     rows = text_rows(player.lines())
@@ -48,12 +50,12 @@ def test_hostile_recording_renders_without_control_characters():
     assert "\x1b" not in doc and "\x07" not in doc and not CONTROL.search(doc)
 
 
-def test_safe_replaces_controls():
+def test_safe_replaces_controls() -> None:
     assert safe("a\x1bb\x07c\x9bd\u202ee") == "a\ufffdb\ufffdc\ufffdd\ufffde"
     assert not is_safe("\x7f") and is_safe("plain \u4e2d")
 
 
-def test_rich_styles_from_pens():
+def test_rich_styles_from_pens() -> None:
     data = (
         "\x1b[1;3;4;5;7;9;38;5;200;48;2;1;2;3mA\x1b[0m \x1b[2;31mB\x1b[0m "
         "\x1b[38;2;10;20;30mC\x1b[0m \u4e2dD\x1b[44m  \x1b[0m   "
@@ -64,7 +66,7 @@ def test_rich_styles_from_pens():
     assert row.plain == "A B C \u4e2dD  "  # wide char is one character; styled blanks kept
     assert row.cell_len == 11
 
-    def style_at(i):
+    def style_at(i: int) -> Style:
         return Style.combine(s.style for s in row.spans if s.start <= i < s.end)
 
     a = style_at(0)
@@ -78,7 +80,7 @@ def test_rich_styles_from_pens():
     assert text_rows(player.lines())[0] == "A B C \u4e2dD"
 
 
-def test_svg_is_a_document_with_the_text():
+def test_svg_is_a_document_with_the_text() -> None:
     player = Player(parse_cast(format_cast(20, 2, [(0.1, "o", "\x1b[31mhello")]).encode()))
     player.seek(1.0)
     doc = svg(player.lines(), player.cols)
@@ -104,13 +106,13 @@ def cab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
     )
 
 
-def write_cast(path: Path, events, cols=30, rows=5, extra="") -> Path:
+def write_cast(path: Path, events: Events, cols: int = 30, rows: int = 5, extra: str = "") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(format_cast(cols, rows, events) + extra)
     return path
 
 
-def test_frame_text_prints_exactly_rows_lines(tmp_path):
+def test_frame_text_prints_exactly_rows_lines(tmp_path: Path) -> None:
     p = write_cast(tmp_path / "a.cast", [(1.0, "o", "first   \r\n"), (2.0, "o", "\x1b[31msecond")])
     res = cab("frame", str(p), "--at", "1.5")
     assert res.returncode == 0, res.stderr
@@ -119,13 +121,13 @@ def test_frame_text_prints_exactly_rows_lines(tmp_path):
     assert res.stdout.split("\n")[:2] == ["first", "second"] and res.stdout.count("\n") == 5
 
 
-def test_frame_svg(tmp_path):
+def test_frame_svg(tmp_path: Path) -> None:
     p = write_cast(tmp_path / "a.cast", [(1.0, "o", "hello")])
     res = cab("frame", str(p), "--at", "2", "--format", "svg")
     assert res.returncode == 0 and res.stdout.lstrip().startswith("<svg")
 
 
-def test_frame_of_hostile_recording_is_clean(tmp_path):
+def test_frame_of_hostile_recording_is_clean(tmp_path: Path) -> None:
     p = write_cast(tmp_path / "h.cast", [(0.5, "o", HOSTILE)], cols=40, rows=4)
     for fmt in ("text", "svg"):
         res = cab("frame", str(p), "--at", "1", "--format", fmt)
@@ -133,7 +135,7 @@ def test_frame_of_hostile_recording_is_clean(tmp_path):
         assert not CONTROL.search(res.stdout.replace("\n", "")), fmt
 
 
-def test_frame_problems_go_to_stderr_and_frame_still_prints(tmp_path):
+def test_frame_problems_go_to_stderr_and_frame_still_prints(tmp_path: Path) -> None:
     p = write_cast(tmp_path / "a.cast", [(1.0, "o", "ok")], extra='[2.0, "o", "cut')
     res = cab("frame", str(p), "--at", "5")
     assert res.returncode == 0
@@ -141,7 +143,7 @@ def test_frame_problems_go_to_stderr_and_frame_still_prints(tmp_path):
     assert f"{p}: line 3: truncated last line" in res.stderr
 
 
-def test_frame_exit_codes(tmp_path):
+def test_frame_exit_codes(tmp_path: Path) -> None:
     missing = cab("frame", str(tmp_path / "nope.cast"), "--at", "1")
     assert missing.returncode == 1 and "nope.cast" in missing.stderr
     empty = tmp_path / "empty.cast"
@@ -159,7 +161,7 @@ def test_frame_exit_codes(tmp_path):
 CELL = "sw-1/aider/meta/llama-4/mutations/rust-error-negated#run2"
 
 
-def test_frame_by_cell_id(tmp_path):
+def test_frame_by_cell_id(tmp_path: Path) -> None:
     run = tmp_path / "runs/aider/meta/llama-4/mutations/rust-error-negated/run-2"
     write_cast(run / "recording.cast", [(1.0, "o", "from the sweep")])
     res = cab("frame", str(tmp_path), CELL, "--at", "3")
@@ -169,7 +171,7 @@ def test_frame_by_cell_id(tmp_path):
     assert cab("frame", str(tmp_path), "not/a/cell", "--at", "1").returncode == 2
 
 
-def test_frame_by_cell_id_gz_and_nested_sweep(tmp_path):
+def test_frame_by_cell_id_gz_and_nested_sweep(tmp_path: Path) -> None:
     import gzip
 
     run = tmp_path / "sw-1/runs/aider/meta/llama-4/mutations/rust-error-negated/run-2"
@@ -180,7 +182,7 @@ def test_frame_by_cell_id_gz_and_nested_sweep(tmp_path):
     assert resolve_recording(tmp_path, CELL).name == "recording.cast.gz"
 
 
-def test_recording_outside_the_sweep_is_refused(tmp_path):
+def test_recording_outside_the_sweep_is_refused(tmp_path: Path) -> None:
     outside = write_cast(tmp_path / "elsewhere/secret.cast", [(1.0, "o", "secret")])
     sweep = tmp_path / "sweep"
     run = sweep / "runs/aider/meta/llama-4/mutations/rust-error-negated/run-2"
@@ -194,7 +196,7 @@ def test_recording_outside_the_sweep_is_refused(tmp_path):
 # -- import hygiene ----------------------------------------------------------------------------
 
 
-def test_replay_never_imports_textual():
+def test_replay_never_imports_textual() -> None:
     code = (
         "import sys\n"
         "import cabtui.sweep.asciicast, cabtui.replay.engine, cabtui.replay.render, "
@@ -207,14 +209,14 @@ def test_replay_never_imports_textual():
     assert json.loads(res.stdout) == []
 
 
-def test_no_textual_in_replay_sources():
+def test_no_textual_in_replay_sources() -> None:
     src = Path(__file__).resolve().parent.parent / "cabtui" / "replay"
     for path in src.glob("*.py"):
         assert not re.search(r"^\s*(import|from)\s+textual", path.read_text(), re.MULTILINE), path
 
 
 @pytest.mark.parametrize("at", ["0", "0.5", "100"])
-def test_frame_at_edges(tmp_path, at):
+def test_frame_at_edges(tmp_path: Path, at: str) -> None:
     p = write_cast(tmp_path / "a.cast", [(0.5, "o", "x")], rows=3)
     res = cab("frame", str(p), "--at", at)
     assert res.returncode == 0 and res.stdout.count("\n") == 3

@@ -31,7 +31,7 @@ def test_replay_paused_mid_recording(snap_compare, cache_dir: Path) -> None:  # 
         lambda progress: store, start=lambda s: ReplayScreen(s, RECORDED), clock=lambda: 0.0
     )
 
-    async def run_before(pilot: Pilot) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         for _ in range(50):
             await pilot.app.workers.wait_for_complete()
             await pilot.pause()
