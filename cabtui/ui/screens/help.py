@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from rich.table import Table
 from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
@@ -32,4 +33,5 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("what it does")
         for c in [*getattr(self.of, "COMMAND_LIST", []), *CabApp.COMMAND_LIST]:
             table.add_row(c.key_display or " ".join(c.keys), c.description, c.help)
-        yield Static(table, id="help-table")
+        with VerticalScroll(id="help-box"):  # scrolls (j/k, arrows) when taller than the screen
+            yield Static(table, id="help-table")

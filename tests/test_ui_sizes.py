@@ -1,0 +1,53 @@
+"""Every screen on the samples at 80x24, 100x30 and 200x60: no number is cut (a digit
+followed by "…"), and in the compare screen's identity and axes tables no value is cut: every
+scorer key that differs shows both values whole."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cabtui.compare.diff import diff_runs
+from cabtui.store.store import Store
+from cabtui.ui.widgets.axes_diff import SKIP_AXES, fmt
+from tests.screens_at_size import AIDER, COPILOT, SCREENS, make_app, screen_lines
+
+SIZES = [(80, 24), (100, 30), (200, 60)]
+CUT_NUMBER = re.compile(r"\d…")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", list(SCREENS))
+async def test_no_number_is_cut(sample_store: Store, name: str, size: tuple[int, int]) -> None:
+    app = make_app(sample_store, name)
+    async with app.run_test(size=size) as pilot:
+        await SCREENS[name][1](pilot)
+        lines = screen_lines(app)
+        cut = [line for line in lines if CUT_NUMBER.search(line)]
+        assert not cut, f"{name} at {size}: a number cut in {cut}"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_compare_shows_every_differing_axis_whole(
+    sample_store: Store, size: tuple[int, int]
+) -> None:
+    from cabtui.ui.widgets.axes_diff import Summary
+
+    app = make_app(sample_store, "compare")
+    async with app.run_test(size=size) as pilot:
+        await SCREENS["compare"][1](pilot)
+        text = "\n".join(app.screen.query_one(Summary).text())
+        d = diff_runs(sample_store, AIDER, COPILOT)
+        for row in d["axes"]:
+            if row["key"] in SKIP_AXES or row["a"] == row["b"]:
+                continue
+            if isinstance(row["a"], dict) or isinstance(row["b"], dict):
+                continue  # an object folds over several lines, whole
+            a, b = fmt(row["a"]), fmt(row["b"])
+            assert any(
+                f" {row['key']} " in ln and a in ln and b in ln for ln in text.splitlines()
+            ), row
+        for key in d["identity_diff"]:
+            if key in d["a"] and key != "cell_id":
+                assert key in text
