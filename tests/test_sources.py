@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cabtui.sources import discover
-from cabtui.sources.common import pass_at_k, parse_time
+from cabtui.sources.common import parse_time, pass_at_k
 from cabtui.sources.detect import scan
 from cabtui.store.store import Query, Store
 from tests.conftest import ROOT
@@ -375,3 +375,20 @@ def test_source_forces_one_reading(tmp_path: Path) -> None:
         assert len(only) == sum(1 for r in every if r["source"] == kind)
     bad = ls("--source", "nope")
     assert bad.returncode == 2 and "--source" in bad.stderr
+
+
+def test_tb_replay_switches_between_its_two_recordings(tb: Store) -> None:
+    from cabtui.replay.session import load_session
+
+    cid = _runs(tb)[0]["cell_id"]
+    first = load_session(tb, cid)
+    second = load_session(tb, cid, which=1)
+    assert first.recordings == second.recordings == ("agent.cast", "tests.cast")
+    assert first.source is not None and first.source.endswith("agent.cast")
+    assert second.source is not None and second.source.endswith("tests.cast")
+    run = tb.run(cid) or {}
+    for session in (first, second):
+        header = json.loads(Path(session.source or "").read_text().split("\n", 1)[0])
+        at = (header["timestamp"] - run["started_at"].timestamp()) * 1000
+        assert session.clock.offset_ms == pytest.approx(at, abs=1.0)
+    assert load_session(tb, cid, which=2).source == first.source  # round and round
