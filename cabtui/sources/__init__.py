@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cabtui.sources import harbor, tb
+from cabtui.sources import harbor, inspect_map, tb
 from cabtui.sources.common import close_out, open_out
 from cabtui.sources.detect import SOURCES, scan
 from cabtui.sweep.layout import RunDir, Sweep, read_sweep
@@ -21,8 +21,11 @@ def discover(path: Path, only: str | None = None) -> tuple[list[Sweep], list[Pro
     path = Path(path)
     if not path.exists():
         return [], [Problem(str(path), None, "no such file or directory")]
+    if path.is_file() and only in (None, "inspect") and inspect_map.looks_like_log(path):
+        problems: list[Problem] = []
+        return inspect_map.find_sweeps([path], lambda p: p.name, problems), problems
     if not path.is_dir():
-        return [], [Problem(str(path), None, "not a directory")]
+        return [], [Problem(str(path), None, "not a directory (nor an Inspect log)")]
     found = scan(path, only)
 
     def label_of(p: Path) -> str:
@@ -51,13 +54,16 @@ def discover(path: Path, only: str | None = None) -> tuple[list[Sweep], list[Pro
         add(_harbor_sweep(job, trials, label_of))
     for sweep in tb.find_sweeps(found.tb, label_of, problems):
         add(sweep)
+    for sweep in inspect_map.find_sweeps(found.inspect, label_of, problems):
+        add(sweep)
     if not sweeps and not problems:
         problems.append(
             Problem(
                 str(path),
                 None,
                 "nothing to open here: no cabtui sweep (results.jsonl, runs/, sweep.json), "
-                "Harbor trial (result.json) or Terminal-Bench run (run_metadata.json)",
+                "Harbor trial (result.json), Terminal-Bench run (run_metadata.json) "
+                "or Inspect log (.eval, .json)",
             )
         )
     return sweeps, problems

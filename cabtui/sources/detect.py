@@ -1,5 +1,5 @@
 """What a directory holds, recognised by content at any depth: cabtui sweeps, Harbor trials
-(grouped into their jobs), Terminal-Bench runs. No Textual here."""
+(grouped into their jobs), Terminal-Bench runs, Inspect logs (``.eval``, ``.json``). No Textual here."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cabtui.sources.inspect_read import looks_like_log
 from cabtui.sweep.layout import SWEEP_FILES, not_regular
 from cabtui.sweep.problems import Problem
 
@@ -15,7 +16,7 @@ MAX_DEPTH = 12  # folders below the opened one that are searched
 _SKIP = {"node_modules", "__pycache__", ".git", ".venv", "venv"}
 _CAB_RUN = re.compile(r"^run-[1-9][0-9]*$")
 _PEEK = 4096
-SOURCES = ("cab", "harbor", "tb")
+SOURCES = ("cab", "harbor", "tb", "inspect")
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Found:
     cab: list[Path] = field(default_factory=list)
     harbor: list[Path] = field(default_factory=list)  # trial folders
     tb: list[Path] = field(default_factory=list)  # run folders (run_metadata.json)
+    inspect: list[Path] = field(default_factory=list)  # Inspect log files (.eval, .json)
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -109,6 +111,12 @@ def scan(root: Path, only: str | None = None) -> Found:
                 )
                 dirnames.clear()
                 continue
+        if only in (None, "inspect"):
+            found.inspect += [
+                here / n
+                for n in sorted(names)
+                if n.endswith((".eval", ".json")) and looks_like_log(here / n)
+            ]
         if depth >= MAX_DEPTH:
             dirnames.clear()
     for sweep in sorted(cab_by_runs):
