@@ -147,7 +147,7 @@ def _named(text: str) -> list[tuple[int, int]]:
         if _value_is_secret(name, value):
             end = m.end(group)
             if group == "bare":  # the pattern reads at most 512 characters: mask them all
-                end = _BARE_END.match(text, end).end()  # type: ignore[union-attr]
+                end = _BARE_END.match(text, end).end()  # type: ignore[union-attr]  # _BARE_END matches the empty string, so it always matches
             out.append((m.start(group), end))
             pos = end
     return out

@@ -138,14 +138,14 @@ def line_rich(line: avt.Line, reveal: bool = False) -> Text:
         pen = cell.pen
         if prev is None or pen != prev:
             if run:
-                out.append(safe("".join(run)), pen_style(prev))  # type: ignore[arg-type]
+                out.append(safe("".join(run)), pen_style(prev))  # type: ignore[arg-type]  # prev is a Pen whenever run holds characters
                 run = []
             prev = pen
         if cell.width:
             run.append(SECRET_CHAR * cell.width if hidden and i in hidden else cell.char)
     if run:
         tail = safe("".join(run))
-        style = pen_style(prev)  # type: ignore[arg-type]
+        style = pen_style(prev)  # type: ignore[arg-type]  # prev is a Pen whenever run holds characters
         if style is None:
             tail = tail.rstrip(" ")
         out.append(tail, style)

@@ -162,7 +162,7 @@ def place_calls(calls: list[dict[str, Any]], started_at: Any, spans: list[Span])
 class Timeline:
     """Spans, calls and markers of one run, with the questions a replay asks of them."""
 
-    def __init__(self, spans: list[Span], calls: list[Call] = (), marks: list[Marker] = ()) -> None:  # type: ignore[assignment]
+    def __init__(self, spans: list[Span], calls: list[Call] = (), marks: list[Marker] = ()) -> None:  # type: ignore[assignment]  # tuple defaults, never mutated, stand for empty lists
         self.spans = spans
         self.calls = list(calls)
         self.markers = list(marks)

@@ -202,7 +202,7 @@ class BrowserScreen(Screen[None]):
         """Keep ``MARGIN`` rows either side of ``row`` held, or on their way: if neither the
         window held nor the one asked for covers them, ask for one reaching ``WINDOW - MARGIN``
         rows further on, in the direction ``row`` left the window by."""
-        kind: Kind = grid.id  # type: ignore[assignment]
+        kind: Kind = grid.id  # type: ignore[assignment]  # the grids' ids are the two Kind values (runs, cells)
         page, total = grid.page, grid.page.total
         lo, hi = max(0, row - MARGIN), min(total, row + MARGIN + 1)
         windows = [(page.offset, page.offset + len(page.rows))]
@@ -257,7 +257,7 @@ class BrowserScreen(Screen[None]):
         if isinstance(grid, Grid):
             column = grid.column_at(event.column_index)
             if column is not None:
-                self._sort(grid.id, column.sort)  # type: ignore[arg-type]
+                self._sort(grid.id, column.sort)  # type: ignore[arg-type]  # the grids' ids are the two Kind values (runs, cells)
 
     def _sort(self, kind: Kind, column: str | None) -> None:
         if column is None:
@@ -351,7 +351,7 @@ class BrowserScreen(Screen[None]):
         key = self.grid().current_key()
         if key is None:
             return
-        marked: list[str] = self.app.marked  # type: ignore[attr-defined]
+        marked: list[str] = self.app.marked  # type: ignore[attr-defined]  # the App's attributes; a typed App accessor is a later step
         if key in marked:
             marked.remove(key)
         else:
@@ -361,7 +361,7 @@ class BrowserScreen(Screen[None]):
         self._status()
 
     def action_compare(self) -> None:
-        marked: list[str] = self.app.marked  # type: ignore[attr-defined]
+        marked: list[str] = self.app.marked  # type: ignore[attr-defined]  # the App's attributes; a typed App accessor is a later step
         if len(marked) < 2:
             self.notify("Mark two runs with m to compare them.", severity="warning")
             return

@@ -38,7 +38,7 @@ class ClockKeys:
         raise NotImplementedError
 
     def _now(self) -> float:
-        return float(getattr(self.app, "clock", time.monotonic)())  # type: ignore[attr-defined]
+        return float(getattr(self.app, "clock", time.monotonic)())  # type: ignore[attr-defined]  # a mixin: the screen it is mixed into is a Screen
 
     def tick(self) -> None:
         """One frame of playing: advance by the real time elapsed since the last frame."""
@@ -50,7 +50,7 @@ class ClockKeys:
                 self._timer.pause()
             return
         clock.advance(dt)
-        self.post_message(self.Moved())  # type: ignore[attr-defined]
+        self.post_message(self.Moved())  # type: ignore[attr-defined]  # a mixin: the screen it is mixed into defines Moved
 
     def action_play_pause(self) -> None:
         clock = self.playing_clock()
@@ -60,13 +60,13 @@ class ClockKeys:
             self._last = self._now()
             if self._timer is not None:
                 self._timer.resume()
-        self._moved()  # type: ignore[attr-defined]
+        self._moved()  # type: ignore[attr-defined]  # a mixin: the screen it is mixed into defines _moved
 
     def _clock_moved(self, move: str, *args: Any) -> None:
         clock = self.playing_clock()
         if clock is not None:
             getattr(clock, move)(*args)
-            self._moved()  # type: ignore[attr-defined]
+            self._moved()  # type: ignore[attr-defined]  # a mixin: the screen it is mixed into defines _moved
 
     def action_step(self, n: int) -> None:
         self._clock_moved("step", n)
@@ -86,7 +86,7 @@ class ClockKeys:
         clock = self.playing_clock()
         if clock is not None:
             getattr(clock, change)()
-            self._status()  # type: ignore[attr-defined]
+            self._status()  # type: ignore[attr-defined]  # a mixin: the screen it is mixed into defines _status
 
     def action_faster(self) -> None:
         self._speed("faster")
@@ -96,20 +96,20 @@ class ClockKeys:
 
     def action_next_hit(self) -> None:
         if self.hit is not None:
-            self._goto_hit(self.hit + 1)  # type: ignore[attr-defined]
+            self._goto_hit(self.hit + 1)  # type: ignore[attr-defined]  # a mixin: the screen it is mixed into defines _goto_hit
 
     def action_prev_hit(self) -> None:
         if self.hit is not None:
-            self._goto_hit(self.hit - 1)  # type: ignore[attr-defined]
+            self._goto_hit(self.hit - 1)  # type: ignore[attr-defined]  # a mixin: the screen it is mixed into defines _goto_hit
 
     def action_back(self) -> None:
         """Close the search prompt when it is open, else leave the screen (the app when it is
         the first one)."""
-        search = self.query_one(f"#{self.SEARCH_ID}")  # type: ignore[attr-defined]
+        search = self.query_one(f"#{self.SEARCH_ID}")  # type: ignore[attr-defined]  # a mixin: the screen it is mixed into is a Screen
         if search.display:
             search.display = False
             return
-        app = self.app  # type: ignore[attr-defined]
+        app = self.app  # type: ignore[attr-defined]  # a mixin: the screen it is mixed into is a Screen
         if len(app.screen_stack) <= 2:
             app.exit()
         else:

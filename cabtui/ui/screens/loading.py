@@ -40,7 +40,7 @@ class LoadingScreen(Screen[None]):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, LoadingScreen.Stage)
 
-    def __init__(self, open_store, start=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, open_store, start=None) -> None:  # type: ignore[no-untyped-def]  # untyped callables; typed with the App accessor later
         super().__init__()
         self.open_store = open_store
         self.start = start
@@ -127,7 +127,7 @@ class LoadingScreen(Screen[None]):
         from cabtui.ui.screens.browser import BrowserScreen
 
         app, typed = self.app, list(self.typed)
-        app.store = store  # type: ignore[attr-defined]
+        app.store = store  # type: ignore[attr-defined]  # the App's attributes; a typed App accessor is a later step
         if getattr(store, "warning", None):
             app.notify(
                 safe(store.warning or ""),

@@ -106,8 +106,8 @@ class WeightsScreen(ModalScreen[Weights | None]):
         self.query_one("#weights-sum", Static).update(total)
         if weights is not None:
             live = None if self.before is None and weights == self.sweep_default else weights
-            if live != self.app.weights:  # type: ignore[attr-defined]
-                self.app.weights = live  # type: ignore[attr-defined]
+            if live != self.app.weights:  # type: ignore[attr-defined]  # the App's attributes; a typed App accessor is a later step
+                self.app.weights = live  # type: ignore[attr-defined]  # the App's attributes; a typed App accessor is a later step
         return weights
 
     @on(Input.Submitted)
@@ -117,15 +117,15 @@ class WeightsScreen(ModalScreen[Weights | None]):
         if weights is None:
             self.notify("Fix the highlighted weights first.", severity="error")
             return
-        self.app.weights = weights  # type: ignore[attr-defined]
+        self.app.weights = weights  # type: ignore[attr-defined]  # the App's attributes; a typed App accessor is a later step
         self.dismiss(weights)
 
     @on(Button.Pressed, "#weights-reset")
     def action_reset(self) -> None:
-        self.app.weights = None  # type: ignore[attr-defined]
+        self.app.weights = None  # type: ignore[attr-defined]  # the App's attributes; a typed App accessor is a later step
         self.dismiss(None)
 
     @on(Button.Pressed, "#weights-cancel")
     def action_cancel(self) -> None:
-        self.app.weights = self.before  # type: ignore[attr-defined]
+        self.app.weights = self.before  # type: ignore[attr-defined]  # the App's attributes; a typed App accessor is a later step
         self.dismiss(self.before)

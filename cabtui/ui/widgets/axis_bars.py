@@ -116,7 +116,7 @@ class AxisBars(Static):
         table = Table(box=None, padding=(0, 1), show_edge=False, expand=False)
         for name, justify in (("axis", "left"), ("score", "left"), ("", "right"),
                               ("weight", "right"), ("contribution", "right")):  # fmt: skip
-            table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+            table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]  # rich's justify is a Literal; these names are among its values
         for r in self.rows:
             table.add_row(
                 LABELS[r.axis], bar(r.score), fmt(r.score), fmt(r.weight, 2), fmt(r.contribution, 4)

@@ -82,7 +82,7 @@ class FilterInput(Input):
     ]
     BINDINGS: ClassVar[list[BindingType]] = bindings(COMMAND_LIST)
 
-    def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]  # kwargs passed through to Textual's Input
         super().__init__(**kwargs)
         self.history: list[str] = []
         self._at = 0
