@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from cabtui.compare.diff import TAILS
 from cabtui.compare.link import CLOCK
 from cabtui.store.store import Store
 from cabtui.sweep.asciicast import format_cast
 from cabtui.sweep.synth import synth_sweep
 from cabtui.ui.app import CabApp
 from cabtui.ui.screens.compare import CompareScreen
-from cabtui.ui.widgets.axes_diff import SKIP_AXES, fmt
+from cabtui.ui.widgets.axes_diff import diff_value
 from cabtui.ui.widgets.terminal import TerminalView
 from tests.pilot_helpers import settle
 from tests.test_ui_compare import AIDER, COPILOT, FAIL, PASS, SIZE, compared, shown
@@ -52,12 +53,12 @@ async def test_summary_scrolls_to_every_axis_key(sample_store: Store) -> None:
         await settle(pilot, lambda: compared(app))
         screen = app.screen
         assert isinstance(screen, CompareScreen) and screen.diff is not None
-        rows = [r for r in screen.diff["axes"] if r["key"] not in SKIP_AXES]
+        rows = [r for r in screen.diff["axes"] if r["key"] not in TAILS]
         assert len(rows) > 30  # far more than the strip's 14 lines
 
         def on_screen(row: dict[str, object], lines: list[str]) -> bool:
             delta = f"{row['delta']:+.4g}" if row.get("delta") is not None else ""
-            a, b = fmt(row["a"])[:5], fmt(row["b"])[:5]
+            a, b = diff_value(row["a"])[:5], diff_value(row["b"])[:5]
             return any(
                 f" {row['key']} " in ln and a in ln and b in ln and delta in ln for ln in lines
             )  # each axis is a heading over its keys

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from cabtui.compare.diff import diff_runs
+from cabtui.compare.diff import TAILS, diff_runs
 from cabtui.store.store import Store
-from cabtui.ui.widgets.axes_diff import SKIP_AXES, fmt
+from cabtui.ui.widgets.axes_diff import diff_value
 from tests.screens_at_size import AIDER, COPILOT, SCREENS, make_app, screen_lines
 
 SIZES = [(80, 24), (100, 30), (200, 60)]
@@ -40,11 +40,11 @@ async def test_compare_shows_every_differing_axis_whole(
         text = "\n".join(app.screen.query_one(Summary).text())
         d = diff_runs(sample_store, AIDER, COPILOT)
         for row in d["axes"]:
-            if row["key"] in SKIP_AXES or row["a"] == row["b"]:
+            if row["key"] in TAILS or row["a"] == row["b"]:
                 continue
             if isinstance(row["a"], dict) or isinstance(row["b"], dict):
                 continue  # an object folds over several lines, whole
-            a, b = fmt(row["a"]), fmt(row["b"])
+            a, b = diff_value(row["a"]), diff_value(row["b"])
             assert any(
                 f" {row['key']} " in ln and a in ln and b in ln for ln in text.splitlines()
             ), row

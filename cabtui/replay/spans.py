@@ -44,7 +44,7 @@ class Span:
 MAX_MS = MAX_TIME * 1000.0
 
 
-def _num(x: Any) -> float:
+def _clamped_ms(x: Any) -> float:
     """A time in ms: 0 unless a finite number, clamped to +-MAX_TIME (so ends stay finite)."""
     if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
         return 0.0
@@ -57,7 +57,7 @@ def span_tree(raw: Iterable[dict[str, Any]]) -> list[Span]:
     items = [dict(s) for s in raw]
     for n, s in enumerate(items):
         s["_n"] = n
-        s["_start"] = _num(s.get("start_ms"))
+        s["_start"] = _clamped_ms(s.get("start_ms"))
     ids = {str(s.get("span_id")): s for s in items if s.get("span_id") is not None}
     children: dict[str | None, list[dict[str, Any]]] = {}
     for s in items:
@@ -81,7 +81,7 @@ def span_tree(raw: Iterable[dict[str, Any]]) -> list[Span]:
             attrs = s.get("attrs")
             out.append(Span(
                 len(out), str(s.get("span_id") or ""), s.get("parent_id"), str(s.get("kind") or "?"),
-                str(s.get("name") or ""), s["_start"], max(0.0, _num(s.get("duration_ms"))), d,
+                str(s.get("name") or ""), s["_start"], max(0.0, _clamped_ms(s.get("duration_ms"))), d,
                 attrs if isinstance(attrs, dict) else {}, s.get("error"),
             ))  # fmt: skip
             sid = str(s.get("span_id"))
@@ -147,14 +147,14 @@ def place_calls(calls: list[dict[str, Any]], started_at: Any, spans: list[Span])
         ts = _as_datetime(c.get("timestamp"))
         if ts is not None and start is not None:
             try:
-                at = _num((ts - start).total_seconds() * 1000.0)
+                at = _clamped_ms((ts - start).total_seconds() * 1000.0)
             except (TypeError, OverflowError):  # naive vs aware, or out of range
                 continue
         elif seq in by_seq:
             at = by_seq[seq]
         else:
             continue
-        out.append(Call(seq, at, _num(c.get("latency_ms")), c))
+        out.append(Call(seq, at, _clamped_ms(c.get("latency_ms")), c))
     out.sort(key=lambda c: (c.start_ms, c.seq))
     return out
 

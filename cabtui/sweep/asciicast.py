@@ -342,7 +342,8 @@ def _str_env(env: Any, problems: _Problems) -> dict[str, str]:
             for k, v in env.items() if v is not None}  # fmt: skip
 
 
-def _num(x: Any) -> float | None:
+def _time_or_none(x: Any) -> float | None:
+    """A time in seconds: a finite number, not negative; else None."""
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         return None
     return float(x) if math.isfinite(x) and x >= 0 else None
@@ -396,7 +397,7 @@ def _read_v1(doc: dict[str, Any], problems: _Problems) -> Recording:
         stdout = []
     t = 0.0
     for i, item in enumerate(stdout):
-        delay = _num(item[0]) if isinstance(item, list) and len(item) == 2 else None
+        delay = _time_or_none(item[0]) if isinstance(item, list) and len(item) == 2 else None
         if delay is None or not isinstance(item[1], str):
             problems.add(1, f"stdout[{i}] is not [delay, text]; skipped")
             continue
@@ -467,7 +468,7 @@ def _read_lines(
             except ValueError:
                 unread = no
                 continue
-        if not (isinstance(ev, list) and len(ev) == 3 and _num(ev[0]) is not None):
+        if not (isinstance(ev, list) and len(ev) == 3 and _time_or_none(ev[0]) is not None):
             if _depth_over(ev):
                 problems.add(no, f"nested deeper than {MAX_DEPTH}; skipped")
             elif (isinstance(ev, list) and len(ev) == 3 and isinstance(ev[0], float)
@@ -508,7 +509,7 @@ def _read_lines(
         env.setdefault("TERM", _short(term["type"], problems, "term type"))
     return Recording(
         version, cols, rows, kept.events, title=_title(hdr.get("title"), problems), env=env,
-        idle_time_limit=_num(hdr.get("idle_time_limit")), problems=problems, source=problems.name,
+        idle_time_limit=_time_or_none(hdr.get("idle_time_limit")), problems=problems, source=problems.name,
     )  # fmt: skip
 
 

@@ -21,6 +21,7 @@ from cabtui.secrets import mask_text
 from cabtui.store.detail import (
     TAIL_KEYS,
     DetailData,
+    carried,
     duration,
     load_detail,
     rerun_commands,
@@ -30,9 +31,13 @@ from cabtui.store.detail import (
 from cabtui.store.store import Store
 from cabtui.text import mask_rich, safe, shown
 from cabtui.ui.keys import Command, bindings
-from cabtui.ui.widgets.axis_bars import AxisBars, fmt
+from cabtui.ui.widgets.axis_bars import AxisBars, fmt_score
 from cabtui.ui.widgets.fit import wrap_path
 from cabtui.ui.widgets.kv import kv_table, masked, value_text
+
+
+def _missing_text(value: Any) -> bool:
+    return isinstance(value, Text) and value.plain == "not recorded"
 
 
 class Section(Static, can_focus=True):
@@ -68,7 +73,7 @@ class DetailScreen(Screen[None]):
         with VerticalScroll(id="detail-body"):
             yield Static(Text(shown(self.cell_id), style="bold"), id="detail-title")
             yield Section(Text("Loading…", style="dim"), id="detail-status")
-            yield Static("Per-axis scores", classes="heading")
+            yield Static("Per-axis scores", classes="heading", id="detail-axes-heading")
             yield AxisBars(id="detail-axes")
             yield Static("Run identity", classes="heading")
             yield Section(id="detail-identity")
@@ -82,6 +87,8 @@ class DetailScreen(Screen[None]):
             yield Section(id="detail-stdout", classes="tail")
             yield Static("stderr_tail", classes="heading")
             yield Section(id="detail-stderr", classes="tail")
+            yield Static("Terminal captures", classes="heading", id="detail-panes-heading")
+            yield Section(id="detail-panes", classes="tail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -125,13 +132,20 @@ class DetailScreen(Screen[None]):
         self.query_one("#detail-status", Section).update(self.status_text(data))
         weights = data.what_if or data.sweep_weights
         bars = self.query_one(AxisBars)
-        bars.show(
-            data.shown,
-            weights,
-            run.get("composite_recorded"),
-            composite(data.baseline),
-            data.what_if is not None,
-        )
+        cab = run.get("source") in (None, "cab")  # other sources define no composite
+        bars.display = self.query_one("#detail-axes-heading").display = cab
+        if cab:
+            bars.show(
+                data.shown,
+                weights,
+                run.get("composite_recorded"),
+                composite(data.baseline),
+                data.what_if is not None,
+            )
+        panes = self.panes_renderable(run)
+        self.query_one("#detail-panes", Section).update(panes or "")
+        self.query_one("#detail-panes").display = bool(panes)
+        self.query_one("#detail-panes-heading").display = bool(panes)
         self.query_one("#detail-identity", Section).update(kv_table(self.identity_rows(run)))
         self.query_one("#detail-command", Section).update(
             Text("\n").join(Text(safe(c), style="bold") for c in rerun_commands(data, self.text))
@@ -189,7 +203,17 @@ class DetailScreen(Screen[None]):
             return Text("not recorded", style="dim italic") if v is None else masked(v, self.reveal)
 
         tokens = tokens_line(run)
-        rows: list[tuple[str, Any, str]] = [
+        cab = run.get("source") in (None, "cab")
+        rows: list[tuple[str, Any, str]] = []
+        if not cab:  # what another harness records of a run, where it records it
+            for key, label in (
+                ("source", "source"), ("status", "status"), ("agent_version", "agent version"),
+                ("task_version", "task version"), ("cost_usd", "cost (USD)"),
+                ("cache_tokens", "cache tokens"), ("agent_ms", "agent time (ms)"),
+            ):  # fmt: skip
+                if run.get(key) is not None:
+                    rows.append((label, rec(run[key]), ""))
+        rows += [
             ("sweep_id", rec(run.get("sweep_id")), ""),
             ("container_image", rec(run.get("container_image")), ""),
             ("image_digest", rec(run.get("image_digest")), ""),
@@ -205,13 +229,47 @@ class DetailScreen(Screen[None]):
                 "",
             ),
         ]
+        if not cab:
+            rows = [r for r in rows if not _missing_text(r[1])]
         for key, value in (run.get("extra") or {}).items():
-            rows.append((str(key), masked(value, self.reveal), "unknown key"))
+            if key in ("panes", "tests") or (not cab and str(key).startswith("scores.")):
+                continue  # shown as captures and in the scorer breakdown
+            rows.append((str(key), masked(value, self.reveal), "unknown key" if cab else ""))
+        tests = (run.get("extra") or {}).get("tests")
+        if isinstance(tests, list):
+            verdicts = Text()
+            for t in tests[:200]:
+                if isinstance(t, dict):
+                    ok = t.get("verdict") == "passed"
+                    verdicts.append("✓ " if ok else "✗ ", style="green" if ok else "red")
+                    verdicts.append(self.text(str(t.get("name"))) + "\n")
+            rows.append(("tests", verdicts, ""))
         return rows
+
+    def panes_renderable(self, run: dict[str, Any]) -> Text | None:
+        """Terminal captures another harness saved (Harbor's agent/*.pane, Terminal-Bench's
+        panes/*.txt), each under its name, through the terminal engine like the tails."""
+        panes = (run.get("extra") or {}).get("panes")
+        if not isinstance(panes, list) or not panes:
+            return None
+        out = Text()
+        for p in panes:
+            if not isinstance(p, dict):
+                continue
+            out.append(self.text(str(p.get("name"))) + "\n", style="bold")
+            raw = p.get("text") if isinstance(p.get("text"), str) else ""
+            raw = raw.lstrip("\n")  # captures of a tall pane start with its empty rows
+            out.append_text(
+                mask_rich(tail_text(raw if self.reveal else mask_text(raw)), self.reveal)
+            )
+            out.append("\n")
+        return out
 
     def scores_renderable(self, data: DetailData) -> Group:
         parts: list[Any] = []
-        for axis, rows in scorer_rows(data.scores).items():
+        cab = data.run.get("source") in (None, "cab")
+        scores = data.scores if cab else carried(data.scores)
+        for axis, rows in scorer_rows(scores).items():
             parts.append(Text(safe(axis), style="bold underline"))
             shown: list[tuple[str, Any, str]] = []
             for key, value, unknown in rows:
@@ -224,7 +282,7 @@ class DetailScreen(Screen[None]):
                     (
                         key,
                         value if isinstance(value, Text) else value_text(value),
-                        "unknown key" if unknown else "",
+                        "unknown key" if unknown and cab else "",
                     )
                 )
             parts.append(kv_table(shown))
@@ -245,7 +303,7 @@ class DetailScreen(Screen[None]):
                 label = Text("  ")
                 label.append(" pass " if (r.pass_ or 0) >= 1 else " fail ",
                              style="black on green" if (r.pass_ or 0) >= 1 else "white on red")  # fmt: skip
-                label.append(f" {fmt(r.composite)}  {self.text(r.cell_id)}")
+                label.append(f" {fmt_score(r.composite)}  {self.text(r.cell_id)}")
                 options.add_option(Option(label))
                 self.related_ids.append(r.cell_id)
         if not self.related_ids:

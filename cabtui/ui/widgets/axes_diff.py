@@ -20,14 +20,14 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from cabtui.compare.diff import TAILS
 from cabtui.text import safe
 from cabtui.ui.widgets.fit import differing
 
 A_STYLE, B_STYLE = "bold cyan", "bold magenta"
-SKIP_AXES = {"stdout_tail", "stderr_tail"}  # shown as diffs below, not as values
 
 
-def fmt(v: Any) -> str:
+def diff_value(v: Any) -> str:
     if v is None:
         return "—"
     if isinstance(v, bool):
@@ -37,12 +37,12 @@ def fmt(v: Any) -> str:
     if isinstance(v, (list, tuple)):
         return f"[{len(v)}]"
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{k}={fmt(x)}" for k, x in v.items() if k != "source") + "}"
+        return "{" + ", ".join(f"{k}={diff_value(x)}" for k, x in v.items() if k != "source") + "}"
     return str(v)
 
 
 def _cell(v: Any, width: int = 40) -> Text:
-    s = safe(fmt(v))
+    s = safe(diff_value(v))
     return Text(s if len(s) <= width else s[: width - 1] + "…")
 
 
@@ -79,7 +79,7 @@ def identity_table(diff: dict[str, Any], width: int = 0, stacked: bool = False) 
     key_w = max((len(k) for k in keys), default=8)
     value_w = max(8, width - key_w - 4)
     for key in keys:
-        a, b = safe(fmt(diff["a"].get(key))), safe(fmt(diff["b"].get(key)))
+        a, b = safe(diff_value(diff["a"].get(key))), safe(diff_value(diff["b"].get(key)))
         label = Text(key, style="bold yellow" if key in differs else "")
         if a == b:
             t.add_row(label, "", Text(a))
@@ -95,7 +95,7 @@ def axes_table(diff: dict[str, Any], width: int = 0, only_differing: bool = Fals
     """Scorer keys by axis: A, B and a - b, green when A is better, red when B is. Numbers are
     never cut (their columns do not wrap); ``only_differing`` leaves out the keys equal on both
     sides (and says how many)."""
-    rows = [r for r in diff["axes"] if r["key"] not in SKIP_AXES]
+    rows = [r for r in diff["axes"] if r["key"] not in TAILS]  # tails: shown as diffs below
     same = [r for r in rows if r["a"] == r["b"]]
     if only_differing:
         rows = [r for r in rows if r["a"] != r["b"]]
@@ -117,7 +117,7 @@ def axes_table(diff: dict[str, Any], width: int = 0, only_differing: bool = Fals
         if isinstance(a, dict) and "mean" in a:  # a cell diff: mean [lo, hi] (n)
             a, b = _interval(a), _interval(b)
         else:
-            a, b = Text(safe(fmt(a))), Text(safe(fmt(b)))
+            a, b = Text(safe(diff_value(a))), Text(safe(diff_value(b)))
         t.add_row(Text(" " + safe(str(row["key"]))), a, b, _delta(row))
     return t
 
@@ -125,7 +125,9 @@ def axes_table(diff: dict[str, Any], width: int = 0, only_differing: bool = Fals
 def _interval(s: dict[str, Any]) -> Text:
     if s.get("mean") is None:
         return Text("—")
-    return Text(f"{s['mean']:.3g} [{fmt(s.get('lo'))}, {fmt(s.get('hi'))}] n={s.get('n')}")
+    return Text(
+        f"{s['mean']:.3g} [{diff_value(s.get('lo'))}, {diff_value(s.get('hi'))}] n={s.get('n')}"
+    )
 
 
 def composite_table(diff: dict[str, Any]) -> Table:
@@ -150,7 +152,7 @@ def composite_table(diff: dict[str, Any]) -> Table:
     return t
 
 
-def tail_text(lines: list[str]) -> Text:
+def diff_text(lines: list[str]) -> Text:
     """A unified diff, + lines green and - lines red (lines already made safe)."""
     if not lines:
         return Text("  (no difference)", style="dim")
@@ -203,7 +205,7 @@ def diffs(diff: dict[str, Any]) -> RenderableType:
     parts: list[RenderableType] = []
     for name, lines in diff.get("tails", {}).items():
         parts.append(Text(f"{name} (- A, + B)", style="bold"))
-        parts.append(tail_text(lines))
+        parts.append(diff_text(lines))
     parts.append(files_table(diff["files"]))
     parts.append(Text(""))
     parts.append(calls_table(diff["model_calls"]))

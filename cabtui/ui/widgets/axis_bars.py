@@ -55,7 +55,7 @@ def bar(score: float | None, width: int = BAR_WIDTH) -> Text:
     return out
 
 
-def fmt(v: float | None, digits: int = 3) -> str:
+def fmt_score(v: float | None, digits: int = 3) -> str:
     return "—" if v is None else f"{v:.{digits}f}"
 
 
@@ -96,7 +96,7 @@ class AxisBars(Static):
 
     def _factor(self) -> Text:
         f = self.components.refusal_factor
-        return Text(fmt(f, 2), style="bold" if f == 1 else "bold yellow")
+        return Text(fmt_score(f, 2), style="bold" if f == 1 else "bold yellow")
 
     def _recorded(self) -> tuple[Text, Text | None]:
         """The recorded composite, and the mismatch note when it differs."""
@@ -104,10 +104,10 @@ class AxisBars(Static):
             return Text("not recorded", style="dim italic"), None
         if self.mismatch:
             diff = abs(self.recorded - (self.baseline or 0.0))
-            return Text(fmt(self.recorded, 4)), Text(
+            return Text(fmt_score(self.recorded, 4)), Text(
                 f"MISMATCH: differs from recomputed by {diff:.4f}", style="bold red"
             )
-        return Text(fmt(self.recorded, 4)), None
+        return Text(fmt_score(self.recorded, 4)), None
 
     def _label(self) -> str:
         return "composite (what-if weights)" if self.what_if else "composite (recomputed)"
@@ -119,16 +119,20 @@ class AxisBars(Static):
             table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]  # rich's justify is a Literal; these names are among its values
         for r in self.rows:
             table.add_row(
-                LABELS[r.axis], bar(r.score), fmt(r.score), fmt(r.weight, 2), fmt(r.contribution, 4)
+                LABELS[r.axis],
+                bar(r.score),
+                fmt_score(r.score),
+                fmt_score(r.weight, 2),
+                fmt_score(r.contribution, 4),
             )
         table.add_row(
             "× refusal factor", Text("applied to every contribution", style="dim"),
             self._factor(), "", "",
         )  # fmt: skip
         table.add_row(Text(self._label(), style="bold"), bar(self.recomputed), "", "",
-                      Text(fmt(self.recomputed, 4), style="bold"))  # fmt: skip
+                      Text(fmt_score(self.recomputed, 4), style="bold"))  # fmt: skip
         if self.what_if:
-            table.add_row("composite (sweep weights)", "", "", "", fmt(self.baseline, 4))
+            table.add_row("composite (sweep weights)", "", "", "", fmt_score(self.baseline, 4))
         rec, note = self._recorded()
         if note is not None:
             rec.append("  ")
@@ -143,15 +147,20 @@ class AxisBars(Static):
             table.add_column(name, justify="right", no_wrap=True)
         bar_width = max(8, min(BAR_WIDTH, (self.size.width or 80) - 30))
         for r in self.rows:
-            table.add_row(LABELS[r.axis], fmt(r.score), fmt(r.weight, 2), fmt(r.contribution, 4))
+            table.add_row(
+                LABELS[r.axis],
+                fmt_score(r.score),
+                fmt_score(r.weight, 2),
+                fmt_score(r.contribution, 4),
+            )
             table.add_row(Text("  ").append_text(bar(r.score, bar_width)), "", "", "")
         table.add_row("× refusal factor", self._factor(), "", "")
         table.add_row(Text("  applied to every contribution", style="dim"), "", "", "")
         table.add_row(Text(self._label(), style="bold"), "", "",
-                      Text(fmt(self.recomputed, 4), style="bold"))  # fmt: skip
+                      Text(fmt_score(self.recomputed, 4), style="bold"))  # fmt: skip
         table.add_row(Text("  ").append_text(bar(self.recomputed, bar_width)), "", "", "")
         if self.what_if:
-            table.add_row("composite (sweep weights)", "", "", fmt(self.baseline, 4))
+            table.add_row("composite (sweep weights)", "", "", fmt_score(self.baseline, 4))
         rec, note = self._recorded()
         table.add_row("composite (recorded)", "", "", rec)
         if note is not None:
