@@ -3,7 +3,7 @@
 
     python3 scripts/make_recordings.py record [NAME...]   # recordings/*.cast + recordings/*.phases.json
     python3 scripts/make_recordings.py sweep              # data/sweeps/recorded-20261123/ from those
-    python3 scripts/make_recordings.py check              # replay the casts through avt, print screens
+    python3 scripts/make_recordings.py check              # replay the casts through cabtui, print screens
     python3 scripts/make_recordings.py all                # record + sweep + check
 
 How a recording is made
@@ -235,12 +235,14 @@ def snapshot(work: Path) -> dict:
             for p in sorted(work.rglob("*")) if p.is_file()}
 
 
-def read_cast(path: Path) -> tuple[dict, list]:
+def load_cast_json(path: Path) -> tuple[dict, list]:
+    """A raw recording's header and events as JSON, to be rewritten (reading for playback is
+    cabtui's reader, cabtui.sweep.asciicast)."""
     lines = path.read_text(encoding="utf-8").splitlines()
     return json.loads(lines[0]), [json.loads(l) for l in lines[1:] if l.strip()]
 
 
-def write_cast(path: Path, header: dict, events: list) -> None:
+def dump_cast_json(path: Path, header: dict, events: list) -> None:
     with open(path, "w", encoding="utf-8") as f:
         f.write(json.dumps(header) + "\n")
         for e in events:
@@ -249,7 +251,7 @@ def write_cast(path: Path, header: dict, events: list) -> None:
 
 def postprocess(raw: Path, out: Path, log: list, exit_codes: list) -> dict:
     """Label markers, map the driver's log onto the recording's clock, find command ends."""
-    header, events = read_cast(raw)
+    header, events = load_cast_json(raw)
     markers = [i for i, e in enumerate(events) if e[1] == "m"]
     sent = [x for x in log if x["kind"] == "marker"]
     if len(markers) != len(sent):
@@ -258,7 +260,7 @@ def postprocess(raw: Path, out: Path, log: list, exit_codes: list) -> dict:
     offset = statistics.median(s["wall"] - events[i][0] for s, i in zip(sent, markers))
     for s, i in zip(sent, markers):
         events[i][2] = s["label"]
-    write_cast(out, header, events)
+    dump_cast_json(out, header, events)
 
     def rec_t(wall: float) -> float:
         return round(max(0.0, wall - offset), 6)
@@ -727,14 +729,18 @@ def tokens_of(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-def composite(pass_, integrity, wall_ms, blast) -> dict:
-    lat = 1 / (1 + __import__("math").log10(1 + wall_ms / LATENCY_REF_MS))
-    comps = {"cost_efficiency": 1, "latency_efficiency": lat, "clean_blast": 1 - blast,
-             "refusal_factor": 1}
-    value = comps["refusal_factor"] * (WEIGHTS["pass_rate"] * pass_ + WEIGHTS["integrity"] * integrity
-                                       + WEIGHTS["cost"] * 1 + WEIGHTS["latency"] * lat
-                                       + WEIGHTS["blast_radius"] * (1 - blast))
-    return value, comps
+def composite(pass_, integrity, wall_ms, blast) -> tuple[float, dict]:
+    """The run's composite and its components, by cabtui's formula (cabtui.scoring) with this
+    sweep's weights (no refusal axis here: its factor is 1)."""
+    from cabtui.scoring import Weights, components
+    from cabtui.scoring import composite as total
+
+    c = components(pass_=pass_, integrity=integrity, wall_clock_ms=wall_ms, blast_radius=blast,
+                   refusal=None, refusal_not_applicable=None,
+                   weights=Weights(**WEIGHTS, latency_ref_ms=LATENCY_REF_MS))
+    comps = {"cost_efficiency": c.cost_efficiency, "latency_efficiency": c.latency_efficiency,
+             "clean_blast": c.clean_blast, "refusal_factor": c.refusal_factor}
+    return total(c), comps
 
 
 def build_run(spec, sweep_runs: Path) -> dict:
@@ -926,22 +932,16 @@ def build_sweep() -> None:
 
 
 def screens(path: Path, times: list[float]) -> list[str]:
-    import avt  # from the .venv
-    header, events = read_cast(path)
-    vt = avt.Vt(header["width"], header["height"])
-    out, ti = [], 0
-    times = sorted(times)
-    for t, code, data in events + [[1e9, "o", ""]]:
-        while ti < len(times) and t > times[ti]:
-            # view(): the visible screen (text() would give the primary buffer, not vim's/less's)
-            screen = "\n".join(l.text.rstrip() for l in vt.view()).rstrip("\n")
-            out.append(f"--- {path.name} @ {times[ti]:.1f}s ---\n" + screen)
-            ti += 1
-        if code == "o":
-            vt.feed_str(data)
-        elif code == "r":
-            c, r = map(int, data.split("x"))
-            vt.resize(c, r)
+    """The visible screen at each of ``times``, played by cabtui's reader and terminal engine."""
+    from cabtui.replay.engine import Player  # cabtui and avt: run with the .venv's python
+    from cabtui.sweep.asciicast import read_cast
+
+    player = Player(read_cast(path))
+    out = []
+    for t in sorted(times):
+        player.seek(t)
+        screen = "\n".join(player.text()).rstrip("\n")
+        out.append(f"--- {path.name} @ {t:.1f}s ---\n" + screen)
     return out
 
 
