@@ -257,7 +257,8 @@ class DetailScreen(Screen[None]):
             if not isinstance(p, dict):
                 continue
             out.append(self.text(str(p.get("name"))) + "\n", style="bold")
-            raw = p.get("text") if isinstance(p.get("text"), str) else ""
+            text = p.get("text")
+            raw = text if isinstance(text, str) else ""
             raw = raw.lstrip("\n")  # captures of a tall pane start with its empty rows
             out.append_text(
                 mask_rich(tail_text(raw if self.reveal else mask_text(raw)), self.reveal)
