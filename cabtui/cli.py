@@ -36,9 +36,23 @@ def _source(value: str | None) -> str | None:
     from cabtui.sources.detect import SOURCES
 
     if value is not None and value not in SOURCES:
-        _error("--source is one of cab, harbor, tb, not ", value)
+        _error("--source is one of cab, harbor, tb, inspect, not ", value)
         raise typer.Exit(2)
     return value
+
+
+def _pass_scorer(value: str | None) -> None:
+    """--pass-scorer: the Inspect scorer (``name`` or ``name.key``) that gives pass; it reaches
+    the importer (and the cache fingerprint) through CABTUI_PASS_SCORER."""
+    import os
+
+    from cabtui.sources.inspect_map import PASS_SCORER_ENV
+
+    if value:
+        os.environ[PASS_SCORER_ENV] = value
+
+
+_PASS_HELP = "Inspect logs: the scorer (NAME or NAME.KEY) that gives pass (default: the first)."
 
 
 # -- data --------------------------------------------------------------------------------------
@@ -47,12 +61,14 @@ def load(
     path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),
     refresh: bool = typer.Option(False, "--refresh", help="Rebuild the cache even if unchanged."),
     source: str | None = typer.Option(
-        None, "--source", help="Read everything in DIR as one kind: cab, harbor or tb."
+        None, "--source", help="Read everything in DIR as one kind: cab, harbor, tb or inspect."
     ),
+    pass_scorer: str | None = typer.Option(None, "--pass-scorer", help=_PASS_HELP),
 ) -> None:
     """Read a sweep into its DuckDB cache; report counts and every problem."""
     from cabtui.commands.data import load as run
 
+    _pass_scorer(pass_scorer)
     run(path, refresh, _source(source))
 
 
@@ -69,12 +85,14 @@ def ls(
     fmt: str = typer.Option("table", "--format", help="table, json or csv."),
     reveal: bool = typer.Option(False, "--reveal-secrets", help="Do not mask secrets."),
     source: str | None = typer.Option(
-        None, "--source", help="Read everything in DIR as one kind: cab, harbor or tb."
+        None, "--source", help="Read everything in DIR as one kind: cab, harbor, tb or inspect."
     ),
+    pass_scorer: str | None = typer.Option(None, "--pass-scorer", help=_PASS_HELP),
 ) -> None:
     """List runs or cells matching a filter."""
     from cabtui.commands.data import ls as run
 
+    _pass_scorer(pass_scorer)
     run(path, filter_text, by, sort, desc, limit, fmt, reveal, _source(source))
 
 
@@ -112,18 +130,21 @@ def open_(
     ),
     refresh: bool = typer.Option(False, "--refresh", help="Rebuild the cache even if unchanged."),
     source: str | None = typer.Option(
-        None, "--source", help="Read everything in DIR as one kind: cab, harbor or tb."
+        None, "--source", help="Read everything in DIR as one kind: cab, harbor, tb or inspect."
     ),
+    pass_scorer: str | None = typer.Option(None, "--pass-scorer", help=_PASS_HELP),
 ) -> None:
     """Browse a sweep in the terminal UI."""
+    from cabtui.sources.inspect_map import looks_like_log
     from cabtui.store.store import Store
     from cabtui.ui.app import CabApp
 
     sweep = path or SAMPLE
-    if not sweep.is_dir():
-        _error("not a directory: ", sweep)
+    if not sweep.is_dir() and not (sweep.is_file() and looks_like_log(sweep)):
+        _error("not a directory (nor an Inspect log): ", sweep)
         raise typer.Exit(2)
     kind = _source(source)
+    _pass_scorer(pass_scorer)
     CabApp(lambda progress: Store.open(sweep, progress, refresh, kind), freeze_gc=True).run()
 
 

@@ -1,7 +1,7 @@
 """Make small real Inspect eval logs with Inspect itself (offline: ``mockllm`` models, a bash
 tool in the local sandbox), for cabtui's tests and its sample data under data/inspect/.
 
-    .venv/bin/python scripts/make_inspect_logs.py [OUT]   # default: data/inspect
+    .venv/bin/python scripts/make_inspect_logs.py [OUT]   # default: data/inspect (.eval only)
 
 One task, ``shell``, of four samples run for three epochs by two mock models (two logs, so
 that ``cab-tui paired`` has samples to pair), scored by two scorers (``includes``, and
@@ -151,5 +151,5 @@ if __name__ == "__main__":
         if len(sys.argv) > 1
         else Path(__file__).resolve().parent.parent / "data" / "inspect"
     )
-    for p in make(target):
+    for p in make(target, ("eval",)):
         print(p)

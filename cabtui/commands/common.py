@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from cabtui.sources.inspect_read import looks_like_log
 from cabtui.store.store import Store
 from cabtui.text import shown
 
@@ -39,8 +40,8 @@ def open_store(path: Path, refresh: bool = False, source: str | None = None) -> 
     if not path.exists():
         error("no such directory: ", path)
         raise typer.Exit(2)
-    if not path.is_dir():
-        error("not a directory: ", path)
+    if not path.is_dir() and not (path.is_file() and looks_like_log(path)):
+        error("not a directory (nor an Inspect log): ", path)
         raise typer.Exit(2)
     with Progress(
         TextColumn("[progress.description]{task.description}"),

@@ -22,7 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cabtui.sources.common import Out, clip, close_out, iso, model_parts, open_out, parse_time, part
+from cabtui.sources.common import (
+    Out,
+    clip,
+    close_out,
+    iso,
+    model_parts,
+    ms_between,
+    open_out,
+    parse_time,
+    part,
+)
 from cabtui.sources.inspect_events import Walk, walk
 from cabtui.sources.inspect_read import (
     SCORER_PLACEHOLDER,
@@ -257,10 +267,16 @@ def emit_sample(ls: LogSweep, doc: dict[str, Any], out: Out, where: str, unknown
     attachments = doc.get("attachments") if isinstance(doc.get("attachments"), dict) else {}
     events = doc.get("events") if isinstance(doc.get("events"), list) else []
     started = parse_time(doc.get("started_at"))
-    if started is None and events and isinstance(events[0], dict):
-        started = parse_time(events[0].get("timestamp"))
+    first = parse_time(events[0].get("timestamp")) if events and isinstance(events[0], dict) else None
+    if first is not None and (started is None or first.at < started.at):
+        started = first  # the init span opens a little before the sample's started_at
     wall = _seconds_ms(doc.get("total_time"))
     ended = parse_time(doc.get("completed_at"))
+    if ended is None and wall is None and events and isinstance(events[-1], dict):
+        ended = parse_time(events[-1].get("timestamp"))  # older logs: the last event
+    if wall is None and started is not None and ended is not None:
+        wall = ms_between(started, ended)
+        wall = wall if wall is not None and wall >= 0 else None
     if ended is None and started is not None and wall is not None:
         from datetime import timedelta
 

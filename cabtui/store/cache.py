@@ -34,6 +34,7 @@ from pathlib import Path
 
 import duckdb
 
+from cabtui.sources.inspect_map import PASS_SCORER_ENV
 from cabtui.store.ingest import IngestReport, Progress, ingest
 from cabtui.store.tables import SCHEMA_VERSION
 
@@ -92,6 +93,9 @@ def cache_path(sweep: Path) -> Path:
 def fingerprint(sweep: Path) -> str:
     """A digest of every file's path, size and modification time under ``sweep``."""
     h = hashlib.sha1(SCHEMA_VERSION.encode())
+    if os.path.isfile(sweep):  # one Inspect log opened alone
+        st = os.stat(sweep)
+        h.update(f"{st.st_size}\0{st.st_mtime_ns}\n".encode())
     for dirpath, dirnames, filenames in os.walk(sweep):
         dirnames.sort()
         for name in sorted(filenames):
@@ -345,6 +349,8 @@ def open_cache(
     sweep = Path(sweep)
     db = cache_path(sweep)
     fp = fingerprint(sweep) + (f":{source}" if source else "")  # a forced reading is another cache
+    if os.environ.get(PASS_SCORER_ENV):  # Inspect's pass from another scorer: another cache
+        fp += f":pass={os.environ[PASS_SCORER_ENV]}"
     if not refresh and _cached_fingerprint(db) == fp:
         _private_file(db)
         _touch(db)
