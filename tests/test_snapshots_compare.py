@@ -19,12 +19,15 @@ COPILOT = f"expansion-20260616/copilot/{MODEL}/mutations/rust-error-negated"
 def test_compare_aider_vs_copilot(snap_compare, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """aider (A, passed) against copilot (B, failed) on mutations/rust-error-negated, cursor
     moved with `d` to where the traces part. A reviewer should see: the identity table with
-    tui, container_image, image_digest, grader_exit_code and started/ended_at in
-    bold yellow (they differ); the axes table with pass 1 vs 0 and a green +1, wall_clock_ms
-    12,989 vs 3,787 with a red +9202 (B was faster); the composite components with A ahead on
-    pass_rate; the aligned list: five `=` rows joining aider:… with copilot:… steps and one red
-    `◀` row `task_setup aider:git-init-marker` (A only) on a grey band and under the cursor
-    (row 3); both terminal panes saying the run has no recording; the status line
+    tui, container_image, image_digest, grader_exit_code, started/ended_at, duration_ms and
+    tokens in bold yellow, each read A over B (cyan A, magenta B) and whole (the digests fold,
+    the timestamps lose only their shared start); the axes table, each axis a heading over its
+    keys, with pass 1 vs 0 and a green +1, wall_clock_ms 12,989 vs 3,787 with a red +9202 (B
+    was faster); the composite components with A ahead on pass_rate; neither run is recorded,
+    so no terminal panes: the aligned list only as tall as its rows, "A  =5 ◀1  parts at row
+    3" over it, five `=` rows joining aider:… with copilot:… steps and one red `◀` row
+    `task_setup aider:git-init-marker` (A only) on a grey band and under the cursor (row 3),
+    every span name whole; the status line
     "⏸ paused · A 0.0s · B 0.0s · 1x · B follows the alignment · row 3/6"."""
     store = Store.open(ROOT / "data" / "sweeps" / "expansion-20260616")
     app = CabApp(

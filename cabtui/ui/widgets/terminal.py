@@ -5,6 +5,11 @@ Rows arrive as avt lines and are turned into rich Text through
 from a recording reaches the user's terminal uninterpreted. Secrets on the screen are masked
 cell by cell unless :attr:`TerminalView.reveal` is set. Each row's Strip is cached and only
 the rows the engine reports as changed are rendered and refreshed again.
+
+A recording smaller than the pane is centred in it, the margin around it in the screen's
+background and its size said under it ("100×30 recording"), so a wide terminal shows where the
+recorded screen ends rather than a corner of text and a pane of blank; one larger than the pane
+is cropped around its cursor (``pan`` moves the view).
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ CURSOR = Style(reverse=True)
 class TerminalView(Widget):
     """Shows recorded terminal rows, or a message (no recording, unreadable recording)."""
 
+    COMPONENT_CLASSES = {"terminalview--margin"}
     DEFAULT_CSS = """
     TerminalView { width: 1fr; height: 1fr; overflow: hidden; }
+    TerminalView > .terminalview--margin { background: $panel; color: $text-muted; }
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -46,6 +53,7 @@ class TerminalView(Widget):
         self.view_x = self.view_y = 0
         self.panned = False
         self._reveal = False  # show secrets on the screen (masked cell by cell when off)
+        self._cols = 0  # the recorded terminal's width
 
     # -- feeding -----------------------------------------------------------------------------
 
@@ -61,7 +69,9 @@ class TerminalView(Widget):
         self._message = None
         old_cursor = self._cursor
         self._cursor = (cursor[0], cursor[1]) if cursor and cursor[2] else None
-        full = len(lines) != len(self._rows) or was_message
+        cols = max((len(line.cells) for line in lines), default=0)
+        full = len(lines) != len(self._rows) or was_message or cols != self._cols
+        self._cols = cols
         if full:
             todo: set[int] = set(range(len(lines)))
             self._rows = [Text() for _ in lines]
@@ -81,9 +91,9 @@ class TerminalView(Widget):
         if self._follow() or full:
             self.refresh()
         else:
-            width = self.size.width
+            width, (_, oy) = self.size.width, self.margins()
             for r in todo:
-                self.refresh(Region(0, r - self.view_y, width, 1))
+                self.refresh(Region(0, r - self.view_y + oy, width, 1))
 
     # -- the view of a recording larger than the pane ---------------------------------------
 
@@ -93,8 +103,16 @@ class TerminalView(Widget):
         return bool(self._lines) and (len(self._lines) > h or self._width() > w)
 
     def _width(self) -> int:
-        """The recorded screen's width (its widest row)."""
-        return max((row.cell_len for row in self._rows), default=0)
+        """The recorded screen's width (its terminal's, or its widest row if wider)."""
+        return max(self._cols, max((row.cell_len for row in self._rows), default=0))
+
+    def margins(self) -> tuple[int, int]:
+        """Columns left of and rows above the recorded screen: where the pane is larger than
+        the recording, half of what it leaves (the recording centred)."""
+        w, h = self.size
+        if not self._lines:
+            return 0, 0
+        return max(0, (w - self._width()) // 2), max(0, (h - len(self._lines)) // 2)
 
     def _follow(self) -> bool:
         """Keep the cursor in view (unless panned by hand); True if the view moved."""
@@ -153,6 +171,7 @@ class TerminalView(Widget):
         self._message = message if isinstance(message, Text) else Text(safe(message))
         self._message_width = -1
         self._rows, self._strips, self._lines, self._cursor = [], [], [], None
+        self._cols = 0
         self.refresh()
 
     @property
@@ -196,8 +215,24 @@ class TerminalView(Widget):
             if 0 <= row < len(self._message_strips):
                 return self._message_strips[row].apply_style(base).crop_extend(0, width, base)
             return Strip.blank(width, base)
-        y += self.view_y
-        if y >= len(self._rows):
-            return Strip.blank(width, base)
+        ox, oy = self.margins()
+        if ox == oy == 0:
+            y += self.view_y
+            if y >= len(self._rows):
+                return Strip.blank(width, base)
+            x = self.view_x
+            return self._strip(y).apply_style(base).crop_extend(x, x + width, base)
+        margin = self.get_component_rich_style("terminalview--margin")
+        row = y - oy + self.view_y
+        if not 0 <= row < len(self._rows):
+            if row == len(self._rows) + 1 and ox + oy > 0:  # the size, under the screen
+                cols = self._width()
+                note = Text(f"{cols}×{len(self._rows)} recording", style=margin)
+                pad = Strip.blank(ox + max(0, cols - note.cell_len), margin)
+                strip = Strip(list(note.render(self.app.console)), note.cell_len)
+                return Strip.join([pad, strip]).crop_extend(0, width, margin)
+            return Strip.blank(width, margin)
+        inner = min(self._width(), width)
         x = self.view_x
-        return self._strip(y).apply_style(base).crop_extend(x, x + width, base)
+        strip = self._strip(row).apply_style(base).crop_extend(x, x + inner, base)
+        return Strip.join([Strip.blank(ox, margin), strip]).crop_extend(0, width, margin)
