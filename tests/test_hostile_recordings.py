@@ -345,8 +345,9 @@ def test_huge_tail_shows_its_end_under_a_count() -> None:
     assert rows[-1] == "line 1799999"
     more = int(rows[0].split()[1].replace(",", ""))
     assert more + cast_limits.MAX_TAIL_LINES == 1_800_000
-    text = tail_text("y" * (50 << 20)).plain  # one 50 MiB line: its end
-    assert text and set(text) == {"y"}
+    text = tail_text("y" * (50 << 20)).plain  # one 50 MiB line: its end, wrapped
+    assert text.endswith("y") and set(text) == {"y", "\n"}
+    assert text.count("\n") <= cast_limits.MAX_TAIL_LINES  # rows bounded
 
 
 # -- the commands, under a memory limit -----------------------------------------------------------

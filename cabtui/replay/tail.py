@@ -40,7 +40,9 @@ def more_lines(more: int) -> str:
 def _screen(output: str, cols: int) -> list[avt.Line]:
     # A full reset (ESC c) would blank the whole tail; the text around it matters more here.
     data = output.replace("\x1bc", "").replace("\r\n", "\n").replace("\n", "\r\n")
-    rows = max(1, data.count("\n") + 1)
+    # a row per line and per wrap of a long one (escapes counted as text: rows to spare, which
+    # are trimmed below), so no line scrolls off the top
+    rows = max(1, min(MAX_TAIL_LINES + 1, sum(len(line) // cols + 1 for line in data.split("\n"))))
     vt = avt.Vt(cols=cols, rows=rows)
     vt.feed_str(data)
     lines = vt.view()

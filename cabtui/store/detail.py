@@ -118,6 +118,11 @@ def scorer_rows(scores: list[tuple[str, str, Any]]) -> dict[str, list[tuple[str,
     return {a: rows for a, rows in grouped.items() if rows}
 
 
+def carried(scores: list[tuple[str, str, Any]]) -> list[tuple[str, str, Any]]:
+    """The score keys a run carries (a run of another harness leaves CAB's own keys empty)."""
+    return [(a, k, v) for a, k, v in scores if v is not None and v != "null"]
+
+
 def rerun_commands(data: DetailData, clean: Callable[[str], str] = str) -> list[str]:
     """The cab-tui command that replays this run, then the benchmark's own rerun of the cell
     (the site's "Run it yourself") when the image is known. ``clean`` (e.g. masking) is applied

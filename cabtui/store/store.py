@@ -227,6 +227,11 @@ class Store:
         sql, params = self.runs_sql(q)
         return int(self.cursor().execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0])
 
+    @property
+    def known_shape(self) -> Shape | None:
+        """:meth:`shape` if it has been asked already (no query here: for the UI thread)."""
+        return self._shape
+
     def shape(self) -> Shape:
         """Which columns the opened sweeps fill, and the score keys of other sources (computed
         once)."""

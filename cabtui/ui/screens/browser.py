@@ -21,10 +21,10 @@ from textual.worker import get_current_worker
 from textual_fastdatatable import DataTable
 
 from cabtui.scoring import Weights
-from cabtui.store.store import Query, Store
+from cabtui.store.store import RUN_COLUMNS, Query, Store
 from cabtui.text import safe, shown
 from cabtui.ui.keys import Command, bindings
-from cabtui.ui.widgets.columns import CELL_GRID, RUN_GRID, format_rows
+from cabtui.ui.widgets.columns import cell_grid, format_rows, run_grid
 from cabtui.ui.widgets.filter_bar import FilterBar
 from cabtui.ui.widgets.grid import Grid, Page
 from cabtui.ui.widgets.problems import ProblemsPanel
@@ -80,6 +80,9 @@ class BrowserScreen(Screen[None]):
     def __init__(self, store: Store) -> None:
         super().__init__()
         self.store = store
+        shape = store.known_shape  # computed by the opener, off the UI thread
+        self.run_columns = run_grid(shape)
+        self.cell_columns = cell_grid(shape)
         self.all_runs: int | None = None
         self.filter_error: str | None = None
         self._generation: dict[Kind, int] = {"runs": 0, "cells": 0}
@@ -93,8 +96,8 @@ class BrowserScreen(Screen[None]):
         yield FilterBar(id="filter")
         yield ProblemsPanel(id="problems")
         with ContentSwitcher(initial="runs", id="grids"):
-            yield Grid(RUN_GRID, id="runs")
-            yield Grid(CELL_GRID, id="cells")
+            yield Grid(self.run_columns, id="runs")
+            yield Grid(self.cell_columns, id="cells")
         yield Static("No runs in this sweep.", id="empty")
         yield Static(id="status")
         yield Footer()
@@ -165,13 +168,18 @@ class BrowserScreen(Screen[None]):
         """In a worker: the count (when fresh) and a window of rows, formatted."""
         if kind == "runs":
             total = self.store.count(q) if fresh else None
-            rows = self.store.runs(q, limit=WINDOW, offset=offset).to_pylist()
+            scores = tuple(
+                c.key for c in self.run_columns if c.key not in RUN_COLUMNS and "." in c.key
+            )
+            rows = self.store.runs(q, limit=WINDOW, offset=offset, scores=scores).to_pylist()
             keys = tuple(r["cell_id"] for r in rows)
         else:
             total = self.store.count_cells(q) if fresh else None
             rows = self.store.cells(q, limit=WINDOW, offset=offset).to_pylist()
             keys = tuple(r["cell"] for r in rows)
-        formatted = tuple(format_rows(rows, RUN_GRID if kind == "runs" else CELL_GRID))
+        formatted = tuple(
+            format_rows(rows, self.run_columns if kind == "runs" else self.cell_columns)
+        )
         if get_current_worker().is_cancelled:
             return
         page = Page(

@@ -71,6 +71,7 @@ class LoadingScreen(Screen[None]):
             result: tuple[Store | None, str]
             try:
                 store = self.open_store(lambda s, d, t: self.post_message(self.Stage(s, d, t)))
+                store.shape()  # what the grids show, asked here rather than on the UI thread
                 result = (store, "")
             except Exception as e:  # noqa: BLE001 - shown to the user, not a traceback
                 result = (None, _reason(e))

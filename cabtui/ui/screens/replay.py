@@ -57,6 +57,7 @@ class ReplayScreen(ClockKeys, Screen[None]):
         Command("pan(0,-4)", "shift+up", "Pan up", "Look further up on a cropped recording.", show=False, key_display="shift+↑"),
         Command("pan(0,4)", "shift+down", "Pan down", "Look further down on a cropped recording.", show=False, key_display="shift+↓"),
         Command("pan(0,0)", "c", "Follow cursor", "The cropped view follows the recording's cursor again.", show=False),
+        Command("switch_recording", "t", "Recording", "Switch to the run's next recording (a Terminal-Bench trial's agent.cast and tests.cast), at the same moment.", show=False),
         Command("back", "escape", "Back", "Leave the replay."),
     ]  # fmt: skip
     BINDINGS = bindings(COMMAND_LIST)
@@ -83,6 +84,8 @@ class ReplayScreen(ClockKeys, Screen[None]):
         self.searching = False
         self._shown_span: int | None = -1
         self._shown_call: object = -1
+        self._which = 0  # which of the run's recordings is shown
+        self._resume_ms: float | None = None  # where to be once a switched recording loads
 
     def compose(self) -> ComposeResult:
         yield Ruler(id="ruler")
@@ -109,7 +112,7 @@ class ReplayScreen(ClockKeys, Screen[None]):
     @work(thread=True, exclusive=True, group="replay-load")
     def load(self) -> None:
         try:
-            session = load_session(self.store, self.cell_id, self.recording)
+            session = load_session(self.store, self.cell_id, self.recording, self._which)
         except Exception as e:  # noqa: BLE001 - shown to the user, not a traceback
             self.app.call_from_thread(self._failed, f"{type(e).__name__}: {e}")
             return
@@ -151,6 +154,9 @@ class ReplayScreen(ClockKeys, Screen[None]):
             [c.start_ms for c in tl.calls],
         )
         self.sub_title = shown(s.title)
+        if self._resume_ms is not None:
+            s.clock.seek(self._resume_ms)
+            self._resume_ms = None
         self._sync()
         self.call_after_refresh(self._refit)
 
@@ -232,6 +238,8 @@ class ReplayScreen(ClockKeys, Screen[None]):
                 f"{s.player.cols}x{s.player.rows} cropped to {terminal.size.width}x"
                 f"{terminal.size.height} from {terminal.view_x},{terminal.view_y} ({how})",
             )
+        if len(s.recordings) > 1:
+            parts.append(f"recording {s.which + 1} of {len(s.recordings)} (t switches)")
         if self.searching:
             parts.append(f"searching {self.needle!r}…")
         elif self.needle:
@@ -282,6 +290,18 @@ class ReplayScreen(ClockKeys, Screen[None]):
         if self.session is not None:
             self.session.clock.toggle_idle()
             self._status()
+
+    def action_switch_recording(self) -> None:
+        s = self.session
+        if s is None or len(s.recordings) < 2:
+            self.notify("This run has one recording.", severity="information")
+            return
+        if s.clock.playing:
+            self.action_play_pause()
+        self._which = (s.which + 1) % len(s.recordings)
+        self._resume_ms = s.clock.position
+        self.notify(f"recording {shown(s.recordings[self._which])}", markup=False)
+        self.load()
 
     def action_toggle_secrets(self) -> None:
         terminal = self.query_one("#terminal", TerminalView)

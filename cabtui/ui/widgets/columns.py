@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.text import Text
 
+from cabtui.store.store import Shape
 from cabtui.text import shown
 
 MISSING = "—"
@@ -219,3 +220,101 @@ CELL_GRID: tuple[Column, ...] = (
 
 def format_rows(rows: list[dict[str, Any]], columns: tuple[Column, ...]) -> list[tuple[Text, ...]]:
     return [tuple(c.render(row) for c in columns) for row in rows]
+
+
+# Columns another source may add, and the run columns each CAB column needs to be shown.
+_NEEDS = {
+    "composite": "composite", "recorded": "composite_recorded", "blast": "blast_radius",
+    "refusal": "refusal", "integrity": "integrity", "exit": "exit_code",
+    "grader": "grader_exit_code", "tokens": "total_tokens", "wall": "wall_clock_ms",
+}  # fmt: skip
+
+
+def _status(row: dict[str, Any]) -> Text:
+    v = row.get("status")
+    if v is None:
+        return Text(MISSING, style="dim")
+    ok = str(v).lower() in ("ok", "none", "success")
+    return Text(shown(v), style=GOOD if ok else BAD, no_wrap=True)
+
+
+def _cost(row: dict[str, Any]) -> Text:
+    v = row.get("cost_usd")
+    if v is None:
+        return _missing()
+    return Text(f"${v:.2f}" if v < 100 else f"${v:.0f}", justify="right")
+
+
+def _score(key: str) -> Callable[[dict[str, Any]], Text]:
+    def render(row: dict[str, Any]) -> Text:
+        v = row.get(key)
+        if v is None:
+            return _missing()
+        if 0.0 <= v <= 1.0:
+            return unit(v)
+        return Text(f"{v:g}", justify="right")
+
+    return render
+
+
+def _label(key: str) -> str:
+    """A score key's header: its key, without the axis ("rewards.score_binary" -> score_binary)."""
+    return key.partition(".")[2] or key
+
+
+def run_grid(shape: Shape | None) -> tuple[Column, ...]:
+    """The run columns of the opened sweeps: CAB's where a sweep fills them, and for other
+    sources their status, cost, agent time and score keys (each by its priority)."""
+    if shape is None:
+        return RUN_GRID
+    kept = [c for c in RUN_GRID if c.key not in _NEEDS or _NEEDS[c.key] in shape.present]
+    extra: list[Column] = []
+    if "status" in shape.present:
+        extra.append(Column("status", "status", 8, _status, "status", 2, 6))
+    for i, key in enumerate(shape.score_keys):
+        label = _label(key)
+        extra.append(Column(key, label, max(5, len(label)), _score(key), key, 2 if i < 2 else 4))
+    if "cost_usd" in shape.present:
+        extra.append(Column("cost", "cost", 6, _cost, "cost_usd", 3))
+    if "agent_ms" in shape.present:
+        extra.append(
+            Column("agent", "agent", 6, lambda r: seconds(r.get("agent_ms")), "agent_ms", 4)
+        )
+    at = next(i for i, c in enumerate(kept) if c.key == "pass") + 1
+    return (*kept[:at], *extra, *kept[at:])
+
+
+def _pass_at(row: dict[str, Any]) -> Text:
+    """pass@1 .. pass@n of a cell (n its reruns): "0.33 0.67 1.00"."""
+    values = row.get("pass_at")
+    if not values:
+        return Text(MISSING, style="dim")
+    t = Text()
+    for i, v in enumerate(values):
+        if i:
+            t.append(" ")
+        t.append(f"{v:.2f}", style=_scale(v))
+    return t
+
+
+def cell_grid(shape: Shape | None) -> tuple[Column, ...]:
+    """The cells grid with pass@k (k = 1 up to the reruns) and, where runs carry one, mean cost;
+    the composite columns only where a sweep defines one."""
+    if shape is None:
+        return CELL_GRID
+    needs = {"composite": "composite", "sd": "composite", "blast": "blast_radius"}
+    kept = [c for c in CELL_GRID if c.key not in needs or needs[c.key] in shape.present]
+    extra = [Column("pass_at", "pass@1..n", 14, _pass_at, "pass_at", 2)]
+    if "cost_usd" in shape.present:
+        extra.append(
+            Column(
+                "cost",
+                "mean cost",
+                9,
+                lambda r: _cost({"cost_usd": r.get("cost_mean")}),
+                "cost_mean",
+                3,
+            )
+        )
+    at = next(i for i, c in enumerate(kept) if c.key == "pass") + 1
+    return (*kept[:at], *extra, *kept[at:])

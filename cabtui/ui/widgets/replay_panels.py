@@ -20,6 +20,12 @@ def _value(v: Any) -> str:
     return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
 
 
+def _lines(text: str) -> str:
+    """``text`` made safe line by line: its line breaks stay line breaks (every other control
+    character is replaced)."""
+    return "\n".join(safe(line) for line in text.replace("\r\n", "\n").split("\n"))
+
+
 def span_text(span: Span | None) -> Text:
     if span is None:
         return Text("No span at this moment.", style="dim")
@@ -35,7 +41,7 @@ def span_text(span: Span | None) -> Text:
         if not (isinstance(value, (int, float)) and not isinstance(value, bool)):
             value = mask(value, str(key))  # counts like prompt_tokens are not secrets
         out.append(f"\n{safe(str(key))}: ", "cyan")
-        out.append(safe(_value(value)))
+        out.append(_lines(_value(value)))
     return out
 
 
@@ -52,13 +58,22 @@ def _messages(out: Text, prompt: Any) -> None:
         for m in prompt:
             if isinstance(m, dict):
                 out.append(f"\n{safe(str(m.get('role', '?')))}: ", "bold magenta")
-                out.append(safe(_content(mask(m.get("content")))))
+                out.append(_lines(_content(mask(m.get("content")))))
             else:
                 out.append("\n" + safe(_value(mask(m))))
     elif prompt is None:
         out.append("\n(not recorded)", "dim")
+    elif isinstance(prompt, dict) and "message" in prompt:  # an ATIF step's completion
+        for key in ("reasoning", "message"):
+            if prompt.get(key):
+                out.append(f"\n{key}: ", "bold magenta")
+                out.append(_lines(_content(mask(prompt[key]))))
+        for call in prompt.get("tool_calls") or []:
+            if isinstance(call, dict):
+                out.append(f"\ntool {safe(str(call.get('function_name')))}: ", "bold cyan")
+                out.append(_lines(_value(mask(call.get("arguments")))))
     else:
-        out.append("\n" + safe(_value(mask(prompt))))
+        out.append("\n" + _lines(_value(mask(prompt))))
 
 
 def call_text(call: Call | None) -> Text:
