@@ -16,6 +16,12 @@ def _status(screen: ReplayScreen) -> str:
     return str(screen.query_one("#status", Static).render())
 
 
+
+def _panned(term: TerminalView) -> bool:
+    """Read afresh: mypy keeps an attribute narrowed by an earlier assert across a key press."""
+    return term.panned
+
+
 async def test_shift_arrows_pan_a_cropped_recording(sample_store: Store) -> None:
     app = make_app(sample_store, "replay")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -32,7 +38,7 @@ async def test_shift_arrows_pan_a_cropped_recording(sample_store: Store) -> None
         rows = [row.plain for row in term._rows]
 
         await pilot.press("shift+right")
-        assert term.panned and (term.view_x, term.view_y) == (min(x0 + 8, 100 - w), y0)
+        assert _panned(term) and (term.view_x, term.view_y) == (min(x0 + 8, 100 - w), y0)
         assert "panned, c: follow" in _status(screen)
         # what the pane shows is the recorded screen from the new corner
         shown = term.render_line(0).text
