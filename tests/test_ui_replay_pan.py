@@ -33,13 +33,13 @@ async def test_shift_arrows_pan_a_cropped_recording(sample_store: Store) -> None
         term = screen.query_one("#terminal", TerminalView)
         w, h = term.size
         assert term.cropped() and (player.cols, player.rows) == (100, 30) and w < 100 and h < 30
-        assert not term.panned and "at cursor, shift+arrows pan" in _status(screen)
+        assert not term.panned and "⇧←→" in _status(screen)  # narrow: the short form
         x0, y0 = term.view_x, term.view_y
         rows = [row.plain for row in term._rows]
 
         await pilot.press("shift+right")
         assert _panned(term) and (term.view_x, term.view_y) == (min(x0 + 8, 100 - w), y0)
-        assert "panned, c: follow" in _status(screen)
+        assert "panned, c" in _status(screen)
         # what the pane shows is the recorded screen from the new corner
         shown = term.render_line(0).text
         assert shown.rstrip() == rows[term.view_y][term.view_x : term.view_x + w].rstrip()
@@ -55,7 +55,7 @@ async def test_shift_arrows_pan_a_cropped_recording(sample_store: Store) -> None
 
         await pilot.press("c")  # follow the cursor again
         assert not term.panned and (term.view_x, term.view_y) == (x0, y0)
-        assert "at cursor" in _status(screen)
+        assert "⇧←→" in _status(screen)  # following the cursor again
 
 
 async def test_a_small_recording_is_centred_with_its_size(sample_store: Store) -> None:

@@ -220,26 +220,36 @@ class ReplayScreen(ClockKeys, Screen[None]):
         if s is None:
             return
         c = s.clock
+        narrow = self.size.width < 100  # short forms, so that every part fits on one line
+        idle = f"idle {c.idle_limit:g}s" if narrow else f"idle limit {c.idle_limit:g}s"
         parts = [
-            "▶ playing" if c.playing else "⏸ paused",
+            ("▶" if narrow else "▶ playing") if c.playing else ("⏸" if narrow else "⏸ paused"),
             f"{fmt_ms(c.position)} / {fmt_ms(c.end_ms)}",
             f"rec {c.recording_time:.2f}s" if s.player is not None else "no recording",
             f"{c.speed:g}x",
-            f"idle limit {c.idle_limit:g}s {'on' if c.idle_on else 'off'}",
+            f"{idle} {'on' if c.idle_on else 'off'}",
         ]
+        if narrow:  # the defaults (1x, idle limit off) go unsaid
+            parts = [p for p in parts if p not in ("1x", f"{idle} off")]
         if self.selected is not None:
             parts.append(f"span {s.timeline._rank[self.selected] + 1}/{len(s.timeline.spans)}")
         terminal = self.query_one("#terminal", TerminalView)
         if s.player is not None and terminal.cropped():
             # said early: a narrow status line cuts its end
             how = "panned, c: follow" if terminal.panned else "at cursor, shift+arrows pan"
+            w, h, x, y = terminal.size.width, terminal.size.height, terminal.view_x, terminal.view_y
             parts.insert(
                 2,
-                f"{s.player.cols}x{s.player.rows} cropped to {terminal.size.width}x"
-                f"{terminal.size.height} from {terminal.view_x},{terminal.view_y} ({how})",
+                f"crop {w}x{h}@{x},{y} {'panned, c' if terminal.panned else '⇧←→'}"
+                if narrow
+                else f"{s.player.cols}x{s.player.rows} cropped to {w}x{h} from {x},{y} ({how})",
             )
         if len(s.recordings) > 1:
-            parts.append(f"recording {s.which + 1} of {len(s.recordings)} (t switches)")
+            parts.append(
+                f"rec {s.which + 1}/{len(s.recordings)} t"
+                if narrow
+                else f"recording {s.which + 1} of {len(s.recordings)} (t switches)"
+            )
         if self.searching:
             parts.append(f"searching {self.needle!r}…")
         elif self.needle:
@@ -248,7 +258,8 @@ class ReplayScreen(ClockKeys, Screen[None]):
                 if self.hit is not None
                 else f"no hits for {self.needle!r}"
             )
-        self.query_one("#status", Static).update(Text(safe("  ·  ".join(parts))))
+        sep = " · " if narrow else "  ·  "
+        self.query_one("#status", Static).update(Text(safe(sep.join(parts))))
 
     # -- actions -----------------------------------------------------------------------------
 
