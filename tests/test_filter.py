@@ -47,6 +47,13 @@ COLUMNS = {
     "composite_mismatch": "BOOLEAN",
     "has_recording": "BOOLEAN",
     "n_spans": "INTEGER",
+    "source": "VARCHAR",
+    "status": "VARCHAR",
+    "agent_version": "VARCHAR",
+    "task_version": "VARCHAR",
+    "cost_usd": "DOUBLE",
+    "agent_ms": "DOUBLE",
+    "cache_tokens": "BIGINT",
 }
 
 A1 = "s1/aider/meta/llama-4-maverick/mutations/rust-error-negated"

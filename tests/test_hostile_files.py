@@ -272,7 +272,7 @@ def test_full_cache_dir_falls_back(
     monkeypatch.setenv("CABTUI_CACHE_DIR", str(folder))
     real = cache.ingest
 
-    def ingest(sweep, db_path, progress=None):  # type: ignore[no-untyped-def]
+    def ingest(sweep, db_path, progress=None, source=None):  # type: ignore[no-untyped-def]
         if folder in Path(db_path).parents:
             raise duckdb.IOException(
                 f'IO Error: Could not write file "{db_path}": No space left on device'
@@ -425,7 +425,7 @@ import sys, time
 from pathlib import Path
 from cabtui.store import cache
 
-def ingest(sweep, db_path, progress=None):
+def ingest(sweep, db_path, progress=None, source=None):
     Path(db_path).write_bytes(b"half a cache")
     print("ingesting", flush=True)
     while True:
@@ -577,7 +577,7 @@ from cabtui.store import cache
 from cabtui.store.store import Store
 from cabtui.ui.app import CabApp
 
-def ingest(sweep, db_path, progress=None):
+def ingest(sweep, db_path, progress=None, source=None):
     Path(db_path).write_bytes(b"half a cache")
     threading.Event().wait()  # blocked for good, as on a FIFO
 
