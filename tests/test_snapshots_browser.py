@@ -74,7 +74,8 @@ def test_browser_filtered_and_sorted(snap_compare, sample_store: Store) -> None:
 def test_browser_cells(snap_compare, sample_store: Store) -> None:  # type: ignore[no-untyped-def]
     """The cells grid (g): ten cells, n = 1 or 2, mean composite, sd, and the pass rate with its
     Wilson interval, e.g. "1.00 [0.21–1.00]" for one pass in one run and "0.50 [0.09–0.91]" for
-    the two-rerun cells. Status "10 cells (reruns aggregated) · filter none · sort cell"."""
+    the two-rerun cells, and pass@1..n ("0.50 1.00" for those). Status "10 cells (reruns
+    aggregated) · filter none · sort cell"."""
 
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await settle(pilot)
@@ -103,8 +104,9 @@ def test_browser_bad_filter(snap_compare, sample_store: Store) -> None:  # type:
 
 
 def test_browser_empty_sweep(snap_compare, empty_store: Store) -> None:  # type: ignore[no-untyped-def]
-    """A sweep with only a sweep.json: the grid's header row and no rows, "No runs in this
-    sweep." beneath it, status "shown 0 of 0 runs · filter none · sort cell"; no crash."""
+    """A sweep with only a sweep.json: the grid's header row (only the identity columns and
+    pass: no run fills any other) and no rows, "No runs in this sweep." beneath it, status
+    "shown 0 of 0 runs · filter none · sort cell"; no crash."""
     assert snap_compare(make_app(empty_store), terminal_size=SIZE, run_before=settle)
 
 

@@ -101,7 +101,12 @@ def clip(cell: Text, width: int) -> Text:
     if cell.cell_len <= width:
         return cell
     out = cell.copy()
-    out.truncate(max(1, width - 1))
+    keep = max(1, width - 1)
+    # never end inside a number: "qwen3-coder-4…" would read as a figure; "qwen3-coder-…" not
+    plain = out.plain
+    while keep > 1 and plain[keep - 1].isdigit() and keep < len(plain) and plain[keep].isdigit():
+        keep -= 1
+    out.truncate(keep)
     out.append("…")
     return out
 
@@ -304,7 +309,7 @@ def cell_grid(shape: Shape | None) -> tuple[Column, ...]:
         return CELL_GRID
     needs = {"composite": "composite", "sd": "composite", "blast": "blast_radius"}
     kept = [c for c in CELL_GRID if c.key not in needs or needs[c.key] in shape.present]
-    extra = [Column("pass_at", "pass@1..n", 14, _pass_at, "pass_at", 2)]
+    extra = [Column("pass_at", "pass@1..n", 14, _pass_at, "pass_at", 4)]
     if "cost_usd" in shape.present:
         extra.append(
             Column(
