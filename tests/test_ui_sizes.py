@@ -1,6 +1,7 @@
 """Every screen on the samples at 80x24, 100x30 and 200x60: no number is cut (a digit
-followed by "…"), and in the compare screen's identity and axes tables no value is cut: every
-scorer key that differs shows both values whole."""
+followed by "…"); in the compare screen's identity and axes tables no value is cut (every
+scorer key that differs shows both values whole), nor in the detail screen's identity table
+(every value whole, folded over lines where it is longer than the room)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,32 @@ async def test_compare_shows_every_differing_axis_whole(
         for key in d["identity_diff"]:
             if key in d["a"] and key != "cell_id":
                 assert key in text
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_detail_identity_values_whole(sample_store: Store, size: tuple[int, int]) -> None:
+    from rich.text import Text
+    from textual.geometry import Region
+
+    from cabtui.ui.screens.detail import DetailScreen, Section
+    from cabtui.ui.widgets.kv import value_text
+
+    app = make_app(sample_store, "detail")
+    async with app.run_test(size=size) as pilot:
+        await SCREENS["detail"][1](pilot)
+        screen = app.screen
+        assert isinstance(screen, DetailScreen) and screen.data is not None
+        section = screen.query_one("#detail-identity", Section)
+        # render_lines draws the padding too: read the outer width, or the last column of each
+        # line (the end of a folded value) would be left out
+        width, height = section.outer_size
+        assert width > 0 and height > 0
+        strips = section.render_lines(Region(0, 0, width, height))  # what it draws, whole
+        text = "\n".join(strip.text for strip in strips)
+        assert "…" not in text, f"a value cut at {size}:\n{text}"
+        assert max(len(line.rstrip()) for line in text.splitlines()) <= width
+        joined = "".join(text.split())  # a folded value reads whole once the folds are joined
+        for key, value, _ in screen.identity_rows(screen.data.run):
+            shown = value.plain if isinstance(value, Text) else value_text(value).plain
+            assert key.replace(" ", "") in joined, key
+            assert "".join(shown.split()) in joined, (key, shown, text)
