@@ -394,3 +394,25 @@ def test_tb_replay_switches_between_its_two_recordings(tb: Store) -> None:
         at = (header["timestamp"] - run["started_at"].timestamp()) * 1000
         assert session.clock.offset_ms == pytest.approx(at, abs=1.0)
     assert load_session(tb, cid, which=2).source == first.source  # round and round
+
+
+def test_a_large_job_imported_over_several_processes_equals_one(
+    harbor: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Split over processes (forced here for the nine trials), the import gives the same runs,
+    spans, model calls and problems as in one process."""
+    from cabtui.sources import harbor as harbor_source
+
+    monkeypatch.setattr(harbor_source, "PARALLEL_FROM", 2)
+    monkeypatch.setenv("CABTUI_CACHE_DIR", str(tmp_path / "cache"))
+    split = Store.open(HARBOR, refresh=True)
+
+    def tables(store: Store) -> list[list[tuple[object, ...]]]:
+        cur = store.cursor()
+        return [
+            cur.execute(f"SELECT * EXCLUDE (source_file) FROM {t} ORDER BY ALL").fetchall()
+            for t in ("spans", "model_calls")
+        ] + [cur.execute("SELECT cell_id, pass, cost_usd, n_spans FROM runs ORDER BY 1").fetchall()]
+
+    assert tables(split) == tables(harbor)
+    assert sorted(map(str, split.problems())) == sorted(map(str, harbor.problems()))

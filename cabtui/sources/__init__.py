@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 from cabtui.sources import harbor, inspect_map, tb
-from cabtui.sources.common import close_out, open_out
 from cabtui.sources.detect import SOURCES, scan
 from cabtui.sweep.layout import RunDir, Sweep, read_sweep
 from cabtui.sweep.problems import Problem
@@ -51,7 +50,7 @@ def discover(path: Path, only: str | None = None) -> tuple[list[Sweep], list[Pro
         found.harbor, path, lambda f, why: problems.append(Problem(label_of(Path(f)), None, why))
     )
     for job, trials in sorted(jobs.items()):
-        add(_harbor_sweep(job, trials, label_of))
+        add(_harbor_sweep(job, trials, path))
     for sweep in tb.find_sweeps(found.tb, label_of, problems):
         add(sweep)
     for sweep in inspect_map.find_sweeps(found.inspect, label_of, problems):
@@ -69,7 +68,7 @@ def discover(path: Path, only: str | None = None) -> tuple[list[Sweep], list[Pro
     return sweeps, problems
 
 
-def _harbor_sweep(job: str, trials: list[harbor.Trial], label_of: object) -> Sweep:
+def _harbor_sweep(job: str, trials: list[harbor.Trial], root: Path) -> Sweep:
     base = Path(os.path.commonpath([t.dir for t in trials]))
     if len(trials) == 1:
         base = trials[0].dir.parent
@@ -89,20 +88,10 @@ def _harbor_sweep(job: str, trials: list[harbor.Trial], label_of: object) -> Swe
         )
 
     def importer(sweep: Sweep, folder: Path) -> None:
-        out, files = open_out(folder)
-        try:
-            for t in trials:
-                before = out.n_records
-                try:
-                    harbor.emit(t, out, label_of)  # type: ignore[arg-type]
-                except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
-                    out.problem(label_of(t.dir / "result.json"), f"cannot import: {e}")  # type: ignore[operator]
-                if out.n_records > before:
-                    sweep.row_files.append(label_of(t.dir / "result.json"))  # type: ignore[operator]
-        finally:
-            close_out(out)
+        files, problems, row_files = harbor.import_trials(trials, folder, root)
         sweep.generated = files
-        sweep.problems.extend(out.problems)
+        sweep.row_files.extend(row_files)
+        sweep.problems.extend(problems)
 
     return Sweep(
         path=base,
