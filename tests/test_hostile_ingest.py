@@ -388,3 +388,11 @@ def test_what_if_weights_summing_to_zero_are_refused() -> None:
     assert weights is None and "≥ 0" in errors["pass_rate"]
     weights, errors = parse(zero | {"cost": "1"})
     assert weights is not None and errors == {}
+
+
+def test_sweep_json_nested_past_pythons_limit_is_a_problem(sweep_copy: Path) -> None:
+    (sweep_copy / "sweep.json").write_text('{"a": ' + _nested(100_000) + "}")
+    store = Store.open(sweep_copy)
+    assert store.total() == 5
+    reasons = [r for f, _, r in _problems(store) if f.endswith("sweep.json")]
+    assert reasons == ["unreadable, defaults used: JSON nested too deep"]
