@@ -5,37 +5,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
 
-from textual.app import App
-
-from cabtui.ui.app import QUIT_COMMANDS, exit_on_signals
-from cabtui.ui.keys import Command, bindings
+from cabtui.ui.base import CabBase
+from cabtui.ui.screens.replay import ReplayScreen
 
 
-class ReplayApp(App[None]):
+class ReplayApp(CabBase):
     """Shows :class:`ReplayScreen` on one recording; ``clock`` as in CabApp."""
 
     TITLE = "cabtui replay"
-    COMMAND_LIST: ClassVar[list[Command]] = [
-        *QUIT_COMMANDS,
-        Command("help", "question_mark", "Keys", "List every key of this screen.", key_display="?"),
-    ]
-    BINDINGS = bindings(COMMAND_LIST)
 
     def __init__(self, recording: Path, clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__()
+        super().__init__(clock=clock)
         self.recording = recording
-        self.clock = clock
 
-    def on_mount(self) -> None:
-        from cabtui.ui.screens.replay import ReplayScreen
-
-        exit_on_signals(self)
+    def on_mount(self) -> None:  # Textual runs CabBase.on_mount after this one
         self.push_screen(ReplayScreen(None, None, self.recording))
-
-    def action_help(self) -> None:
-        from cabtui.ui.screens.help import HelpScreen
-
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.screen))

@@ -15,7 +15,6 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, Static
 from textual.worker import get_current_worker
 from textual_fastdatatable import DataTable
@@ -24,6 +23,7 @@ from cabtui.scoring import Weights
 from cabtui.store.store import RUN_COLUMNS, Query, Store
 from cabtui.text import safe, shown
 from cabtui.ui.keys import Command, bindings
+from cabtui.ui.screens.base import CabScreen
 from cabtui.ui.widgets.columns import cell_grid, format_rows, run_grid
 from cabtui.ui.widgets.filter_bar import FilterBar
 from cabtui.ui.widgets.grid import Grid, Page
@@ -35,7 +35,7 @@ MARGIN = 120  # rows either side of the cursor the window must hold; past that, 
 MAX_MARKED = 2
 
 
-class BrowserScreen(Screen[None]):
+class BrowserScreen(CabScreen[None]):
     CSS_PATH = "browser.tcss"
     COMMAND_LIST: ClassVar[list[Command]] = [
         Command(
@@ -114,18 +114,17 @@ class BrowserScreen(Screen[None]):
         self.sub_title = shown(self.store.root.name)
         self.query_one("#problems").display = False
         self.query_one("#empty").display = False
-        weights = getattr(self.app, "weights", None)
+        weights = self.app.weights
         self.set_reactive(BrowserScreen.runs_query, Query(weights=weights))
         self.set_reactive(BrowserScreen.cells_query, Query(weights=weights))
-        if hasattr(self.app, "weights"):
-            self.watch(self.app, "weights", self._weights_changed, init=False)
+        self.watch(self.app, "weights", self._weights_changed, init=False)
         self.grid("runs").focus()
         self.load_sweep_facts()
         self.reload("runs")
 
     # -- queries (thread workers) ---------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="facts")
+    @work(thread=True, exclusive=True, group="facts", exit_on_error=False)
     def load_sweep_facts(self) -> None:
         total = self.store.total()
         problems = self.store.problems()
@@ -162,6 +161,7 @@ class BrowserScreen(Screen[None]):
             exclusive=True,
             group=group,
             name=group,
+            exit_on_error=False,
         )
 
     def _page(self, kind: Kind, q: Query, offset: int, generation: int, fresh: bool) -> None:
@@ -197,7 +197,7 @@ class BrowserScreen(Screen[None]):
             grid.load(replace(page, total=grid.page.total))
             return
         grid.load(page, keep_cursor=False)
-        grid.set_marked(getattr(self.app, "marked", []))
+        grid.set_marked(self.app.marked)
         empty = self.query_one("#empty", Static)
         empty.display = page.total == 0
         q = self.runs_query if kind == "runs" else self.cells_query
@@ -296,7 +296,7 @@ class BrowserScreen(Screen[None]):
         parts.append(f"sort {label} {'↓' if q.descending else '↑'}" if label else "sort cell")
         if q.weights is not None:
             parts.append("what-if weights")
-        marked = getattr(self.app, "marked", [])
+        marked = self.app.marked
         if marked:
             parts.append(f"● {len(marked)} marked")
         if grid.hidden:
@@ -359,7 +359,7 @@ class BrowserScreen(Screen[None]):
         key = self.grid().current_key()
         if key is None:
             return
-        marked: list[str] = self.app.marked  # type: ignore[attr-defined]  # the App's attributes; a typed App accessor is a later step
+        marked = self.app.marked
         if key in marked:
             marked.remove(key)
         else:
@@ -369,7 +369,7 @@ class BrowserScreen(Screen[None]):
         self._status()
 
     def action_compare(self) -> None:
-        marked: list[str] = self.app.marked  # type: ignore[attr-defined]  # the App's attributes; a typed App accessor is a later step
+        marked = self.app.marked
         if len(marked) < 2:
             self.notify("Mark two runs with m to compare them.", severity="warning")
             return
@@ -398,9 +398,7 @@ class BrowserScreen(Screen[None]):
         except ImportError:
             self.notify("what-if weights are not available", severity="warning")
             return
-        self.app.push_screen(
-            WeightsScreen(getattr(self.app, "weights", None), self.store.weights())
-        )
+        self.app.push_screen(WeightsScreen(self.app.weights, self.store.weights()))
 
     def action_toggle_problems(self) -> None:
         panel = self.query_one(ProblemsPanel)

@@ -11,7 +11,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -31,6 +30,7 @@ from cabtui.store.detail import (
 from cabtui.store.store import Store
 from cabtui.text import mask_rich, safe, shown
 from cabtui.ui.keys import Command, bindings
+from cabtui.ui.screens.base import CabScreen
 from cabtui.ui.widgets.axis_bars import AxisBars, fmt_score
 from cabtui.ui.widgets.fit import wrap_path
 from cabtui.ui.widgets.kv import kv_table, masked, value_text
@@ -44,7 +44,7 @@ class Section(Static, can_focus=True):
     """A focusable block of the page, so tab walks from section to section."""
 
 
-class DetailScreen(Screen[None]):
+class DetailScreen(CabScreen[None]):
     CSS_PATH = "detail.tcss"
     COMMAND_LIST: ClassVar[list[Command]] = [
         Command("back", "escape", "Back", "Return to the previous screen."),
@@ -99,9 +99,9 @@ class DetailScreen(Screen[None]):
     def _weights_changed(self, _: object) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, group="detail")
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def load(self) -> None:
-        data = load_detail(self.store, self.cell_id, getattr(self.app, "weights", None))
+        data = load_detail(self.store, self.cell_id, self.app.weights)
         self.app.call_from_thread(self.loaded, data)
 
     # -- rendering ---------------------------------------------------------------------------

@@ -20,18 +20,19 @@ class HelpScreen(ModalScreen[None]):
     ]
     BINDINGS = bindings(COMMAND_LIST)
 
-    def __init__(self, of: Screen[Any]) -> None:
+    def __init__(self, of: Screen[Any], app_commands: list[Command]) -> None:
+        """The keys of the screen ``of`` and then ``app_commands``, the app's own."""
         super().__init__()
         self.of = of
+        self.app_commands = app_commands
 
     def compose(self) -> ComposeResult:
-        from cabtui.ui.app import CabApp
-
         table = Table(title=f"Keys: {type(self.of).__name__.removesuffix('Screen')}", expand=True)
         table.add_column("key", style="bold cyan", no_wrap=True)
         table.add_column("command")
         table.add_column("what it does")
-        for c in [*getattr(self.of, "COMMAND_LIST", []), *CabApp.COMMAND_LIST]:
+        screen_commands: list[Command] = getattr(type(self.of), "COMMAND_LIST", [])
+        for c in [*screen_commands, *self.app_commands]:
             table.add_row(c.key_display or " ".join(c.keys), c.description, c.help)
         with VerticalScroll(id="help-box"):  # scrolls (j/k, arrows) when taller than the screen
             yield Static(table, id="help-table")

@@ -13,23 +13,23 @@ temporary files and ends the process (CabApp.run).
 from __future__ import annotations
 
 import asyncio
-import gc
 import threading
 
 from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
 from cabtui.store.store import Store
 from cabtui.text import safe
+from cabtui.ui.base import StartScreen, StoreOpener
+from cabtui.ui.screens.base import CabScreen
 
 TEXT_START, TEXT_END = {"slash"}, {"enter", "escape"}
 
 
-class LoadingScreen(Screen[None]):
+class LoadingScreen(CabScreen[None]):
     CSS_PATH = "loading.tcss"
 
     class Stage(Message):
@@ -40,7 +40,7 @@ class LoadingScreen(Screen[None]):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, LoadingScreen.Stage)
 
-    def __init__(self, open_store, start=None) -> None:  # type: ignore[no-untyped-def]  # untyped callables; typed with the App accessor later
+    def __init__(self, open_store: StoreOpener, start: StartScreen | None = None) -> None:
         super().__init__()
         self.open_store = open_store
         self.start = start
@@ -58,7 +58,7 @@ class LoadingScreen(Screen[None]):
     def on_mount(self) -> None:
         self.load()
 
-    @work(exclusive=True, group="open")
+    @work(exclusive=True, group="open", exit_on_error=False)
     async def load(self) -> None:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[tuple[Store | None, str]] = loop.create_future()
@@ -67,10 +67,13 @@ class LoadingScreen(Screen[None]):
             if not done.done():
                 done.set_result(result)
 
+        def progress(stage: str, done: int, total: int) -> None:
+            self.post_message(self.Stage(stage, done, total))
+
         def run() -> None:
             result: tuple[Store | None, str]
             try:
-                store = self.open_store(lambda s, d, t: self.post_message(self.Stage(s, d, t)))
+                store = self.open_store(progress)
                 store.shape()  # what the grids show, asked here rather than on the UI thread
                 result = (store, "")
             except Exception as e:  # noqa: BLE001 - shown to the user, not a traceback
@@ -82,7 +85,7 @@ class LoadingScreen(Screen[None]):
                     result[0].close()
 
         thread = threading.Thread(target=run, name="cabtui-open", daemon=True)
-        getattr(self.app, "openers", []).append(thread)
+        self.app.openers.append(thread)
         thread.start()
         store, reason = await done
         if store is None:
@@ -96,11 +99,8 @@ class LoadingScreen(Screen[None]):
 
     # -- type-ahead --------------------------------------------------------------------------
 
-    def _app_key(self, key: str) -> bool:
-        return any(key in c.keys for c in getattr(self.app, "COMMAND_LIST", []))
-
     def on_key(self, event: events.Key) -> None:
-        if self._failed or (not self._in_text and self._app_key(event.key)):
+        if self._failed or (not self._in_text and self.app.app_key(event.key)):
             return  # the app's binding answers it now
         event.stop()
         event.prevent_default()
@@ -118,6 +118,10 @@ class LoadingScreen(Screen[None]):
 
     # -- done --------------------------------------------------------------------------------
 
+    def show_failure(self, group: str, reason: str) -> bool:
+        self.failed(reason)
+        return True
+
     def failed(self, reason: str) -> None:
         self._failed = True
         self.query_one("#loading-stage", Static).update(
@@ -128,7 +132,7 @@ class LoadingScreen(Screen[None]):
         from cabtui.ui.screens.browser import BrowserScreen
 
         app, typed = self.app, list(self.typed)
-        app.store = store  # type: ignore[attr-defined]  # the App's attributes; a typed App accessor is a later step
+        app.store = store
         if getattr(store, "warning", None):
             app.notify(
                 safe(store.warning or ""),
@@ -140,8 +144,7 @@ class LoadingScreen(Screen[None]):
         first = self.start(store) if self.start else BrowserScreen(store)
 
         def replay() -> None:
-            if getattr(app, "freeze_gc", False):
-                gc.freeze()  # the store, the app and its first screen live as long as the process
+            app.freeze_first_screen()
             for key, character in typed:
                 app.post_message(events.Key(key, character))
 

@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from cabtui.compare.render import paired_table
@@ -23,6 +22,7 @@ from cabtui.store.pivot import PivotData, load_pivot
 from cabtui.store.store import Query, Store
 from cabtui.text import safe
 from cabtui.ui.keys import Command, bindings
+from cabtui.ui.screens.base import CabScreen
 from cabtui.ui.widgets.heatmap import VALUES, Heatmap, fmt_value
 
 DIMS = ("tui", "model", "task_id", "family")
@@ -33,7 +33,7 @@ def term(dim: str, value: Any) -> str:
     return f"{dim}:null" if value is None else f"{dim}:{quote(str(value))}"
 
 
-class PivotScreen(Screen[str | None]):
+class PivotScreen(CabScreen[str | None]):
     CSS_PATH = "pivot.tcss"
     COMMAND_LIST: ClassVar[list[Command]] = [
         Command("close", "escape", "Back", "Close the pivot without filtering."),
@@ -89,20 +89,20 @@ class PivotScreen(Screen[str | None]):
 
     @property
     def query_(self) -> Query:
-        return replace(self.base_query, weights=getattr(self.app, "weights", None))
+        return replace(self.base_query, weights=self.app.weights)
 
     def refresh_pivot(self) -> None:
         self.query_one("#pivot-title", Static).update(Text("Loading…", style="dim"))
         self.load(self.rows, self.cols, self.query_)
 
-    @work(thread=True, exclusive=True, group="pivot")
+    @work(thread=True, exclusive=True, group="pivot", exit_on_error=False)
     def load(self, rows: str, cols: str, q: Query) -> None:
-        try:
-            data = load_pivot(self.store, rows, cols, q)
-        except Exception as e:  # noqa: BLE001 - a bad filter is shown, not raised
-            self.app.call_from_thread(self.failed, f"{type(e).__name__}: {e}")
-            return
+        data = load_pivot(self.store, rows, cols, q)  # a bad filter is shown (show_failure)
         self.app.call_from_thread(self.loaded, data)
+
+    def show_failure(self, group: str, reason: str) -> bool:
+        self.failed(reason)
+        return True
 
     def failed(self, reason: str) -> None:
         self.query_one("#pivot-title", Static).update(Text(safe(reason), style="bold red"))
@@ -122,7 +122,7 @@ class PivotScreen(Screen[str | None]):
         title = Text(f"{VALUES[self.value][1]} by {self.rows} × {self.cols}", style="bold")
         if self.base_query.filter:
             title.append(f"   filter: {safe(self.base_query.filter)}", style="dim")
-        if getattr(self.app, "weights", None) is not None:
+        if self.app.weights is not None:
             title.append("   (what-if weights)", style="bold yellow")
         self.query_one("#pivot-title", Static).update(title)
         self.query_one("#pivot-legend", Static).update(grid.legend())
@@ -218,7 +218,7 @@ class PivotScreen(Screen[str | None]):
         if chosen is not None:
             self.extremes(chosen)
 
-    @work(thread=True, exclusive=True, group="pivot-extremes")
+    @work(thread=True, exclusive=True, group="pivot-extremes", exit_on_error=False)
     def extremes(self, chosen: str) -> None:
         """The cell's runs with the highest and lowest composite, compared."""
         q = replace(self.query_, filter=chosen)
@@ -278,13 +278,9 @@ class PivotScreen(Screen[str | None]):
         self.query_one("#pivot-paired", Static).update(Text("Pairing…", style="dim"))
         self.run_paired(chosen[0], str(self.marked_row[1]), str(chosen[1]), self.query_)
 
-    @work(thread=True, exclusive=True, group="pivot-paired")
+    @work(thread=True, exclusive=True, group="pivot-paired", exit_on_error=False)
     def run_paired(self, dim: str, x: str, y: str, q: Query) -> None:
-        try:
-            r = paired(self.store, dim, x, y, query=q)
-        except Exception as e:  # noqa: BLE001 - shown, not raised
-            self.app.call_from_thread(self.failed, f"{type(e).__name__}: {e}")
-            return
+        r = paired(self.store, dim, x, y, query=q)
         self.app.call_from_thread(self._paired_done, r)
 
     def _paired_done(self, r: dict[str, Any]) -> None:

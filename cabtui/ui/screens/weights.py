@@ -9,13 +9,14 @@ import math
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import getters, on
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from cabtui.scoring import DEFAULT_WEIGHTS, Weights
+from cabtui.ui.base import CabBase
 from cabtui.ui.keys import Command, bindings
 
 FIELDS = (*DEFAULT_WEIGHTS, "latency_ref_ms")
@@ -52,6 +53,7 @@ class WeightsScreen(ModalScreen[Weights | None]):
         Command("cancel", "escape", "Cancel", "Close without changing the weights."),
     ]
     BINDINGS = bindings(COMMAND_LIST)
+    app = getters.app(CabBase)
 
     def __init__(self, current: Weights | None, sweep_default: Weights) -> None:
         """``current`` is the app's what-if weights, None when the sweep's own are in use."""
@@ -106,8 +108,8 @@ class WeightsScreen(ModalScreen[Weights | None]):
         self.query_one("#weights-sum", Static).update(total)
         if weights is not None:
             live = None if self.before is None and weights == self.sweep_default else weights
-            if live != self.app.weights:  # type: ignore[attr-defined]  # the App's attributes; a typed App accessor is a later step
-                self.app.weights = live  # type: ignore[attr-defined]  # the App's attributes; a typed App accessor is a later step
+            if live != self.app.weights:
+                self.app.weights = live
         return weights
 
     @on(Input.Submitted)
@@ -117,15 +119,15 @@ class WeightsScreen(ModalScreen[Weights | None]):
         if weights is None:
             self.notify("Fix the highlighted weights first.", severity="error")
             return
-        self.app.weights = weights  # type: ignore[attr-defined]  # the App's attributes; a typed App accessor is a later step
+        self.app.weights = weights
         self.dismiss(weights)
 
     @on(Button.Pressed, "#weights-reset")
     def action_reset(self) -> None:
-        self.app.weights = None  # type: ignore[attr-defined]  # the App's attributes; a typed App accessor is a later step
+        self.app.weights = None
         self.dismiss(None)
 
     @on(Button.Pressed, "#weights-cancel")
     def action_cancel(self) -> None:
-        self.app.weights = self.before  # type: ignore[attr-defined]  # the App's attributes; a typed App accessor is a later step
+        self.app.weights = self.before
         self.dismiss(self.before)
