@@ -50,7 +50,8 @@ def bar(score: float | None, width: int = BAR_WIDTH) -> Text:
     style = "green" if score >= 0.75 else "yellow" if score >= 0.4 else "red"
     out = Text("█" * full, style=style)
     if full < width:
-        out.append("▌" if filled - full >= 0.5 else " ", style=style)
+        half = filled - full >= 0.5  # a half cell drawn; under it the track goes on unbroken
+        out.append("▌" if half else "·", style=style if half else "dim")
         out.append("·" * (width - full - 1), style="dim")
     return out
 
