@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/screenshots.py [--sweep data/sweeps] [--out screenshots]
 
+Every screen is shot on --sweep, except the Harbor grid (data/harbor, a real Harbor job).
 Screens that are not written yet are skipped (each is imported inside its own step).
 """
 
@@ -21,6 +22,7 @@ from cabtui.store.store import Query, Store  # noqa: E402
 from cabtui.ui.app import CabApp  # noqa: E402
 
 SIZE = (140, 40)
+HARBOR = ROOT / "data" / "harbor"
 Step = Callable[[object, Store], Awaitable[None]]
 
 
@@ -66,20 +68,29 @@ async def replay(pilot, store: Store) -> None:  # type: ignore[no-untyped-def]
     cell_id = first_recorded(store)
     if cell_id is not None:
         pilot.app.push_screen(ReplayScreen(store, cell_id))
+        await settle(pilot)
+        # nine spans on and 1.2 s into the next: the recording has something on its screen
+        await pilot.press(*["right"] * 9, *["full_stop"] * 12)
+
+
+async def harbor(pilot, store: Store) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("P")  # the load problems panel hidden: the grid is the subject
 
 
 async def compare(pilot, store: Store) -> None:  # type: ignore[no-untyped-def]
     await pilot.press("m", "j", "m", "c")
 
 
-SHOTS: list[tuple[str, str | None, Step]] = [
-    ("browser", None, browser),
-    ("browser-filtered", None, browser_filtered),
-    ("cells", None, cells),
-    ("detail", "cabtui.ui.screens.detail", detail),
-    ("pivot", "cabtui.ui.screens.pivot", pivot),
-    ("replay", "cabtui.ui.screens.replay", replay),
-    ("compare", "cabtui.ui.screens.compare", compare),
+# (file name, module the screen needs, what to do once the grid is up, sweep if not --sweep)
+SHOTS: list[tuple[str, str | None, Step, Path | None]] = [
+    ("browser", None, browser, None),
+    ("browser-filtered", None, browser_filtered, None),
+    ("cells", None, cells, None),
+    ("detail", "cabtui.ui.screens.detail", detail, None),
+    ("pivot", "cabtui.ui.screens.pivot", pivot, None),
+    ("replay", "cabtui.ui.screens.replay", replay, None),
+    ("compare", "cabtui.ui.screens.compare", compare, None),
+    ("harbor", None, harbor, HARBOR),
 ]
 
 
@@ -99,13 +110,16 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "screenshots")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    store = Store.open(args.sweep)
-    for name, module, step in SHOTS:
+    stores: dict[Path, Store] = {}
+    for name, module, step, sweep in SHOTS:
         if module is not None and not exists(module):
             print(f"skipped {name}: {module} does not exist yet")
             continue
         try:
-            asyncio.run(shoot(store, name, step, args.out))
+            sweep = sweep or args.sweep
+            if sweep not in stores:
+                stores[sweep] = Store.open(sweep)
+            asyncio.run(shoot(stores[sweep], name, step, args.out))
         except Exception as e:  # noqa: BLE001 - one broken screen must not stop the others
             print(f"failed {name}: {type(e).__name__}: {e}")
 
