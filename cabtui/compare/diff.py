@@ -319,6 +319,15 @@ def diff_cells(store: Store, cell_a: str, cell_b: str) -> dict[str, Any]:
     }
 
 
+def diff_ids(store: Store, a: str, b: str, weights: Weights | None = None) -> dict[str, Any]:
+    """What the compare screen shows for two ids, secrets masked: the per-axis means of two
+    cells (ids without ``#run``, one of them with several reruns), else the two runs."""
+    cells = "#" not in a and "#" not in b
+    if cells and max(len(cell_runs(store, a)), len(cell_runs(store, b))) > 1:
+        return masked(diff_cells(store, a, b))
+    return masked(diff_runs(store, a, b, weights))
+
+
 def masked(d: dict[str, Any]) -> dict[str, Any]:
     """A diff of :func:`diff_runs` or :func:`diff_cells` with the secrets of every text from the
     data masked (identities, score values, span names, file names, tails)."""

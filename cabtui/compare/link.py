@@ -110,6 +110,19 @@ def idle_events(link: Link, clocks: Iterable[tuple[str, Clock]]) -> tuple[float,
     return tuple(sorted(out))
 
 
+def linked_end(link: Link, clocks: Iterable[tuple[str, Clock]]) -> float:
+    """The end of A's axis: A's end and B's end seen from A, each the later of its spans' ends
+    and its loaded recording's clock (``clocks``, by side)."""
+    ends = {side: [0.0] for side in ("a", "b")}
+    for p in link.pairs:
+        for side in ("a", "b"):
+            if p[side] is not None and p[side]["start_ms"] is not None:
+                ends[side].append(p[side]["start_ms"] + (p[side]["duration_ms"] or 0.0))
+    for side, c in clocks:
+        ends[side].append(c.end_ms)
+    return max(max(ends["a"]), link.a_time(max(ends["b"])))
+
+
 def relinked(clock: Clock, end_ms: float, events: tuple[float, ...]) -> Clock:
     """``clock`` with a new end and idle events, its position, speed and states kept."""
     return Clock(end_ms=end_ms, event_times=events, idle_limit=clock.idle_limit,

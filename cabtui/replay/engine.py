@@ -16,6 +16,7 @@ import re
 import zlib
 from bisect import bisect_right
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import avt
@@ -213,11 +214,13 @@ class Player:
         c = self.vt.cursor
         return c.row, c.col, c.visible
 
-    def search(self, needle: str) -> list[float]:
+    def search(self, needle: str, cancelled: Callable[[], bool] | None = None) -> list[float]:
         """Times (ascending) at which ``needle`` newly appears on screen, case-insensitive.
 
         A row whose text holds the needle and was not on screen before counts as an appearance
-        (a line that scrolls keeps its text and does not count twice)."""
+        (a line that scrolls keeps its text and does not count twice). ``cancelled`` is asked
+        every ``CANCEL_EVERY`` events (a worker's cancel flag): once it says True, the search
+        stops and returns the hits found so far."""
         needle = needle.casefold()
         if not needle:
             return []
@@ -225,7 +228,9 @@ class Player:
         rows = [""] * vt.size[1]
         hits: Counter[str] = Counter()
         found: list[float] = []
-        for ev in self.events:
+        for i, ev in enumerate(self.events):
+            if cancelled is not None and i % CANCEL_EVERY == 0 and cancelled():
+                break
             if ev.code == "o":
                 changed = vt.feed_str(_clean(ev.data))[0]
             elif ev.code == "r" and (size := parse_size(ev.data)):
@@ -245,6 +250,9 @@ class Player:
                 found.append(ev.time)
             hits = now
         return found
+
+
+CANCEL_EVERY = 256  # events between two looks at a search's cancel flag
 
 
 def _clean(data: str) -> str:

@@ -136,7 +136,9 @@ class CabBase(App[None]):
 
     weights: reactive[Weights | None] = reactive(None)
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, freeze_gc: bool = False) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, freeze_gc: bool = False
+    ) -> None:
         super().__init__()
         self.clock = clock
         self.freeze_gc = freeze_gc

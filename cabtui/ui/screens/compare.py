@@ -12,62 +12,53 @@ the same time (clock mode) or along the span alignment (span mode, the default; 
 markers, search hits and recording events are placed on A's axis the same way
 (:mod:`cabtui.compare.link`), so ``[`` ``]``, ``/`` and the idle limit ``i`` use
 both recordings.
+
+The summary (:class:`CompareSummary`) and the two terminals (:class:`CompareTerminals`) are
+widgets of their own; the clock keys, the search and its hits are
+:class:`~cabtui.ui.screens.playback.PlaybackScreen`'s, shared with the replay screen.
 """
 
 from __future__ import annotations
 
-import gc
 from typing import Any, ClassVar
 
-from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
-from textual.screen import Screen
-from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from cabtui.compare.diff import cell_runs, diff_cells, diff_runs, masked
+from cabtui.compare.diff import diff_ids
 from cabtui.compare.link import (
     MOMENT_EPS,
     SPAN,
     Link,
     idle_events,
+    linked_end,
     moments,
     relinked,
     step_to,
 )
 from cabtui.replay.clock import Clock, fmt_ms
+from cabtui.replay.engine import Player
 from cabtui.replay.session import Session, load_session
 from cabtui.store.store import Store
 from cabtui.text import safe, shown
 from cabtui.ui.keys import Command, bindings
-from cabtui.ui.screens.clock_keys import ClockKeys, clock_commands
+from cabtui.ui.screens.playback import EPS, PlaybackScreen, clock_commands
 from cabtui.ui.widgets.aligned import AlignedSpans
-from cabtui.ui.widgets.axes_diff import (
-    Summary,
-    axes_table,
-    composite_table,
-    diffs,
-    identity_table,
-    least_width,
-)
-from cabtui.ui.widgets.fit import differing
-from cabtui.ui.widgets.terminal import TerminalView
+from cabtui.ui.widgets.axes_diff import diffs
+from cabtui.ui.widgets.compare_summary import CompareSummary
+from cabtui.ui.widgets.compare_terminals import SIDES, CompareTerminals
+from cabtui.ui.widgets.search_bar import SearchBar
 
-FPS = 30
-EPS = 1e-6  # as in the replay screen: an event at exactly the clock's time is on screen
 SUMMARY_MODES = ("strip", "full", "hidden")  # `s` cycles: a strip at the top, the screen, none
-RATIOS = (4, 6, 4)  # identities, axes, composite, side by side from 120 columns
 
 
-class CompareScreen(ClockKeys, Screen[None]):
-    SEARCH_ID = "cmp-search"
+class CompareScreen(PlaybackScreen):
     CSS_PATH = "compare.tcss"
+    HIT_EPS = MOMENT_EPS  # a hit at the cursor counts
     COMMAND_LIST: ClassVar[list[Command]] = [
         Command("play_pause", "space", "Play", "Play or pause both runs.", key_display="space"),
         Command("prev_row", "left", "Prev row", "Move both runs to the previous aligned row.", key_display="←"),
@@ -93,12 +84,6 @@ class CompareScreen(ClockKeys, Screen[None]):
     ]  # fmt: skip
     BINDINGS = bindings(COMMAND_LIST)
 
-    class Moved(Message):
-        """The cursor moved; only the latest one in the queue matters."""
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, CompareScreen.Moved)
-
     def __init__(self, store: Store, a: str, b: str) -> None:
         super().__init__()
         self.store, self.a, self.b = store, a, b
@@ -107,78 +92,54 @@ class CompareScreen(ClockKeys, Screen[None]):
         self.sessions: dict[str, Session | None] = {"a": None, "b": None}
         self.clock = Clock(end_ms=0.0)  # A's time axis
         self.row: int | None = None  # the aligned row under the cursor
-        self._pinned_at: float | None = None
         self.time_b = 0.0  # B's time for the cursor (not clamped to B's end)
-        self._timer: Timer | None = None
-        self._last = 0.0
         self.summary_mode = SUMMARY_MODES[0]
-        self.needle = ""
-        self.searching = False
         self._raw_hits: list[tuple[str, float]] = []  # (side, run ms on that side's axis)
         self.hits: list[tuple[float, str]] = []  # (A's time, "A" / "B" / "A · B")
-        self.hit: int | None = None
-        self._frozen = False
-        self._frozen_before = 0  # objects frozen by someone else (the app) before this screen
+        self._frozen: bool | None = None  # frozen (True: first, so thawed on unmount)
         self._closed = False  # unmounted: a loader finishing late changes nothing
         self._idle_chosen = False  # `i` was pressed: a header no longer turns the limit on
-        self.all_axes: bool | None = None  # None: only the differing ones under 120 columns
 
     def compose(self) -> ComposeResult:
-        yield Summary(id="cmp-summary")
+        yield CompareSummary(id="cmp-summary")
         yield AlignedSpans(id="cmp-spans")
-        with Horizontal(id="cmp-terms"):
-            for side in ("a", "b"):
-                with Vertical(id=f"cmp-col-{side}", classes="cmp-col"):
-                    yield TerminalView(id=f"cmp-term-{side}")
+        yield CompareTerminals(id="cmp-terms")
         with VerticalScroll(id="cmp-diffs"):
             yield Static(id="cmp-diffs-body")
         yield Static("Loading…", id="cmp-status")
-        yield Input(placeholder="search both recordings' text, enter to find", id="cmp-search")
+        yield SearchBar(placeholder="search both recordings' text, enter to find", id="cmp-search")
         yield Footer()
+
+    @property
+    def terminals(self) -> CompareTerminals:
+        return self.query_one(CompareTerminals)
 
     # -- loading -----------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        # border titles are read as markup: data goes in as Text
         self._titles()
-        for side in ("a", "b"):
-            self.query_one(f"#cmp-term-{side}", TerminalView).show_message("Loading…")
-        self._timer = self.set_interval(1 / FPS, self.tick, pause=True)
+        for side in SIDES:
+            self.terminals.show_message(side, "Loading…")
+        self.start_timer()
         self.load_diff()
 
     def on_unmount(self) -> None:
         """Let go of what was loaded (Textual keeps a popped screen alive a while through its
-        finished workers), and undo this screen's GC freeze unless the app froze first
-        (``CabApp(freeze_gc=True)``): unfreezing would undo the app's freeze too, so there only
-        the screen's own small objects stay frozen, the loaded data going by reference count."""
+        finished workers), and undo this screen's GC freeze (:meth:`CabBase.thaw`)."""
         self._closed = True
         self.sessions = {"a": None, "b": None}
         self.diff = self.link = None
         self._raw_hits, self.hits = [], []
-        if self._frozen and self._frozen_before == 0:
-            gc.unfreeze()
-        self._frozen = False
+        if self._frozen is not None:
+            self.app.thaw(self._frozen)
+        self._frozen = None
 
-    def is_cells(self) -> bool:
-        """Two cell ids (no ``#run``) of which one has several reruns: compare their means."""
-        if "#" in self.a or "#" in self.b:
-            return False
-        return max(len(cell_runs(self.store, self.a)), len(cell_runs(self.store, self.b))) > 1
-
-    @work(thread=True, exclusive=True, group="compare-diff")
+    @work(thread=True, exclusive=True, group="compare-diff", exit_on_error=False)
     def load_diff(self) -> None:
-        try:
-            if self.is_cells():
-                d = diff_cells(self.store, self.a, self.b)
-            else:
-                d = diff_runs(self.store, self.a, self.b, getattr(self.app, "weights", None))
-            d = masked(d)  # secrets in tails, span names and identities
-        except Exception as e:  # noqa: BLE001 - shown to the user, not a traceback
-            self.app.call_from_thread(self._failed, f"{type(e).__name__}: {e}")
-            return
+        d = diff_ids(self.store, self.a, self.b, self.app.weights)
         self.app.call_from_thread(self._diff_loaded, d)
 
-    @work(thread=True, exclusive=True, group="compare-session")
+    @work(thread=True, exclusive=True, group="compare-session", exit_on_error=False)
     def load_sides(self) -> None:
         """A's session, then B's: one at a time, so A's terminal plays while B's loads."""
         worker = get_current_worker()
@@ -187,43 +148,32 @@ class CompareScreen(ClockKeys, Screen[None]):
                 return
             try:
                 s = load_session(self.store, cell_id)
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:  # noqa: BLE001 - one side failing leaves the other playing
                 self.app.call_from_thread(self._side_failed, side, f"{type(e).__name__}: {e}")
                 continue
             self.app.call_from_thread(self._side_loaded, side, s)
 
+    def show_failure(self, group: str, reason: str) -> bool:
+        if group == "compare-diff":
+            self._failed(reason)
+            return True
+        return super().show_failure(group, reason)
+
     def _failed(self, reason: str) -> None:
         self.query_one("#cmp-status", Static).update(Text(safe(reason), style="bold red"))
-        for side in ("a", "b"):
-            self.query_one(f"#cmp-term-{side}", TerminalView).show_message("")
+        for side in SIDES:
+            self.terminals.show_message(side, "")
 
     def _diff_loaded(self, d: dict[str, Any]) -> None:
         if self._closed:
             return
         self.diff = d
-        summary = self.query_one(Summary)
+        self.query_one(CompareSummary).show(d)
         if d["kind"] == "cells":
-            summary.set_columns(
-                self._identity,
-                self._axes,
-                self._cells_note(d),
-                ratios=RATIOS,
-                least=(40, least_width(axes_table(d)), 0),
-                stack_order=(1, 0, 2),
-            )
             for wid in ("#cmp-spans", "#cmp-terms"):
                 self.query_one(wid).display = False
-            summary.add_class("-tall")
             self._status()
             return
-        summary.set_columns(
-            self._identity,
-            self._axes,
-            composite_table(d),
-            ratios=RATIOS,
-            stack_order=(1, 0, 2),
-            least=(40, least_width(axes_table(d)), least_width(composite_table(d))),
-        )
         self.query_one("#cmp-diffs-body", Static).update(diffs(d))
         self.link = Link(d["spans"]["pairs"])
         self.query_one(AlignedSpans).set_pairs(d["spans"]["pairs"], d["spans"]["parted_at"])
@@ -232,56 +182,23 @@ class CompareScreen(ClockKeys, Screen[None]):
         self._sync()
         self.load_sides()
 
-    def _identity(self, width: int, stacked: bool) -> Table:
-        assert self.diff is not None
-        return identity_table(self.diff, width, stacked)
-
-    def _axes(self, width: int, stacked: bool) -> Table:
-        assert self.diff is not None
-        only = not self.all_axes if self.all_axes is not None else stacked
-        return axes_table(self.diff, width, only_differing=only)
-
     def action_toggle_axes(self) -> None:
-        summary = self.query_one(Summary)
-        shown_all = self.all_axes if self.all_axes is not None else not summary.stacked
-        self.all_axes = not shown_all
-        summary.rebuild()
+        self.query_one(CompareSummary).toggle_axes()
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._titles)
 
     def _titles(self) -> None:
-        """Each terminal's title: its run id, the part the two ids share shortened (…) so the
-        part that differs reads whole."""
-        width = self.query_one("#cmp-col-a").size.width - 8
-        a, b = differing(shown(self.a), shown(self.b), max(8, width))
-        self.query_one("#cmp-col-a").border_title = Text(f"A  {a}")
-        self.query_one("#cmp-col-b").border_title = Text(f"B  {b}")
-
-    def _cells_note(self, d: dict[str, Any]) -> Text:
-        t = Text("cells: means with 95% intervals\n", style="bold")
-        for side, style in (("a", "cyan"), ("b", "magenta")):
-            t.append(f"{side.upper()} {len(d[side]['runs'])} runs: ", style=style)
-            t.append(safe(d[side]["cell"]) + "\n")
-        return t
+        self.terminals.titles(self.a, self.b)
 
     def _side_failed(self, side: str, reason: str) -> None:
-        self.query_one(f"#cmp-term-{side}", TerminalView).show_message(f"Cannot replay: {reason}")
+        self.terminals.show_message(side, f"Cannot replay: {reason}")
 
     def _side_loaded(self, side: str, s: Session) -> None:
         if self._closed:
             return
         self.sessions[side] = s
-        if s.problems:  # the recording plays; what was skipped, cut or clamped is said under it
-            first = s.problems[0].removeprefix(f"{s.source}: ")
-            more = f" (+{len(s.problems) - 1} more)" if len(s.problems) > 1 else ""
-            self.query_one(f"#cmp-col-{side}").border_subtitle = Text(
-                "⚠ " + shown(first) + more, style="yellow"
-            )
-        if s.message is not None:
-            self.query_one(f"#cmp-term-{side}", TerminalView).show_message(
-                Text(safe(s.message), style="bold")
-            )
+        self.terminals.loaded(side, s)
         limits = [o.recording.idle_time_limit for o in self.sessions.values()
                   if o is not None and o.recording is not None and o.recording.idle_time_limit]  # fmt: skip
         if limits:  # a recording's header asks for an idle limit, as the replay screen honours
@@ -297,30 +214,17 @@ class CompareScreen(ClockKeys, Screen[None]):
                 all(o is not None and o.player is None for o in self.sessions.values()),
                 "-no-recordings",
             )
-            self._freeze()
-
-    def _freeze(self) -> None:
-        """Exempt what is loaded now (two recordings' events, keyframes, 2,000-span alignments)
-        from the cyclic GC while the screen is open: a full collection walked all of it, a
-        60-70 ms stall every few dozen key presses or seconds of play. Undone on unmount."""
-        if not self._frozen:
-            self._frozen_before = gc.get_freeze_count()
-            gc.freeze()
-            self._frozen = True
+            # two recordings' events, keyframes, 2,000-span alignments: a full collection
+            # walked all of it, a 60-70 ms stall every few dozen key presses or seconds of play
+            if self._frozen is None:
+                self._frozen = self.app.freeze_loaded()
 
     def _rebuild_clock(self) -> None:
         """A's axis spans both runs: A's end, and B's end seen from A. With the idle limit on,
         it caps the gaps between the events of both recordings (B's seen from A)."""
         if self.link is None:
             return
-        ends_a = [p["a"]["start_ms"] + (p["a"]["duration_ms"] or 0.0) for p in self.link.pairs
-                  if p["a"] is not None and p["a"]["start_ms"] is not None]  # fmt: skip
-        ends_b = [p["b"]["start_ms"] + (p["b"]["duration_ms"] or 0.0) for p in self.link.pairs
-                  if p["b"] is not None and p["b"]["start_ms"] is not None]  # fmt: skip
-        sa, sb = self.sessions["a"], self.sessions["b"]
-        end_a = max([*ends_a, sa.clock.end_ms if sa else 0.0, 0.0])
-        end_b = max([*ends_b, sb.clock.end_ms if sb else 0.0, 0.0])
-        end = max(end_a, self.link.a_time(end_b))
+        end = linked_end(self.link, self._clocks())
         events = idle_events(self.link, self._clocks()) if self.clock.idle_on else ()
         self.clock = relinked(self.clock, end, events)
 
@@ -333,15 +237,8 @@ class CompareScreen(ClockKeys, Screen[None]):
     def playing_clock(self) -> Clock | None:
         return self.clock if self.link is not None else None
 
-    def _moved(self, row: int | None = None) -> None:
-        self._pinned_at = self.clock.position if row is not None else None
-        if row is not None:
-            self.row = row
-        self.post_message(self.Moved())
-
-    @on(Moved)
-    def _on_moved(self) -> None:
-        self._sync()
+    def _pick(self, index: int) -> None:
+        self.row = index
 
     def _sync(self) -> None:
         """Show the cursor: the aligned row, both terminals, the status line."""
@@ -358,11 +255,7 @@ class CompareScreen(ClockKeys, Screen[None]):
             if s is None:
                 continue
             s.clock.seek(t)
-            if s.player is not None:
-                changed = s.player.advance(s.clock.recording_time + EPS)
-                self.query_one(f"#cmp-term-{side}", TerminalView).show_screen(
-                    s.player.lines(), changed, s.player.cursor()
-                )
+            self.terminals.show(side, s, EPS)
         self._status()
 
     def _status(self) -> None:
@@ -437,13 +330,10 @@ class CompareScreen(ClockKeys, Screen[None]):
             self.set_class(self.summary_mode == mode, f"-summary-{mode}")
 
     def action_scroll_summary(self, n: int) -> None:
-        summary = self.query_one(Summary)
-        summary.scroll_to(y=summary.scroll_y + n, animate=False)
+        self.query_one(CompareSummary).scroll_lines(n)
 
     def action_page_summary(self, n: int) -> None:
-        summary = self.query_one(Summary)
-        page = max(1, summary.scrollable_content_region.height - 1)
-        summary.scroll_to(y=summary.scroll_y + n * page, animate=False)
+        self.query_one(CompareSummary).scroll_pages(n)
 
     def _marker(self, forward: bool) -> None:
         """The nearest marker of either recording, B's placed on A's axis by the link."""
@@ -471,10 +361,8 @@ class CompareScreen(ClockKeys, Screen[None]):
         self._marker(False)
 
     def action_toggle_secrets(self) -> None:
-        for side in ("a", "b"):
-            terminal = self.query_one(f"#cmp-term-{side}", TerminalView)
-            terminal.reveal = not terminal.reveal
-        self.notify("Secrets shown." if terminal.reveal else "Secrets masked.", timeout=2)
+        shown_now = self.terminals.toggle_secrets()
+        self.notify("Secrets shown." if shown_now else "Secrets masked.", timeout=2)
 
     def action_toggle_idle(self) -> None:
         self._idle_chosen = True
@@ -487,63 +375,25 @@ class CompareScreen(ClockKeys, Screen[None]):
 
     # -- search ------------------------------------------------------------------------------
 
-    def action_search(self) -> None:
-        if self.link is None:
-            return
-        search = self.query_one("#cmp-search", Input)
-        search.display = True
-        search.focus()
+    def search_ready(self) -> bool:
+        return self.link is not None
 
-    @on(Input.Submitted, "#cmp-search")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.input.display = False
-        self.find(event.value)
+    def searchable(self) -> list[tuple[str, Player, Clock]]:
+        return [(side, s.player, s.clock) for side, s in list(self.sessions.items())
+                if s is not None and s.player is not None]  # fmt: skip
 
-    def find(self, needle: str) -> None:
-        """Search both recordings for ``needle`` (in a thread) and jump to the first hit, on
-        either side, at or after the cursor."""
-        players = [s for s in self.sessions.values() if s is not None and s.player is not None]
-        if not players or not needle.strip():
-            self.notify("Nothing to search." if needle.strip() else "Type some text.", timeout=2)
-            return
-        self.needle, self.searching, self.hit = needle, True, None
+    def _clear_hits(self) -> None:
         self._raw_hits, self.hits = [], []
-        self._status()
-        self._search(needle)
 
-    @work(thread=True, exclusive=True, group="compare-search")
-    def _search(self, needle: str) -> None:
-        hits: list[tuple[str, float]] = []
-        for side, s in list(self.sessions.items()):
-            if s is not None and s.player is not None:
-                hits += [(side, s.clock.to_run(t)) for t in s.player.search(needle)]
-        self.app.call_from_thread(self._found, needle, hits)
-
-    def _found(self, needle: str, hits: list[tuple[str, float]]) -> None:
-        if needle != self.needle or self._closed:
-            return
-        self.searching, self._raw_hits = False, hits
-        self._place_hits()
-        if not self.hits:
-            self._status()
-            return
-        pos = self.clock.position - MOMENT_EPS  # a hit at the cursor counts
-        self._goto_hit(next((i for i, h in enumerate(self.hits) if h[0] >= pos), 0))
-
-    def _place_hits(self) -> None:
+    def _place_hits(self, raw: list[tuple[str, float]] | None = None) -> None:
         """The hits on A's axis (again after the link changes), one per moment."""
+        if raw is not None:
+            self._raw_hits = raw
         if self.link is None:
             return
         self.hits = moments(self.link, ((side, t, side.upper()) for side, t in self._raw_hits))
         if self.hit is not None:
             self.hit = min(self.hit, len(self.hits) - 1) if self.hits else None
 
-    def _goto_hit(self, i: int) -> None:
-        if not self.hits:
-            return
-        self.hit = i % len(self.hits)
-        self.clock.seek(self.hits[self.hit][0])
-        self._moved()
-
-    def diffs_renderable(self) -> RenderableType | None:
-        return diffs(self.diff) if self.diff and self.diff["kind"] == "runs" else None
+    def hit_times(self) -> list[float]:
+        return [t for t, _ in self.hits]

@@ -1,9 +1,10 @@
 """Replay one run: its span waterfall, its terminal and its model calls on one clock.
 
 ``ReplayScreen(store, cell_id)`` replays a run of a sweep; ``ReplayScreen(None, None, path)`` a
-bare recording. The session is loaded in a thread worker; searches run in one too. Every clock
-move posts :class:`ReplayScreen.Moved`, which coalesces (the play timer posts 30 a second), and
-its handler repaints: the terminal only in the rows the engine reports as changed.
+bare recording. The session is loaded in a thread worker; searches run in one too
+(:class:`~cabtui.ui.screens.playback.PlaybackScreen`, shared with the compare screen). Every
+clock move posts ``Moved``, which coalesces, and its handler repaints: the terminal only in the
+rows the engine reports as changed.
 """
 
 from __future__ import annotations
@@ -12,32 +13,26 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
-from textual.screen import Screen
-from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Static
 
 from cabtui.replay.clock import Clock, fmt_ms
+from cabtui.replay.engine import Player
 from cabtui.replay.session import Session, load_session
 from cabtui.store.store import Store
 from cabtui.text import safe, shown
 from cabtui.ui.keys import Command, bindings
-from cabtui.ui.screens.clock_keys import ClockKeys, clock_commands
+from cabtui.ui.screens.playback import EPS, PlaybackScreen, clock_commands
 from cabtui.ui.widgets.replay_panels import call_text, span_text
 from cabtui.ui.widgets.ruler import Ruler
+from cabtui.ui.widgets.search_bar import SearchBar
 from cabtui.ui.widgets.terminal import TerminalView
 from cabtui.ui.widgets.waterfall import Waterfall
 
-FPS = 30
-# Seek the terminal a microsecond late, so an event at exactly the clock's time (a span start,
-# a marker, a search hit) is on screen despite float rounding between run ms and seconds.
-EPS = 1e-6
 
-
-class ReplayScreen(ClockKeys, Screen[None]):
+class ReplayScreen(PlaybackScreen):
     CSS_PATH = "replay.tcss"
     COMMAND_LIST: ClassVar[list[Command]] = [
         Command("play_pause", "space", "Play", "Play or pause.", key_display="space"),
@@ -62,12 +57,6 @@ class ReplayScreen(ClockKeys, Screen[None]):
     ]  # fmt: skip
     BINDINGS = bindings(COMMAND_LIST)
 
-    class Moved(Message):
-        """The clock moved; only the latest one in the queue matters."""
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, ReplayScreen.Moved)
-
     def __init__(
         self, store: Store | None, cell_id: str | None, recording: Path | None = None
     ) -> None:
@@ -75,13 +64,7 @@ class ReplayScreen(ClockKeys, Screen[None]):
         self.store, self.cell_id, self.recording = store, cell_id, recording
         self.session: Session | None = None
         self.selected: int | None = None  # the highlighted span's index
-        self._pinned_at: float | None = None  # position at which `selected` was chosen by a key
-        self._timer: Timer | None = None
-        self._last = 0.0
         self.hits: list[float] = []  # run ms of the search hits
-        self.hit: int | None = None
-        self.needle = ""
-        self.searching = False
         self._shown_span: int | None = -1
         self._shown_call: object = -1
         self._which = 0  # which of the run's recordings is shown
@@ -99,24 +82,26 @@ class ReplayScreen(ClockKeys, Screen[None]):
                 with VerticalScroll(id="prompt"):
                     yield Static(id="prompt-text")
         yield Static("Loading…", id="status")
-        yield Input(placeholder="search the terminal text, enter to find", id="search")
+        yield SearchBar(placeholder="search the terminal text, enter to find", id="search")
         yield Footer()
 
     # -- loading -----------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.query_one("#terminal", TerminalView).show_message("Loading the recording…")
-        self._timer = self.set_interval(1 / FPS, self.tick, pause=True)
+        self.start_timer()
         self.load()
 
-    @work(thread=True, exclusive=True, group="replay-load")
+    @work(thread=True, exclusive=True, group="replay-load", exit_on_error=False)
     def load(self) -> None:
-        try:
-            session = load_session(self.store, self.cell_id, self.recording, self._which)
-        except Exception as e:  # noqa: BLE001 - shown to the user, not a traceback
-            self.app.call_from_thread(self._failed, f"{type(e).__name__}: {e}")
-            return
+        session = load_session(self.store, self.cell_id, self.recording, self._which)
         self.app.call_from_thread(self._loaded, session)
+
+    def show_failure(self, group: str, reason: str) -> bool:
+        if group == "replay-load":
+            self._failed(reason)
+            return True
+        return super().show_failure(group, reason)
 
     def _failed(self, reason: str) -> None:
         self.query_one("#terminal", TerminalView).show_message(f"Cannot open this replay: {reason}")
@@ -176,17 +161,8 @@ class ReplayScreen(ClockKeys, Screen[None]):
     def playing_clock(self) -> Clock | None:
         return self.session.clock if self.session is not None else None
 
-    def _moved(self, selected: int | None = None) -> None:
-        if self.session is None:
-            return
-        self._pinned_at = self.session.clock.position if selected is not None else None
-        if selected is not None:
-            self.selected = selected
-        self.post_message(self.Moved())
-
-    @on(Moved)
-    def _on_moved(self) -> None:
-        self._sync()
+    def _pick(self, index: int) -> None:
+        self.selected = index
 
     def _sync(self) -> None:
         s = self.session
@@ -331,48 +307,15 @@ class ReplayScreen(ClockKeys, Screen[None]):
 
     # -- search ------------------------------------------------------------------------------
 
-    def action_search(self) -> None:
-        search = self.query_one("#search", Input)
-        search.display = True
-        search.focus()
-
-    @on(Input.Submitted, "#search")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.input.display = False
-        self.find(event.value)
-
-    def find(self, needle: str) -> None:
-        """Search the whole recording for ``needle`` (in a thread) and jump to the first hit at
-        or after the clock."""
+    def searchable(self) -> list[tuple[str, Player, Clock]]:
         s = self.session
-        if s is None or s.player is None or not needle.strip():
-            self.notify("Nothing to search." if needle.strip() else "Type some text.", timeout=2)
-            return
-        self.needle, self.searching, self.hits, self.hit = needle, True, [], None
-        self._status()
-        self._search(needle)
+        return [("", s.player, s.clock)] if s is not None and s.player is not None else []
 
-    @work(thread=True, exclusive=True, group="replay-search")
-    def _search(self, needle: str) -> None:
-        s = self.session
-        assert s is not None and s.player is not None
-        times = s.player.search(needle)
-        self.app.call_from_thread(self._found, needle, [s.clock.to_run(t) for t in times])
+    def _clear_hits(self) -> None:
+        self.hits = []
 
-    def _found(self, needle: str, hits: list[float]) -> None:
-        if needle != self.needle or self.session is None:
-            return
-        self.searching, self.hits = False, sorted(set(hits))  # one hit per moment
-        if not hits:
-            self.hit = None
-            self._status()
-            return
-        pos = self.session.clock.position
-        self._goto_hit(next((i for i, t in enumerate(hits) if t >= pos), 0))
+    def _place_hits(self, raw: list[tuple[str, float]]) -> None:
+        self.hits = sorted({t for _, t in raw})  # one hit per moment
 
-    def _goto_hit(self, i: int) -> None:
-        if self.session is None or not self.hits:
-            return
-        self.hit = i % len(self.hits)
-        self.session.clock.seek(self.hits[self.hit])
-        self._moved()
+    def hit_times(self) -> list[float]:
+        return self.hits
