@@ -401,7 +401,7 @@ def test_a_large_job_imported_over_several_processes_equals_one(
 ) -> None:
     """Split over processes (forced here for the nine trials), the import gives the same runs,
     spans, model calls and problems as in one process."""
-    from cabtui.sources import harbor as harbor_source
+    from cabtui.sources import harbor_import as harbor_source
 
     monkeypatch.setattr(harbor_source, "PARALLEL_FROM", 2)
     monkeypatch.setenv("CABTUI_CACHE_DIR", str(tmp_path / "cache"))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cabtui.sources import harbor, inspect_map, tb
 from cabtui.sources.detect import SOURCES, scan
+from cabtui.sources.harbor_import import import_trials
 from cabtui.sweep.layout import RunDir, Sweep, read_sweep
 from cabtui.sweep.problems import Problem
 
@@ -88,7 +89,7 @@ def _harbor_sweep(job: str, trials: list[harbor.Trial], root: Path) -> Sweep:
         )
 
     def importer(sweep: Sweep, folder: Path) -> None:
-        files, problems, row_files = harbor.import_trials(trials, folder, root)
+        files, problems, row_files = import_trials(trials, folder, root)
         sweep.generated = files
         sweep.row_files.extend(row_files)
         sweep.problems.extend(problems)

@@ -11,14 +11,9 @@ agent, model and task.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import re
-import shutil
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,11 +25,9 @@ from cabtui.sources.common import (
     When,
     cast_start,
     clip,
-    close_out,
     iso,
     model_parts,
     ms_between,
-    open_out,
     parse_time,
     part,
     read_json,
@@ -42,7 +35,6 @@ from cabtui.sources.common import (
     span_id,
     task_parts,
 )
-from cabtui.sweep.problems import Problem
 
 PHASES = ("environment_setup", "agent_setup", "agent_execution", "verifier")
 PHASE_SLACK_MS = 2000.0  # a phase may start or end this much outside its trial (clock skew)
@@ -402,68 +394,3 @@ def find_sweeps(
     for t in trials:
         jobs[t.job].append(t)
     return dict(jobs)
-
-
-# -- importing: in this process, or spread over the machine's cores for large jobs ---------------
-
-PARALLEL_FROM = 400  # trials; fewer are imported here (a process pool costs ~0.3 s to start)
-
-
-def _import_here(
-    trials: list[Trial], folder: Path, root: Path
-) -> tuple[dict[str, Path], list[Problem], list[str]]:
-    def label_of(p: Path) -> str:
-        return os.path.relpath(p, root)
-
-    out, files = open_out(folder)
-    rows: list[str] = []
-    try:
-        for t in trials:
-            before = out.n_records
-            try:
-                emit(t, out, label_of)
-            except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
-                out.problem(label_of(t.dir / "result.json"), f"cannot import: {e}")
-            if out.n_records > before:
-                rows.append(label_of(t.dir / "result.json"))
-    finally:
-        close_out(out)
-    return files, out.problems, rows
-
-
-def import_trials(
-    trials: list[Trial], folder: Path, root: Path
-) -> tuple[dict[str, Path], list[Problem], list[str]]:
-    """Write the trials as sweep files in ``folder``: (the files by sweep file name, problems,
-    for each results line the result.json it came from). A large job is split over the cores,
-    each part written to its own files, then joined in order."""
-    workers = min(os.cpu_count() or 1, 8)
-    if len(trials) < PARALLEL_FROM or workers < 2:
-        return _import_here(trials, folder, root)
-    size = -(-len(trials) // workers)
-    chunks = [trials[i : i + size] for i in range(0, len(trials), size)]
-    # spawn: the caller may be a thread of the TUI, and forking a threaded process is unsafe
-    ctx = multiprocessing.get_context("spawn")
-    try:
-        with ProcessPoolExecutor(len(chunks), mp_context=ctx) as pool:
-            parts = list(
-                pool.map(_import_here, chunks, [folder / f"part-{i}" for i in range(len(chunks))],
-                         [root] * len(chunks))
-            )  # fmt: skip
-    except (OSError, BrokenProcessPool):  # no processes to be had: do it here
-        return _import_here(trials, folder, root)
-    files: dict[str, Path] = {}
-    problems: list[Problem] = []
-    rows: list[str] = []
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("results.jsonl", "spans.jsonl", "model_calls.jsonl"):
-        files[name] = folder / name
-        with open(files[name], "wb") as w:
-            for part_files, _, _ in parts:
-                with open(part_files[name], "rb") as r:
-                    shutil.copyfileobj(r, w, 1 << 20)
-                part_files[name].unlink()
-    for _, part_problems, part_rows in parts:
-        problems += part_problems
-        rows += part_rows
-    return files, problems, rows
