@@ -7,7 +7,8 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.screen import Screen
 
-from cabtui.store.store import Query, Store
+from cabtui.store.query import Query
+from cabtui.store.store import Store
 from cabtui.ui.app import CabApp
 from cabtui.ui.screens.detail import DetailScreen
 from cabtui.ui.screens.pivot import PivotScreen

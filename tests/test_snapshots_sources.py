@@ -6,7 +6,8 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from cabtui.store.store import Query, Store
+from cabtui.store.query import Query
+from cabtui.store.store import Store
 from cabtui.ui.app import CabApp
 from cabtui.ui.screens.browser import BrowserScreen
 from cabtui.ui.screens.detail import DetailScreen

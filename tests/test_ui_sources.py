@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from cabtui.store.store import Query, Store
+from cabtui.store.query import Query
+from cabtui.store.store import Store
 from cabtui.ui.app import CabApp
 from cabtui.ui.screens.browser import BrowserScreen
 from cabtui.ui.screens.detail import DetailScreen
 from cabtui.ui.screens.replay import ReplayScreen
-from cabtui.ui.widgets.grid import Grid
 from cabtui.ui.widgets.terminal import TerminalView
 from cabtui.ui.widgets.waterfall import Waterfall
 from tests.conftest import ROOT

@@ -290,7 +290,7 @@ def paired(
     from cabtui.compare.stats import FIXABLE, PAIRED_DIMS
     from cabtui.compare.stats import paired as run
     from cabtui.store.filter import FilterError, compile_filter
-    from cabtui.store.store import Query
+    from cabtui.store.query import Query
 
     if fmt not in ("table", "json"):
         error("--format is table or json")

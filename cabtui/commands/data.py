@@ -16,7 +16,7 @@ from cabtui.commands.common import err, error, open_store, report_problems, stdo
 from cabtui.replay.tail import tail_text
 from cabtui.secrets import mask
 from cabtui.store.filter import FilterError
-from cabtui.store.store import CELL_COLUMNS, RUN_COLUMNS, Query
+from cabtui.store.query import CELL_COLUMNS, RUN_COLUMNS, Query
 from cabtui.text import dumps, finite, mask_rich, safe, shown
 
 out = stdout_console()

@@ -15,7 +15,8 @@ from fractions import Fraction
 from typing import Any
 
 from cabtui.scoring import wilson
-from cabtui.store.store import Query, Store
+from cabtui.store.query import Query
+from cabtui.store.store import Store
 
 # two-sided 95% t quantiles (0.975) for 1..30 degrees of freedom
 _T975 = (

@@ -11,7 +11,8 @@ from typing import Any
 
 from cabtui.scoring import Components, Weights, components
 from cabtui.store.filter import quote
-from cabtui.store.store import Query, Store
+from cabtui.store.query import Query
+from cabtui.store.store import Store
 
 # The scorer keys the site documents, per axis (SWEEP_FORMAT.md); any other key is "unknown".
 KNOWN_KEYS: dict[str, tuple[str, ...]] = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,77 +20,20 @@ from cabtui.scoring import MISMATCH_TOLERANCE, Weights, composite_sql, wilson_sq
 from cabtui.store.cache import Cache, CacheWarning, open_cache, release
 from cabtui.store.filter import compile_filter
 from cabtui.store.ingest import IngestReport, Progress
-from cabtui.sweep.problems import Problem
-
-# Sortable run columns and the grouping dimensions of cells and pivots.
-DIMENSIONS = ("tui", "model", "task_id", "family")
-DIM_ALIASES = {"task": "task_id"}
-RUN_COLUMNS = (
-    "cell_id", "tui", "model", "task_id", "family", "run", "pass", "composite",
-    "composite_recorded", "composite_mismatch", "wall_clock_ms", "blast_radius", "refusal",
-    "integrity", "total_tokens", "exit_code", "grader_exit_code", "timed_out", "note",
-    "has_recording", "n_spans", "source", "status", "cost_usd", "agent_ms", "sweep_id",
-)  # fmt: skip
-CELL_COLUMNS = (
-    "cell", "tui", "model", "task_id", "family", "n", "composite_mean", "composite_sd",
-    "pass_rate", "pass_lo", "pass_hi", "wall_mean", "blast_mean", "mismatches", "pass_at",
-    "cost_mean",
-)  # fmt: skip
-MAX_PASS_AT_K = 20  # pass@k is given for k = 1 up to a cell's reruns, at most this many
-PIVOT_VALUES = {
-    "composite": "avg(composite)",
-    "pass": "avg(pass)",
-    "wall": "avg(wall_clock_ms)",
-    "blast": "avg(blast_radius)",
-}
-
-
-# The unbiased pass@k estimator, 1 - C(n-c, k) / C(n, k), for k = 1 .. n (n runs with a pass
-# value, c of them passing), as a list; NULL where no run of the group has a pass value.
-_N, _C = "CAST(count(pass) AS BIGINT)", "CAST(count_if(pass = 1) AS BIGINT)"
-_PASS_AT = (
-    f"CASE WHEN {_N} > 0 THEN list_transform(range(1, least({_N}, {MAX_PASS_AT_K}) + 1), "
-    f"lambda k: CASE WHEN {_N} - {_C} < k THEN 1.0 ELSE 1.0 - coalesce(list_aggregate("
-    f"list_transform(range({_N} - {_C} + 1, {_N} + 1), lambda i: 1.0 - k / i), 'product'), 1.0) "
-    "END) END"
+from cabtui.store.query import (
+    CELL_COLUMNS,
+    DIM_ALIASES,
+    DIMENSIONS,
+    MAX_SCORE_COLUMNS,
+    OPTIONAL_COLUMNS,
+    PASS_AT,
+    RUN_COLUMNS,
+    Query,
+    Shape,
+    quoted,
+    score_path,
 )
-
-
-# Run columns that only some sources fill: grids show them where the opened sweeps have them.
-OPTIONAL_COLUMNS = (
-    "composite", "composite_recorded", "blast_radius", "refusal", "integrity", "exit_code",
-    "grader_exit_code", "status", "cost_usd", "agent_ms", "total_tokens", "wall_clock_ms",
-)  # fmt: skip
-MAX_SCORE_COLUMNS = 12
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def score_path(key: str) -> str:
-    """The JSON path in ``extra`` of a score key "axis.key"."""
-    return '$."scores.' + key.replace('"', "") + '"'
-
-
-@dataclass(frozen=True)
-class Shape:
-    """What the opened sweeps hold: the optional columns with a value in some run, the score
-    keys of other sources ("axis.key", most common first), and the sources."""
-
-    present: frozenset[str]
-    score_keys: tuple[str, ...]
-    sources: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Query:
-    """What a grid shows: filter text, sort, and optional what-if weights."""
-
-    filter: str = ""
-    sort: str | None = None
-    descending: bool = False
-    weights: Weights | None = None
+from cabtui.sweep.problems import Problem
 
 
 class Store:
@@ -107,6 +49,7 @@ class Store:
         self._con = duckdb.connect(str(db_path), read_only=True)
         self._local = threading.local()
         self._shape: Shape | None = None
+        self.source: str | None = None  # the reading forced by Store.open (cab, harbor, ...)
 
     @classmethod
     def open(
@@ -123,7 +66,7 @@ class Store:
         except BaseException:
             release(opened)
             raise
-        store.warning, store._cache = opened.warning, opened
+        store.warning, store._cache, store.source = opened.warning, opened, source
         if opened.warning:
             warnings.warn(CacheWarning(opened.warning), stacklevel=2)
         return store
@@ -213,7 +156,7 @@ class Store:
         sql, params = self.runs_sql(q)
         cols = ", ".join(f'"{c}"' for c in columns)
         extra = "".join(
-            f", TRY_CAST(json_extract_string(extra, ?) AS DOUBLE) AS {_quoted(k)}" for k in scores
+            f", TRY_CAST(json_extract_string(extra, ?) AS DOUBLE) AS {quoted(k)}" for k in scores
         )
         params = [score_path(k) for k in scores] + params
         sql = f"SELECT {cols}{extra} FROM ({sql})" + self._order(
@@ -222,6 +165,30 @@ class Store:
         if limit is not None:
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
         return self.cursor().sql(sql, params=params).to_arrow_table()
+
+    def row_of(self, key: str, q: Query = Query(), by: str = "run") -> int | None:
+        """The row at which ``key`` (a cell_id, or with ``by="cell"`` a cell) stands among the
+        runs (or cells) of ``q`` in its order; None when it is not among them."""
+        if by == "run" and q.sort is not None and q.sort not in RUN_COLUMNS:
+            return None  # sorted by a score key: not known here
+        if by == "run":
+            sql, params = self.runs_sql(q)
+            order = self._order(q.sort, q.descending, RUN_COLUMNS, "cell_id")
+            column = "cell_id"
+        else:
+            sql, params = self._grouped(q, ("cell", "tui", "model", "task_id", "family"))
+            order = self._order(q.sort, q.descending, CELL_COLUMNS, "cell")
+            column = "cell"
+        rows = (
+            self.cursor()
+            .execute(
+                f"SELECT n FROM (SELECT {column}, row_number() OVER ({order.strip()}) - 1 AS n "
+                f"FROM ({sql})) WHERE {column} = ?",
+                params + [key],
+            )
+            .fetchall()
+        )
+        return int(rows[0][0]) if rows else None
 
     def count(self, q: Query = Query()) -> int:
         sql, params = self.runs_sql(q)
@@ -269,7 +236,7 @@ class Store:
                 avg(pass) AS pass_rate, {lo} AS pass_lo, {hi} AS pass_hi,
                 avg(wall_clock_ms) AS wall_mean, avg(blast_radius) AS blast_mean,
                 CAST(count_if(composite_mismatch) AS BIGINT) AS mismatches,
-                {_PASS_AT} AS pass_at, avg(cost_usd) AS cost_mean
+                {PASS_AT} AS pass_at, avg(cost_usd) AS cost_mean
             FROM ({sql}) GROUP BY {keys}""",
             params,
         )

@@ -20,7 +20,8 @@ from textual.worker import get_current_worker
 from textual_fastdatatable import DataTable
 
 from cabtui.scoring import Weights
-from cabtui.store.store import RUN_COLUMNS, Query, Store
+from cabtui.store.query import RUN_COLUMNS, Query
+from cabtui.store.store import Store
 from cabtui.text import safe, shown
 from cabtui.ui.keys import Command, bindings
 from cabtui.ui.screens.base import CabScreen

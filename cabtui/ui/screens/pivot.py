@@ -19,7 +19,8 @@ from cabtui.compare.render import paired_table
 from cabtui.compare.stats import PAIRED_DIMS, paired
 from cabtui.store.filter import quote
 from cabtui.store.pivot import PivotData, load_pivot
-from cabtui.store.store import Query, Store
+from cabtui.store.query import Query
+from cabtui.store.store import Store
 from cabtui.text import safe
 from cabtui.ui.keys import Command, bindings
 from cabtui.ui.screens.base import CabScreen

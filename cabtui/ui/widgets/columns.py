@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.text import Text
 
-from cabtui.store.store import Shape
+from cabtui.store.query import Shape
 from cabtui.text import shown
 
 MISSING = "—"
