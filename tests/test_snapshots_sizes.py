@@ -69,15 +69,15 @@ def test_browser_80x24(snap_compare, sample_store: Store) -> None:  # type: igno
     wall, tokens; model and task shortened with "…", e.g. "llama-4-ma…", "rust-error-…"), every
     number whole (composites 0.87, walls 13.0s .. 22.9s, tokens 2017 .. 583 or "—"), all twelve
     runs on screen; the status line starting "shown 12 of 12 runs · filter none · sort cell" and
-    counting the columns left out ("7 columns need a wider…", its end cut at this width)."""
+    counting the columns left out, whole: "+7 cols if wider"."""
     assert _snap(snap_compare, sample_store, "browser", SMALL)
 
 
 def test_browser_120x40(snap_compare, sample_store: Store) -> None:  # type: ignore[no-untyped-def]  # snap_compare is pytest-textual-snapshot's untyped fixture
     """The runs grid at 120x40: family, run, blast, ref, int and exit join the
     columns (family shortened "mutati…"), every number whole, twelve rows and room below; the
-    status line whole: "shown 12 of 12 runs · filter none · sort cell · 1 columns need a wider
-    terminal"; the footer lists every browser key up to "? Keys"."""
+    status line whole: "shown 12 of 12 runs · filter none · sort cell · +1 col if wider"; the
+    footer lists every browser key up to "? Keys"."""
     assert _snap(snap_compare, sample_store, "browser", LARGE)
 
 
@@ -85,14 +85,14 @@ def test_cells_80x24(snap_compare, sample_store: Store) -> None:  # type: ignore
     """The cells grid (g) at 80x24: ten cells with tui, model, task, mean comp,
     "pass rate [95% CI]" and wall; each interval whole ("0.50 [0.09–0.91]"), walls whole
     ("22.6s"); names shortened, never a number; status "10 cells (reruns aggregated) · filter
-    none · sort cell · 5 columns need a…" (its end cut)."""
+    none · sort cell · +5 cols if wider", whole."""
     assert _snap(snap_compare, sample_store, "cells", SMALL)
 
 
 def test_cells_120x40(snap_compare, sample_store: Store) -> None:  # type: ignore[no-untyped-def]  # snap_compare is pytest-textual-snapshot's untyped fixture
     """The cells grid at 120x40: n, sd, pass@1..n ("0.50 1.00" for the two cells
     with two reruns, one figure for the others) and blast join; every interval and number
-    whole; status ends "1 columns need a wider terminal"."""
+    whole; status ends "+1 col if wider"."""
     assert _snap(snap_compare, sample_store, "cells", LARGE)
 
 
@@ -146,9 +146,9 @@ def test_replay_80x24(snap_compare, sample_store: Store) -> None:  # type: ignor
 def test_replay_120x40(snap_compare, sample_store: Store) -> None:  # type: ignore[no-untyped-def]  # snap_compare is pytest-textual-snapshot's untyped fixture
     """The same moment at 120x40: ten waterfall rows with longer names, the ruler
     ticks to 20.7s; the recording cropped to 88x25 (everything it has printed so far visible);
-    the attrs whole (recording_t: [6.467, 7.711]); the status line "⏸ paused · 7.7s / 22.3s ·
-    100x30 cropped to 88x25 from 0,0 (at cursor, shift+arrows pan) · rec 7.67s · 1x ·" (its
-    end, the idle limit and "span 10/17", is cut at this width)."""
+    the attrs whole (recording_t: [6.467, 7.711]); the status line in its short forms, since
+    the long ones would not fit, and whole: "⏸ · 7.7s / 22.3s · crop 88x25@0,0 ⇧←→ · rec 7.67s
+    · span 10/17"."""
     assert _snap(snap_compare, sample_store, "replay", LARGE)
 
 

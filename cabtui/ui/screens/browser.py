@@ -301,7 +301,8 @@ class BrowserScreen(CabScreen[None]):
         if marked:
             parts.append(f"● {len(marked)} marked")
         if grid.hidden:
-            parts.append(f"{len(grid.hidden)} columns need a wider terminal")
+            n = len(grid.hidden)
+            parts.append(f"+{n} col{'s' if n > 1 else ''} if wider")
         self.query_one("#status", Static).update(Text(safe(" · ".join(parts))))
 
     # -- commands --------------------------------------------------------------------------

@@ -67,6 +67,7 @@ class ReplayScreen(PlaybackScreen):
         self.hits: list[float] = []  # run ms of the search hits
         self._shown_span: int | None = -1
         self._shown_call: object = -1
+        self._force_narrow = False  # the status line in its short forms whatever the width
         self._which = 0  # which of the run's recordings is shown
         self._resume_ms: float | None = None  # where to be once a switched recording loads
 
@@ -196,7 +197,8 @@ class ReplayScreen(PlaybackScreen):
         if s is None:
             return
         c = s.clock
-        narrow = self.size.width < 100  # short forms, so that every part fits on one line
+        # short forms where the long ones would not fit on one line
+        narrow = self.size.width < 100 or self._force_narrow
         idle = f"idle {c.idle_limit:g}s" if narrow else f"idle limit {c.idle_limit:g}s"
         parts = [
             ("▶" if narrow else "▶ playing") if c.playing else ("⏸" if narrow else "⏸ paused"),
@@ -234,8 +236,20 @@ class ReplayScreen(PlaybackScreen):
                 if self.hit is not None
                 else f"no hits for {self.needle!r}"
             )
-        sep = " · " if narrow else "  ·  "
-        self.query_one("#status", Static).update(Text(safe(sep.join(parts))))
+        line = "  ·  ".join(parts)
+        if not narrow and len(line) > self.size.width - 2:  # the long forms do not fit: short
+            self._status_short()
+            return
+        self.query_one("#status", Static).update(
+            Text(safe(line if not narrow else " · ".join(parts)))
+        )
+
+    def _status_short(self) -> None:
+        self._force_narrow = True
+        try:
+            self._status()
+        finally:
+            self._force_narrow = False
 
     # -- actions -----------------------------------------------------------------------------
 
