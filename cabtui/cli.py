@@ -123,6 +123,26 @@ def synth(
     run(out, runs, seed, spans, per_run)
 
 
+@app.command()
+def tail(
+    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),
+    filter_text: str = typer.Argument(
+        "", metavar="[FILTER]", help="e.g. 'tui:aider pass:0 wall<10s'"
+    ),
+    fmt: str = typer.Option("json", "--format", help="json: one line per run."),
+    interval: float = typer.Option(0.5, "--interval", help="Seconds between polls."),
+    new_only: bool = typer.Option(False, "--new", help="Only runs that arrive from now on."),
+    reveal: bool = typer.Option(False, "--reveal-secrets", help="Do not mask secrets."),
+    source: str | None = typer.Option(
+        None, "--source", help="Read everything in DIR as one kind: cab, harbor, tb or inspect."
+    ),
+) -> None:
+    """Follow a sweep being written: print each run as it arrives (until interrupted)."""
+    from cabtui.commands.tail import tail as run
+
+    run(path, filter_text, fmt, interval, new_only, reveal, _source(source))
+
+
 @app.command(name="open")
 def open_(
     path: Path | None = typer.Argument(

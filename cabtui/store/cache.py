@@ -108,6 +108,15 @@ def fingerprint(sweep: Path) -> str:
     return h.hexdigest()
 
 
+def cache_fingerprint(sweep: Path, source: str | None = None) -> str:
+    """What a cache of ``sweep`` read as ``source`` records: :func:`fingerprint`, and the
+    reading (a forced source, Inspect's pass scorer), each of which is another cache."""
+    fp = fingerprint(sweep) + (f":{source}" if source else "")
+    if os.environ.get(PASS_SCORER_ENV):
+        fp += f":pass={os.environ[PASS_SCORER_ENV]}"
+    return fp
+
+
 def _read_meta(db: Path) -> dict[str, str] | None:
     """The meta table of a cache file, or None when it cannot be read as one."""
     try:
@@ -348,9 +357,7 @@ def open_cache(
     """
     sweep = Path(sweep)
     db = cache_path(sweep)
-    fp = fingerprint(sweep) + (f":{source}" if source else "")  # a forced reading is another cache
-    if os.environ.get(PASS_SCORER_ENV):  # Inspect's pass from another scorer: another cache
-        fp += f":pass={os.environ[PASS_SCORER_ENV]}"
+    fp = cache_fingerprint(sweep, source)
     if not refresh and _cached_fingerprint(db) == fp:
         _private_file(db)
         _touch(db)

@@ -46,7 +46,15 @@ class Store:
         self.report = report
         self.warning: str | None = None
         self._cache: Cache | None = None
-        self._con = duckdb.connect(str(db_path), read_only=True)
+        # Attached to a connection of its own, not connected by path: DuckDB keeps one instance
+        # per path in a process, and a cache rebuilt under the same name (a live sweep) would
+        # otherwise be read as the file it replaced.
+        self._con = duckdb.connect(":memory:", config={"temp_directory": f"{db_path}.tmp"})
+        try:
+            self._con.execute("ATTACH ? AS cache (READ_ONLY)", [str(db_path)])
+        except BaseException:
+            self._con.close()
+            raise
         self._local = threading.local()
         self._shape: Shape | None = None
         self.source: str | None = None  # the reading forced by Store.open (cab, harbor, ...)
@@ -76,6 +84,7 @@ class Store:
         cur = getattr(self._local, "cur", None)
         if cur is None:
             cur = self._local.cur = self._con.cursor()
+            cur.execute("USE cache")
         return cur
 
     def close(self) -> None:
