@@ -133,3 +133,16 @@ async def test_tb_replay_switches_recordings_at_the_same_moment(tb: Store) -> No
         shown = "\n".join(screen.query_one(TerminalView).text())
         header = json.loads(Path(s.source or "").read_text().split("\n", 1)[0])
         assert header["version"] == 2 and "failed" in shown  # the test run, not the agent
+
+
+async def test_pivot_of_a_harbor_job_opens_on_pass_rate(harbor: Store) -> None:
+    from cabtui.ui.screens.pivot import PivotScreen
+
+    app = CabApp(lambda progress: harbor, start=lambda s: PivotScreen(s))
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, PivotScreen) and screen.value == "pass"
+        assert screen.data is not None
+        title = _plain(screen, "#pivot-title")
+        assert "pass" in title.lower()

@@ -70,7 +70,10 @@ class PivotScreen(CabScreen[str | None]):
         super().__init__()
         self.store = store
         self.base_query = query or Query()
-        self.rows, self.cols, self.value = rows, cols, "composite"
+        shape = store.known_shape
+        # a sweep that defines no composite (another harness's) opens on its pass rate
+        first = "composite" if shape is None or "composite" in shape.present else "pass"
+        self.rows, self.cols, self.value = rows, cols, first
         self.data: PivotData | None = None
         self.marked_row: tuple[str, Any] | None = None  # (dimension, value)
         self.paired_result: dict[str, Any] | None = None
