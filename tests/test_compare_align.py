@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,6 +15,7 @@ from cabtui.compare.align import (
     MATCH,
     PARTIAL,
     Lockstep,
+    Pair,
     align,
     lcs,
     lockstep,
@@ -25,7 +27,7 @@ from cabtui.store.store import Store
 EXPANSION = Path(__file__).resolve().parent.parent / "data" / "sweeps" / "expansion-20260616"
 
 
-def spans(*items: tuple[str, str], step: float = 10.0) -> list[dict]:
+def spans(*items: tuple[str, str], step: float = 10.0) -> list[dict[str, Any]]:
     return [
         {"kind": k, "name": n, "start_ms": i * step, "duration_ms": step}
         for i, (k, n) in enumerate(items)
@@ -36,7 +38,7 @@ BASE = [("task_setup", "prepare"), ("model_call", "chat"), ("tool_call", "read_f
         ("shell", "shell:cargo"), ("test", "test:cargo"), ("cleanup", "cleanup")]  # fmt: skip
 
 
-def statuses(pairs: list) -> list[str]:
+def statuses(pairs: list[Pair]) -> list[str]:
     return [p.status for p in pairs]
 
 
@@ -100,7 +102,7 @@ def test_real_aider_vs_copilot() -> None:
     b = store.spans(store.find("/copilot/")[0])
     assert len(a) == len(read["aider"]) and len(b) == len(read["copilot"])
     pairs = align(a, b, {"tui": "aider", "model": model}, {"tui": "copilot", "model": model})
-    only_a = [a[p.a]["name"] for p in pairs if p.status == "only_a"]
+    only_a = [a[p.a]["name"] for p in pairs if p.status == "only_a" and p.a is not None]
     assert only_a == ["aider:git-init-marker"]
     assert statuses(pairs).count("match") == len(b)
     assert not any(p.status == "only_b" for p in pairs)

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from cabtui.cli import app as cli
 from cabtui.compare.stats import bootstrap_ci, compare_diffs, mean_ci, paired, sign_test, t975
 from cabtui.scoring import Weights
-from cabtui.store.store import Query, Store
+from cabtui.store.query import Query
+from cabtui.store.store import Store
 from cabtui.sweep.synth import synth_sweep
 
 runner = CliRunner()
@@ -71,7 +72,7 @@ def _shared(store: Store, dim: str, other: str, x: str, y: str) -> int:
     sql = f"""SELECT count(*) FROM (
                 SELECT sweep_id, task_id, {other} FROM runs WHERE {dim} = ?
                 INTERSECT SELECT sweep_id, task_id, {other} FROM runs WHERE {dim} = ?)"""
-    return store.cursor().execute(sql, [x, y]).fetchall()[0][0]
+    return int(store.cursor().execute(sql, [x, y]).fetchall()[0][0])
 
 
 def _best_pair(store: Store, dim: str, other: str) -> tuple[str, str]:

@@ -18,7 +18,8 @@ from cabtui.compare.stats import paired
 from cabtui.sources import discover
 from cabtui.sources.common import model_parts
 from cabtui.sources.inspect_map import PASS_SCORER_ENV, to_float
-from cabtui.store.store import Query, Store
+from cabtui.store.query import Query
+from cabtui.store.store import Store
 from tests.conftest import ROOT
 
 inspect_log = pytest.importorskip("inspect_ai.log")
@@ -32,7 +33,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
-        from make_inspect_logs import make
+        from make_inspect_logs import make  # type: ignore[import-not-found]  # a script, on the path only here
     finally:
         sys.path.pop(0)
     out = tmp_path_factory.mktemp("inspect")
@@ -49,7 +50,8 @@ def _runs(store: Store) -> list[dict[str, Any]]:
     cols = ("cell_id", "source", "sweep_id", "tui", "model", "task_id", "run", "status", "pass",
             "wall_clock_ms", "agent_ms", "prompt_tokens", "completion_tokens", "cost_usd",
             "n_spans", "n_model_calls", "composite")  # fmt: skip
-    return store.runs(Query(), limit=None, columns=cols).to_pylist()
+    rows: list[dict[str, Any]] = store.runs(Query(), limit=None, columns=cols).to_pylist()
+    return rows
 
 
 def _value(v: Any) -> dict[str, float | None]:

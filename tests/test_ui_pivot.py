@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Static
@@ -12,7 +14,8 @@ from textual.widgets import Static
 from cabtui.compare.stats import paired
 from cabtui.scoring import Weights
 from cabtui.store.filter import compile_filter
-from cabtui.store.store import Query, Store
+from cabtui.store.query import Query
+from cabtui.store.store import Store
 from cabtui.ui.app import CabApp
 from cabtui.ui.screens.pivot import PivotScreen, term
 from cabtui.ui.widgets.heatmap import Heatmap, fmt_value, wrap_label
@@ -31,7 +34,8 @@ async def open_pivot(
 
 
 def cell(grid: Heatmap, row: int, col: int) -> str:
-    return grid.get_cell_at((row, col)).plain.strip()  # type: ignore[union-attr]
+    value = grid.get_cell_at(Coordinate(row, col))
+    return value.plain.strip() if isinstance(value, Text) else str(value).strip()
 
 
 async def test_cursor_value_cycling_and_enter_filter(sample_store: Store) -> None:
@@ -50,7 +54,7 @@ async def test_cursor_value_cycling_and_enter_filter(sample_store: Store) -> Non
         await pilot.press("v")
         after = cell(grid, 2, 1)
         assert before != after and after.endswith("%")  # composite -> pass rate
-        assert "95% CI" in str(screen.query_one("#pivot-detail").content)
+        assert "95% CI" in str(screen.query_one("#pivot-detail", Static).content)
         stats = screen.data.stats(2, 1)  # type: ignore[union-attr]
         await pilot.press("enter")
         await pilot.pause()
