@@ -21,6 +21,7 @@ async def settle(pilot: Pilot[None], ready: Callable[[], bool]) -> None:
 
 def plain_text(renderable: object, width: int) -> str:
     """What a renderable shows, as plain text at the given width."""
-    console = Console(width=width, file=io.StringIO(), color_system=None)
+    out = io.StringIO()
+    console = Console(width=width, file=out, color_system=None)
     console.print(renderable)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    return out.getvalue()

@@ -13,7 +13,8 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.screen import Screen
 
-from cabtui.store.store import Query, Store
+from cabtui.store.query import Query
+from cabtui.store.store import Store
 from cabtui.ui.app import CabApp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +52,7 @@ def _browser(store: Store) -> Screen[Any]:
 
 
 async def _browser_ready(pilot: Pilot[None]) -> None:
-    await settle(pilot, lambda s: type(s).__name__ == "BrowserScreen" and s.all_runs is not None)
+    await settle(pilot, _loaded("BrowserScreen", "all_runs"))
 
 
 async def _cells(pilot: Pilot[None]) -> None:

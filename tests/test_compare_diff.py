@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -19,7 +20,7 @@ EXPANSION = Path(__file__).resolve().parent.parent / "data" / "sweeps" / "expans
 FILES = ("added", "removed", "modified", "unexpected_changes")
 
 
-def records(sweep: Path = EXPANSION) -> dict[str, dict]:
+def records(sweep: Path = EXPANSION) -> dict[str, dict[str, Any]]:
     out = {}
     for line in (sweep / "results.jsonl").read_text().splitlines():
         if line.strip():
@@ -29,13 +30,13 @@ def records(sweep: Path = EXPANSION) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def pair(expansion_store: Store) -> tuple[str, str, dict]:
+def pair(expansion_store: Store) -> tuple[str, str, dict[str, Any]]:
     recs = records()
     a, b = recs["copilot"]["cell_id"], recs["aider"]["cell_id"]
     return a, b, diff_runs(expansion_store, a, b)
 
 
-def test_axes_pass_delta_and_better(pair: tuple[str, str, dict]) -> None:
+def test_axes_pass_delta_and_better(pair: tuple[str, str, dict[str, Any]]) -> None:
     recs = records()
     _, _, d = pair
     row = next(r for r in d["axes"] if (r["axis"], r["key"]) == ("pass_rate", "pass"))
@@ -48,7 +49,9 @@ def test_axes_pass_delta_and_better(pair: tuple[str, str, dict]) -> None:
     assert "tui" in d["identity_diff"] and "task_id" not in d["identity_diff"]
 
 
-def test_axes_one_row_per_scorer_key(expansion_store: Store, pair: tuple[str, str, dict]) -> None:
+def test_axes_one_row_per_scorer_key(
+    expansion_store: Store, pair: tuple[str, str, dict[str, Any]]
+) -> None:
     a, b, d = pair
     keys = [(r["axis"], r["key"]) for r in d["axes"]]
     assert len(keys) == len(set(keys))
@@ -64,7 +67,7 @@ def test_axes_one_row_per_scorer_key(expansion_store: Store, pair: tuple[str, st
     }
 
 
-def test_file_sets_from_the_records(pair: tuple[str, str, dict]) -> None:
+def test_file_sets_from_the_records(pair: tuple[str, str, dict[str, Any]]) -> None:
     recs = records()
     _, _, d = pair
     for name in FILES:
@@ -77,7 +80,7 @@ def test_file_sets_from_the_records(pair: tuple[str, str, dict]) -> None:
     assert "src/lib.rs" in d["files"]["modified"]["only_b"]
 
 
-def test_tails_and_spans(pair: tuple[str, str, dict]) -> None:
+def test_tails_and_spans(pair: tuple[str, str, dict[str, Any]]) -> None:
     _, _, d = pair
     lines = d["tails"]["stdout_tail"]
     assert lines and lines[0].startswith("---")
@@ -90,7 +93,7 @@ def test_tails_and_spans(pair: tuple[str, str, dict]) -> None:
     json.dumps(d)  # JSON-ready as it is
 
 
-def test_composite_parts(pair: tuple[str, str, dict]) -> None:
+def test_composite_parts(pair: tuple[str, str, dict[str, Any]]) -> None:
     _, _, d = pair
     rows = {r["component"]: r for r in d["composite"]}
     assert rows["pass_rate"]["a"] == 0 and abs(rows["pass_rate"]["b"] - 0.4) < 1e-12
@@ -136,7 +139,7 @@ def test_diff_cells_reruns(tmp_path: Path) -> None:
 runner = CliRunner()
 
 
-def test_cli_json(pair: tuple[str, str, dict], expansion_store: Store) -> None:
+def test_cli_json(pair: tuple[str, str, dict[str, Any]], expansion_store: Store) -> None:
     a, b, _ = pair
     res = runner.invoke(app, ["diff", str(EXPANSION), "/copilot/", "/aider/", "--format", "json"])
     assert res.exit_code == 0, res.output
