@@ -153,11 +153,16 @@ def open_(
         None, "--source", help="Read everything in DIR as one kind: cab, harbor, tb or inspect."
     ),
     pass_scorer: str | None = typer.Option(None, "--pass-scorer", help=_PASS_HELP),
+    live: bool = typer.Option(
+        True, "--live/--no-live", help="Follow the sweep on disk as runs arrive (L pauses)."
+    ),
 ) -> None:
     """Browse a sweep in the terminal UI."""
     from cabtui.sources.inspect_map import looks_like_log
+    from cabtui.store.live import Watcher
     from cabtui.store.store import Store
     from cabtui.ui.app import CabApp
+    from cabtui.ui.screens.browser import BrowserScreen
 
     sweep = path or SAMPLE
     if not sweep.is_dir() and not (sweep.is_file() and looks_like_log(sweep)):
@@ -165,7 +170,11 @@ def open_(
         raise typer.Exit(2)
     kind = _source(source)
     _pass_scorer(pass_scorer)
-    CabApp(lambda progress: Store.open(sweep, progress, refresh, kind), freeze_gc=True).run()
+    CabApp(
+        lambda progress: Store.open(sweep, progress, refresh, kind),
+        start=(lambda store: BrowserScreen(store, Watcher(store))) if live else None,
+        freeze_gc=True,
+    ).run()
 
 
 # -- replay ------------------------------------------------------------------------------------

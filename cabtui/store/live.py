@@ -44,7 +44,8 @@ class Watcher:
         self.opener = opener or (lambda root, source: Store.open(root, source=source))
         self.settle = settle
         self.clock = clock
-        self.fingerprint = self._built_from(store)
+        self._first: Store | None = store  # its fingerprint is read by the first poll
+        self.fingerprint: str | None = None
         self._seen: dict[Problem, float] = {}  # problems held back: when first seen
 
     @staticmethod
@@ -54,16 +55,27 @@ class Watcher:
 
     def changed(self) -> bool:
         """Whether the sweep's files differ from those the last store was built from."""
+        self._known()
         return cache_fingerprint(self.root, self.source) != self.fingerprint
+
+    def _known(self) -> None:
+        if self._first is not None:
+            self.fingerprint, self._first = self._built_from(self._first), None
 
     def poll(self) -> Store | None:
         """A store re-opened on the sweep if its files changed since the last one; else None."""
+        self._known()
         fp = cache_fingerprint(self.root, self.source)
         if fp == self.fingerprint:
             return None
         store = self.opener(self.root, self.source)
         self.fingerprint = self._built_from(store)
         return store
+
+    @property
+    def holding(self) -> bool:
+        """Whether :meth:`settled` held problems back the last time it was asked."""
+        return bool(self._seen)
 
     def settled(self, problems: list[Problem]) -> list[Problem]:
         """``problems`` less those of files still being written (modified within the last

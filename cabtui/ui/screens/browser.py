@@ -20,6 +20,7 @@ from textual.worker import get_current_worker
 from textual_fastdatatable import DataTable
 
 from cabtui.scoring import Weights
+from cabtui.store.live import Watcher
 from cabtui.store.query import RUN_COLUMNS, Query
 from cabtui.store.store import Store
 from cabtui.text import safe, shown
@@ -28,6 +29,7 @@ from cabtui.ui.screens.base import CabScreen
 from cabtui.ui.widgets.columns import cell_grid, format_rows, run_grid
 from cabtui.ui.widgets.filter_bar import FilterBar
 from cabtui.ui.widgets.grid import Grid, Page
+from cabtui.ui.widgets.live import LiveStatus
 from cabtui.ui.widgets.problems import ProblemsPanel
 
 Kind = Literal["runs", "cells"]
@@ -65,6 +67,9 @@ class BrowserScreen(CabScreen[None]):
         Command("pivot", "p", "Pivot", "Pivot the filtered runs; drill down into a cell of it."),
         Command("weights", "w", "Weights", "What-if composite weights: re-rank the grid."),
         Command("toggle_problems", "P", "Problems", "Show or hide the sweep's load problems."),
+        Command(
+            "toggle_live", "L", "Live", "Pause or resume following the sweep on disk.", show=False
+        ),
         Command("cursor('down')", "j", "Down", "Cursor down.", show=False),
         Command("cursor('up')", "k", "Up", "Cursor up.", show=False),
         Command("cursor('left')", "h", "Left", "Cursor left.", show=False),
@@ -78,9 +83,10 @@ class BrowserScreen(CabScreen[None]):
     cells_query: reactive[Query] = reactive(Query, init=False)
     view: reactive[Kind] = reactive("runs", init=False)
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, watcher: Watcher | None = None) -> None:
         super().__init__()
         self.store = store
+        self.watcher = watcher  # follow the sweep on disk (cab-tui open): a LiveStatus line
         shape = store.known_shape  # computed by the opener, off the UI thread
         self.run_columns = run_grid(shape)
         self.cell_columns = cell_grid(shape)
@@ -101,6 +107,8 @@ class BrowserScreen(CabScreen[None]):
             yield Grid(self.cell_columns, id="cells")
         yield Static("No runs in this sweep.", id="empty")
         yield Static(id="status")
+        if self.watcher is not None:
+            yield LiveStatus(self.watcher, self.store, id="live")
         yield Footer()
 
     def grid(self, kind: Kind | None = None) -> Grid:
@@ -129,6 +137,8 @@ class BrowserScreen(CabScreen[None]):
     def load_sweep_facts(self) -> None:
         total = self.store.total()
         problems = self.store.problems()
+        if self.watcher is not None:  # not yet those of files still being written
+            problems = self.watcher.settled(problems)
         values = {
             c: self.store.distinct(c) for c in ("tui", "model", "task_id", "family", "sweep_id")
         }
@@ -165,8 +175,10 @@ class BrowserScreen(CabScreen[None]):
             exit_on_error=False,
         )
 
-    def _page(self, kind: Kind, q: Query, offset: int, generation: int, fresh: bool) -> None:
-        """In a worker: the count (when fresh) and a window of rows, formatted."""
+    def _page(self, kind: Kind, q: Query, offset: int, generation: int, fresh: bool,
+              cursor: int | None = None) -> None:  # fmt: skip
+        """In a worker: the count (when fresh) and a window of rows, formatted (``cursor``: the
+        row the cursor goes to, when fresh; else the first)."""
         if kind == "runs":
             total = self.store.count(q) if fresh else None
             scores = tuple(
@@ -186,9 +198,9 @@ class BrowserScreen(CabScreen[None]):
         page = Page(
             -1 if total is None else total, offset, formatted, keys, generation, tuple(rows)
         )
-        self.app.call_from_thread(self._fetched, kind, page, fresh)
+        self.app.call_from_thread(self._fetched, kind, page, fresh, cursor)
 
-    def _fetched(self, kind: Kind, page: Page, fresh: bool) -> None:
+    def _fetched(self, kind: Kind, page: Page, fresh: bool, cursor: int | None = None) -> None:
         if page.generation != self._generation[kind]:
             return  # a newer query has been asked for
         grid = self.grid(kind)
@@ -197,7 +209,9 @@ class BrowserScreen(CabScreen[None]):
                 self._asked[kind] = None
             grid.load(replace(page, total=grid.page.total))
             return
-        grid.load(page, keep_cursor=False)
+        grid.load(page, keep_cursor=cursor is not None)
+        if cursor is not None:
+            grid.move_cursor(row=cursor)
         grid.set_marked(self.app.marked)
         empty = self.query_one("#empty", Static)
         empty.display = page.total == 0
@@ -407,3 +421,38 @@ class BrowserScreen(CabScreen[None]):
         panel.display = not panel.display
         if panel.display and not panel.problems:
             self.notify("No load problems.")
+
+    # -- following the sweep on disk (LiveStatus) -------------------------------------------
+
+    def action_toggle_live(self) -> None:
+        if self.watcher is None:
+            self.notify("Not following this sweep (cab-tui open does).")
+            return
+        self.query_one(LiveStatus).toggle()
+
+    def on_live_status_settled(self) -> None:
+        self.load_sweep_facts()
+
+    def on_live_status_changed(self, event: LiveStatus.Changed) -> None:
+        """The sweep changed on disk: the grid shown is queried again with the cursor on the
+        same run (or cell); filter, sort and marks stay; the other grid when next shown."""
+        old, self.store = self.store, event.store
+        self.app.store = event.store
+        self.query_one(LiveStatus).retire(old)
+        self.load_sweep_facts()
+        other: Kind = "cells" if self.view == "runs" else "runs"
+        self._generation[other] += 1
+        self._stale.add(other)
+        kind, key = self.view, self.grid().current_key()
+        self._generation[kind] += 1
+        q = self.runs_query if kind == "runs" else self.cells_query
+        self.run_worker(
+            partial(self._page_at, kind, q, key, self._generation[kind]),
+            thread=True, exclusive=True, group=f"fetch-{kind}", name=f"fetch-{kind}",
+        )  # fmt: skip
+
+    def _page_at(self, kind: Kind, q: Query, key: str | None, generation: int) -> None:
+        """In a worker: the window around ``key``'s new row, the cursor on it."""
+        by = "run" if kind == "runs" else "cell"
+        row = self.store.row_of(key, q, by) if key is not None else None
+        self._page(kind, q, max(0, (row or 0) - MARGIN), generation, True, row)
