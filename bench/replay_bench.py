@@ -18,7 +18,8 @@ import avt
 
 from cabtui.replay.engine import Player
 from cabtui.replay.render import rich_rows
-from cabtui.sweep.asciicast import format_cast, parse_cast
+from cabtui.sweep.asciicast import format_cast
+from cabtui.sweep.cast_reader import parse_cast
 
 COLS, ROWS, MINUTES = 160, 40, 40
 

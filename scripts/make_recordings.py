@@ -934,7 +934,7 @@ def build_sweep() -> None:
 def screens(path: Path, times: list[float]) -> list[str]:
     """The visible screen at each of ``times``, played by cabtui's reader and terminal engine."""
     from cabtui.replay.engine import Player  # cabtui and avt: run with the .venv's python
-    from cabtui.sweep.asciicast import read_cast
+    from cabtui.sweep.cast_reader import read_cast
 
     player = Player(read_cast(path))
     out = []

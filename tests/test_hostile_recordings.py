@@ -26,7 +26,8 @@ from cabtui.replay.spans import span_tree
 from cabtui.replay.tail import tail_plain, tail_text
 from cabtui.secrets import find_secrets
 from cabtui.sweep import cast_limits
-from cabtui.sweep.asciicast import CastError, read_cast
+from cabtui.sweep.asciicast import CastError, Recording
+from cabtui.sweep.cast_reader import read_cast
 from cabtui.ui.replay_app import ReplayApp
 from cabtui.ui.screens.replay import ReplayScreen
 from cabtui.ui.widgets.ruler import Ruler
@@ -51,7 +52,7 @@ def cast(tmp_path: Path, *lines: str, header: str = HEADER, name: str = "r.cast"
     return p
 
 
-def problem_at(rec, line: int, words: str = "") -> str:  # type: ignore[no-untyped-def]
+def problem_at(rec: Recording, line: int, words: str = "") -> str:
     """The problem naming ``line`` (and holding ``words``); fails if there is none."""
     found = [p for p in rec.problems if f": line {line}: " in p and words in p]
     assert found, f"no problem for line {line} ({words!r}) in {rec.problems}"
@@ -486,6 +487,7 @@ async def test_compare_screen_shows_a_bombed_recording_within_limits(tmp_path: P
         else:
             raise AssertionError("the compare screen did not load")
         s = screen.sessions["a"]
+        assert s is not None
         assert s.player is not None and (s.player.cols, s.player.rows) == (1000, 500)
         subtitle = str(screen.query_one("#cmp-col-a").border_subtitle)
         assert "header says 100000x100000; shown as 1000x500" in subtitle and "+2 more" in subtitle

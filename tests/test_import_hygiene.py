@@ -22,6 +22,7 @@ HEADLESS = [
     "cabtui.store.pivot",
     "cabtui.sweep.asciicast",
     "cabtui.sweep.cast_limits",
+    "cabtui.sweep.cast_reader",
     "cabtui.replay.tail",
     "cabtui.replay.frame",
     "cabtui.replay.engine",

@@ -11,15 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cabtui.sweep.asciicast import (
-    CastError,
-    Event,
-    Recording,
-    format_cast,
-    parse_cast,
-    read_cast,
-    timeline,
-)
+from cabtui.sweep.asciicast import CastError, Event, Recording, format_cast, timeline
+from cabtui.sweep.cast_reader import parse_cast, read_cast
 
 V2 = (
     '{"version": 2, "width": 100, "height": 30, "title": "demo", "idle_time_limit": 1.5,'

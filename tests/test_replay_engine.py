@@ -9,7 +9,8 @@ import avt
 import pytest
 
 from cabtui.replay.engine import Player
-from cabtui.sweep.asciicast import Recording, format_cast, parse_cast
+from cabtui.sweep.asciicast import Recording, format_cast
+from cabtui.sweep.cast_reader import parse_cast
 
 Events = list[tuple[float, str, str]]
 

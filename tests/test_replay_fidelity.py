@@ -20,7 +20,8 @@ import avt
 import pytest
 
 from cabtui.replay.engine import Player
-from cabtui.sweep.asciicast import Recording, format_cast, parse_cast, parse_size, read_cast
+from cabtui.sweep.asciicast import Recording, format_cast, parse_size
+from cabtui.sweep.cast_reader import parse_cast, read_cast
 
 ROOT = Path(__file__).resolve().parent.parent
 TMUX = shutil.which("tmux")

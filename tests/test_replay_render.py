@@ -15,7 +15,8 @@ from rich.style import Style
 from cabtui.commands.frame import resolve_recording
 from cabtui.replay.engine import Player
 from cabtui.replay.render import rich_rows, svg, text_rows
-from cabtui.sweep.asciicast import Recording, format_cast, parse_cast
+from cabtui.sweep.asciicast import Recording, format_cast
+from cabtui.sweep.cast_reader import parse_cast
 from cabtui.text import is_safe, safe
 
 Events = list[tuple[float, str, str]]

@@ -13,7 +13,7 @@ from cabtui.compare.diff import diff_runs
 from cabtui.compare.link import CLOCK, SPAN, Link
 from cabtui.replay.engine import Player
 from cabtui.store.store import Store
-from cabtui.sweep.asciicast import read_cast
+from cabtui.sweep.cast_reader import read_cast
 from cabtui.ui.app import CabApp
 from cabtui.ui.screens.browser import BrowserScreen
 from cabtui.ui.screens.compare import CompareScreen

@@ -14,7 +14,7 @@ from textual.widgets import Static
 from cabtui.replay.engine import Player
 from cabtui.store.query import Query
 from cabtui.store.store import Store
-from cabtui.sweep.asciicast import read_cast
+from cabtui.sweep.cast_reader import read_cast
 from cabtui.ui.app import CabApp
 from cabtui.ui.base import CabBase, KeysProvider
 from cabtui.ui.replay_app import ReplayApp

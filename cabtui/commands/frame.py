@@ -9,7 +9,8 @@ from typing import TextIO
 
 from cabtui.replay.frame import render_frame
 from cabtui.secrets import mask_text
-from cabtui.sweep.asciicast import CastError, read_cast
+from cabtui.sweep.asciicast import CastError
+from cabtui.sweep.cast_reader import read_cast
 from cabtui.sweep.cellid import parse_cell_id
 from cabtui.sweep.layout import RECORDING_NAMES, run_dir_path
 from cabtui.text import safe

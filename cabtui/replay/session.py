@@ -21,7 +21,8 @@ from cabtui.replay.spans import (
     recording_offset_ms,
     span_tree,
 )
-from cabtui.sweep.asciicast import CastError, Recording, read_cast
+from cabtui.sweep.asciicast import CastError, Recording
+from cabtui.sweep.cast_reader import read_cast
 from cabtui.sweep.layout import inside
 
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ import duckdb
 
 from cabtui.scoring import Weights
 from cabtui.store.schema import AXES, KEYS, lit, q
-from cabtui.sweep.asciicast import CastError, read_cast
+from cabtui.sweep.asciicast import CastError
+from cabtui.sweep.cast_reader import read_cast
 from cabtui.sweep.layout import Sweep
 from cabtui.sweep.problems import Problem
 
