@@ -47,6 +47,7 @@ class Watcher:
         self._first: Store | None = store  # its fingerprint is read by the first poll
         self.fingerprint: str | None = None
         self._seen: dict[Problem, float] = {}  # problems held back: when first seen
+        self._told: set[Problem] = set()  # problems let through: they stay so
 
     @staticmethod
     def _built_from(store: Store) -> str | None:
@@ -91,9 +92,9 @@ class Watcher:
                 out.append(p)  # not a file of the sweep (a folder, a name): as it is
                 continue
             first = self._seen.get(p, now)
-            if now - mtime >= self.settle or now - first >= self.settle:
+            if p in self._told or now - mtime >= self.settle or now - first >= self.settle:
                 out.append(p)
             else:
                 seen[p] = first
-        self._seen = seen
+        self._seen, self._told = seen, set(out)
         return out
