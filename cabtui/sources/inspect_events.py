@@ -101,6 +101,8 @@ class Walk:
     ids: dict[str, str] = field(default_factory=dict)  # Inspect span id -> ours
     open: dict[str, tuple[str, str, float | None, str, str]] = field(default_factory=dict)
     steps: list[tuple[str, str, str, float | None, str, str]] = field(default_factory=list)
+    # a tool event inside its own "tool" span: its arguments and result go on that span
+    merged: dict[str, tuple[dict[str, Any], Any]] = field(default_factory=dict)
 
     def ms(self, value: Any) -> float | None:
         t = _ts(value)
@@ -240,7 +242,8 @@ def walk(w: Walk, events: list[Any], default: str | None = None, depth: int = 0)
                 sid, p, start, k, name = got
                 end = w.ms(ev.get("timestamp"))
                 dur = end - start if end is not None and start is not None else None
-                w.out.span(w.cell, sid, p, k, name, start, dur)
+                attrs, error = w.merged.pop(str(ev.get("id")), ({}, None))
+                w.out.span(w.cell, sid, p, k, name, start, dur, attrs or None, error)
         elif kind == "step":  # older logs: begin/end pairs instead of spans
             name, typ = str(ev.get("name") or "step"), str(ev.get("type") or "step")
             if ev.get("action") == "begin":
@@ -273,8 +276,13 @@ def walk(w: Walk, events: list[Any], default: str | None = None, depth: int = 0)
                 attrs = {"input": clip(json.dumps(ev.get("input"), default=str), 4000),
                          "result": clip(json.dumps(ev.get("result"), default=str), 4000)}  # fmt: skip
             p = w.steps[-1][1] if w.steps and owner is None else parent
-            w.out.span(w.cell, sid, p, "tool_call" if kind == "tool" else "subtask", name,
-                       start, dur, attrs, ev.get("error"))  # fmt: skip
+            span = w.open.get(owner) if isinstance(owner, str) else None
+            if kind == "tool" and span is not None and span[3] == "tool" and span[4] == name:
+                w.merged[str(owner)] = (attrs, ev.get("error"))  # one span for one tool call
+                sid = span[0]
+            else:
+                w.out.span(w.cell, sid, p, "tool_call" if kind == "tool" else "subtask", name,
+                           start, dur, attrs, ev.get("error"))  # fmt: skip
             inner = ev.get("events")
             if isinstance(inner, list) and inner and depth < MAX_DEPTH:
                 walk(w, inner, sid, depth + 1)

@@ -263,8 +263,10 @@ def _score(key: str) -> Callable[[dict[str, Any]], Text]:
 
 
 def _label(key: str) -> str:
-    """A score key's header: its key, without the axis ("rewards.score_binary" -> score_binary)."""
-    return key.partition(".")[2] or key
+    """A score key's header: its key, without the axis ("rewards.score_binary" -> score_binary);
+    the axis where the key says nothing of its own ("includes.value" -> includes)."""
+    axis, _, name = key.partition(".")
+    return axis if name in ("", "value") else name
 
 
 def run_grid(shape: Shape | None) -> tuple[Column, ...]:
