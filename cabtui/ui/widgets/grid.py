@@ -23,59 +23,12 @@ from textual_fastdatatable.backend import DataTableBackend
 from textual_fastdatatable.column import CELL_X_PADDING
 
 from cabtui.ui.widgets.columns import Column, clip, fit_columns
+from cabtui.ui.widgets.grid_cells import cell_line, layout
 
 MARK = "●"
 PENDING = Text("·", style="dim")
-NULL = Style.null()
 SCREEN_ROWS = 200  # rendered rows, lines and their cells kept: a screen of a tall terminal
 WIDEST = 48  # an identifier column grows to its widest value up to this, when there is room
-Runs = list[tuple[str, Style]]
-
-
-def layout(cell: Text, width: int, get_style: Any) -> Runs | None:
-    """``cell`` laid out on one line of ``width`` cells, as (text, style) runs, exactly as rich
-    lays it out inside the grid's cell (``Padding(cell, (0, 1))``); None for what takes more than
-    that (too wide, a line break or tab, centred, empty), which rich then lays out itself.
-
-    ``get_style`` resolves a style name (``Console.get_style``)."""
-    plain = cell.plain
-    justify = cell.justify or "default"
-    if (
-        not plain
-        or not plain.isprintable()
-        or justify not in ("default", "left", "right")
-        or (justify == "right" and plain[-1].isspace())  # rich strips it before justifying
-    ):
-        return None
-    room = width - cell_len(plain)
-    if room < 0:
-        return None
-    # rich folds the text's own style in as the first span, under the others
-    base = get_style(cell.style, default=NULL) if cell.style else NULL
-    runs: Runs
-    if not cell.spans:
-        runs = [(plain, base)]
-    else:
-        spans = [(0, len(plain), base)]
-        for span in cell.spans:
-            if not 0 <= span.start < span.end <= len(plain):
-                return None
-            spans.append((span.start, span.end, get_style(span.style, default=NULL)))
-        cuts = sorted({0, len(plain), *(s for s, _, _ in spans), *(e for _, e, _ in spans)})
-        runs = []
-        for start, end in zip(cuts, cuts[1:], strict=False):
-            style = NULL
-            for s, e, span_style in spans:
-                if s <= start and end <= e:
-                    style = style + span_style
-            runs.append((plain[start:end], style))
-    if room:
-        # justified text is padded inside the text (its own style); unjustified, by rich
-        if justify == "right":
-            runs.insert(0, (" " * room, base))
-        else:
-            runs.append((" " * room, base if justify == "left" else NULL))
-    return runs
 
 
 @dataclass(frozen=True)
@@ -359,16 +312,9 @@ class Grid(DataTable, inherit_bindings=False):
         # rich styles each segment (base + meta + component) + own + post; the meta (the cell's
         # coordinate, for the mouse) has no colour, so it goes last and the rest stays cached
         meta = Style.from_meta({"row": row_index, "column": column_index})
-        line: list[Segment] = []
-        text, style = " ", NULL  # the left padding
-        for run_text, run_style in (*runs, (" ", NULL)):
-            if run_style == style:
-                text += run_text
-                continue
-            line.append(Segment(text, self._cell_style(base_style, component, style, post) + meta))
-            text, style = run_text, run_style
-        line.append(Segment(text, self._cell_style(base_style, component, style, post) + meta))
-        lines = [line]
+        lines = [
+            cell_line(runs, lambda own: self._cell_style(base_style, component, own, post), meta)
+        ]
         self._cell_render_cache[key] = lines
         return lines
 
