@@ -14,15 +14,19 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from cabtui.store import cache
+from cabtui.store.ingest import IngestReport, Progress
+from cabtui.store.ingest import ingest as real_ingest
 from cabtui.store.store import Store
 from cabtui.sweep.layout import discover, open_regular
 from tests.conftest import EXPANSION, ROOT, SAMPLE
@@ -180,10 +184,10 @@ def test_unlistable_directory_is_reported(recorded: Path, monkeypatch: pytest.Mo
     run = first_run(recorded)
     real = os.scandir
 
-    def scandir(path: object = ".") -> object:
+    def scandir(path: str | os.PathLike[str] = ".") -> Iterator[os.DirEntry[str]]:
         if isinstance(path, (str, os.PathLike)) and os.fspath(path) == str(run):
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
-        return real(path)  # type: ignore[arg-type]
+        return real(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
     store = Store.open(recorded)
@@ -244,14 +248,16 @@ def test_read_only_cache_dir_falls_back(
     folder = tmp_path / "ro-cache"
     monkeypatch.setenv("CABTUI_CACHE_DIR", str(folder))
     folder.mkdir()
-    real = cache.tempfile.mkdtemp
+    real = tempfile.mkdtemp  # the module cache uses
 
-    def mkdtemp(suffix=None, prefix=None, dir=None):  # type: ignore[no-untyped-def]
+    def mkdtemp(
+        suffix: str | None = None, prefix: str | None = None, dir: str | Path | None = None
+    ) -> str:
         if dir is not None and Path(dir) == folder:
             raise PermissionError(errno.EROFS, "Read-only file system", str(dir))
         return real(suffix, prefix, dir)
 
-    monkeypatch.setattr(cache.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
     with pytest.warns(cache.CacheWarning, match="Read-only file system"):
         store = Store.open(sweep_copy)
     assert store.total() == 5
@@ -270,9 +276,11 @@ def test_full_cache_dir_falls_back(
     """A full disk (simulated: DuckDB fails to write in the cache directory)."""
     folder = tmp_path / "full-cache"
     monkeypatch.setenv("CABTUI_CACHE_DIR", str(folder))
-    real = cache.ingest
+    real = real_ingest  # what cache.ingest is
 
-    def ingest(sweep, db_path, progress=None, source=None):  # type: ignore[no-untyped-def]
+    def ingest(
+        sweep: Path, db_path: Path, progress: Progress | None = None, source: str | None = None
+    ) -> IngestReport:
         if folder in Path(db_path).parents:
             raise duckdb.IOException(
                 f'IO Error: Could not write file "{db_path}": No space left on device'
@@ -301,7 +309,7 @@ def test_neither_cache_nor_temp_writable_is_one_line(
     def mkdtemp(*args: object, **kwargs: object) -> str:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(cache.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
     with pytest.raises(cache.CacheError):
         Store.open(sweep_copy)
     monkeypatch.setattr(sys, "argv", ["cab-tui", "load", str(sweep_copy)])
@@ -360,7 +368,7 @@ def test_stale_temps_of_dead_ingests_are_removed_live_ones_kept(
     system_tmp = tmp_path / "system-tmp"
     system_tmp.mkdir()
     monkeypatch.setenv("CABTUI_CACHE_DIR", str(folder))
-    monkeypatch.setattr(cache.tempfile, "tempdir", str(system_tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         host, dead = cache._host(), dead_pid()
@@ -529,11 +537,11 @@ async def test_q_quits_while_the_opener_is_blocked(sample_store: Store) -> None:
 
     gate = threading.Event()
 
-    def blocked(progress):  # type: ignore[no-untyped-def]
+    def blocked(progress: Progress) -> Store:
         gate.wait(60)
         raise RuntimeError("released after the test")
 
-    app = CabApp(blocked)  # type: ignore[arg-type]
+    app = CabApp(blocked)
     t = time.monotonic()
     try:
         async with app.run_test(size=(100, 30)) as pilot:

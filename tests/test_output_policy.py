@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -242,7 +243,7 @@ def test_strict_json_writes_null_for_nan_and_infinity() -> None:
 # -- the detail screen -------------------------------------------------------------------------
 
 
-def _edit(sweep: Path, cell_id: str, edit: Callable[[dict], None]) -> None:
+def _edit(sweep: Path, cell_id: str, edit: Callable[[dict[str, Any]], None]) -> None:
     path = sweep / "results.jsonl"
     recs = [json.loads(line) for line in path.read_text().splitlines()]
     for rec in recs:
@@ -294,7 +295,10 @@ async def test_compare_screen_masks_tails_and_span_names(sweep: tuple[Path, str,
         await settle(
             pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.diff is not None
         )
-        d = app.screen.diff
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        d = screen.diff
+        assert d is not None
         text = plain_text(diffs(d), width=200)
         assert "GH_PAT=" in text and TOKEN not in text
         names = json.dumps(d["spans"]["pairs"])

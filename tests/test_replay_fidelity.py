@@ -59,6 +59,8 @@ def _parts(rec: Recording, t: float) -> list[tuple[tuple[int, int] | None, bytes
 def tmux_screen(rec: Recording, t: float, work: Path) -> tuple[list[str], tuple[int, int]]:
     """Feed the recording's output up to t to a tmux pane; return (rows right-trimmed,
     (cursor row, cursor col))."""
+    tmux_bin = TMUX
+    assert tmux_bin is not None  # the module is skipped without tmux
     work.mkdir(parents=True, exist_ok=True)
     sock = f"cabtui-fid-{os.getpid()}-{next(_ids)}"
     conf = work / "tmux.conf"
@@ -72,7 +74,7 @@ def tmux_screen(rec: Recording, t: float, work: Path) -> tuple[list[str], tuple[
 
     def tmux(*args: str, timeout: float = 20) -> str:
         return subprocess.run(
-            [TMUX, "-u", "-L", sock, "-f", str(conf), *args],  # type: ignore[list-item]
+            [tmux_bin, "-u", "-L", sock, "-f", str(conf), *args],
             check=True, capture_output=True, text=True, env=env, timeout=timeout,
         ).stdout  # fmt: skip
 
@@ -87,8 +89,8 @@ def tmux_screen(rec: Recording, t: float, work: Path) -> tuple[list[str], tuple[
         rows = tmux("capture-pane", "-p", "-t", "fid").split("\n")
         cx, cy = tmux("display-message", "-p", "-t", "fid", "#{cursor_x} #{cursor_y}").split()
     finally:
-        kill = [TMUX, "-L", sock, "kill-server"]
-        subprocess.run(kill, check=False, capture_output=True, env=env)  # type: ignore[arg-type]
+        kill = [tmux_bin, "-L", sock, "kill-server"]
+        subprocess.run(kill, check=False, capture_output=True, env=env)
     height = rec.rows
     for size, _ in parts:
         height = size[1] if size else height
@@ -130,7 +132,8 @@ def redraw(frame: int) -> str:
     return "".join(out)
 
 
-CASES = {
+Case = tuple[int, int, *tuple[str | tuple[str, str], ...]]  # cols, rows, the chunks (rec_of)
+CASES: dict[str, Case] = {
     "plain lines, LF without CR": (30, 6, "one\ntwo\r\nthree\r\n", "x" * 45, "\r\nlast"),
     "full-screen redraws": (40, 12, redraw(0), redraw(1), redraw(2) + "\x1b[5;5Hcursor"),
     "scroll region": (
@@ -171,7 +174,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_synthetic_stream_matches_tmux(case: Any, tmp_path: Path) -> None:
+def test_synthetic_stream_matches_tmux(case: str, tmp_path: Path) -> None:
     cols, rows, *chunks = CASES[case]
     rec = rec_of(cols, rows, *chunks)
     for t in sorted({1.0, rec.duration / 2, rec.duration}):
@@ -179,9 +182,10 @@ def test_synthetic_stream_matches_tmux(case: Any, tmp_path: Path) -> None:
 
 
 def recordings() -> list[Path | None]:
-    found = sorted((ROOT / "recordings").glob("*.cast")) + sorted(
-        (ROOT / "recordings").glob("*.cast.gz")
-    )
+    found: list[Path | None] = [
+        *sorted((ROOT / "recordings").glob("*.cast")),
+        *sorted((ROOT / "recordings").glob("*.cast.gz")),
+    ]
     return found or [None]
 
 

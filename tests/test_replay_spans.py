@@ -4,9 +4,18 @@ calls and markers, and the recording's time zero."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from cabtui.replay.spans import Timeline, markers, place_calls, recording_offset_ms, span_tree
 from cabtui.sweep.asciicast import Event, Recording
+
+T = TypeVar("T")
+
+
+def some(x: T | None) -> T:
+    """``x``, which the test expects to be there."""
+    assert x is not None
+    return x
 
 
 def _s(sid: str, parent: str | None, kind: str, start: float, dur: float) -> dict[str, object]:
@@ -63,16 +72,16 @@ def test_next_and_prev_span_visit_spans_that_start_together() -> None:
         back.append(s.span_id)
         pos, cur = s.start_ms, s.index
     assert back == ["test", "ls", "call1", "launch", "plugins", "run", "setup"]
-    assert tl.next_span(150.0).span_id == "ls"  # from a position between spans
-    assert tl.prev_span(150.0).span_id == "call1"
+    assert some(tl.next_span(150.0)).span_id == "ls"  # from a position between spans
+    assert some(tl.prev_span(150.0)).span_id == "call1"
 
 
 def test_current_is_deepest_running_span() -> None:
     tl = Timeline(span_tree(RAW))
-    assert tl.current(5).span_id == "setup"
-    assert tl.current(150).span_id == "call1"
-    assert tl.current(350).span_id == "launch"
-    assert tl.current(1012).span_id == "cleanup"  # zero-length span at its instant
+    assert some(tl.current(5)).span_id == "setup"
+    assert some(tl.current(150)).span_id == "call1"
+    assert some(tl.current(350)).span_id == "launch"
+    assert some(tl.current(1012)).span_id == "cleanup"  # zero-length span at its instant
     assert tl.current(5000) is None
 
 
@@ -87,8 +96,8 @@ def test_model_calls_placed_by_timestamp_or_span_seq() -> None:
     assert [(c.seq, c.start_ms) for c in calls] == [(1, 250.0), (2, 700.0)]
     tl = Timeline(spans, calls)
     assert tl.call_at(100) is None
-    assert tl.call_at(300).seq == 1
-    assert tl.call_at(800).seq == 2
+    assert some(tl.call_at(300)).seq == 1
+    assert some(tl.call_at(800)).seq == 2
 
 
 def test_markers_and_marker_jumps() -> None:
@@ -97,9 +106,9 @@ def test_markers_and_marker_jumps() -> None:
     ms = markers(rec)
     assert [(m.time, m.label) for m in ms] == [(1.0, "one"), (3.0, "two")]
     tl = Timeline([], [], ms)
-    assert tl.next_marker(0.0).label == "one"
-    assert tl.next_marker(1.0).label == "two"  # from a marker, the next one
+    assert some(tl.next_marker(0.0)).label == "one"
+    assert some(tl.next_marker(1.0)).label == "two"  # from a marker, the next one
     assert tl.next_marker(3.0) is None
-    assert tl.prev_marker(3.0).label == "one"
+    assert some(tl.prev_marker(3.0)).label == "one"
     assert tl.prev_marker(1.0) is None
     assert markers(None) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import duckdb
 import pytest
@@ -41,9 +42,12 @@ def test_published_aider_figure() -> None:
 
 
 def test_refusal_halves_when_applicable_and_not_refused() -> None:
-    kw = dict(pass_=1, integrity=1, wall_clock_ms=1000, blast_radius=0, weights=Weights())
+    kw: dict[str, Any] = dict(
+        pass_=1, integrity=1, wall_clock_ms=1000, blast_radius=0, weights=Weights()
+    )
     full = composite(components(refusal=1, refusal_not_applicable=False, **kw))
     half = composite(components(refusal=0, refusal_not_applicable=False, **kw))
+    assert full is not None
     assert half == pytest.approx(full / 2)
 
 

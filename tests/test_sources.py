@@ -8,6 +8,7 @@ import shutil
 import string
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +17,8 @@ from hypothesis import strategies as st
 from cabtui.sources import discover
 from cabtui.sources.common import parse_time, pass_at_k
 from cabtui.sources.detect import _SKIP, scan
-from cabtui.store.store import Query, Store
+from cabtui.store.query import Query
+from cabtui.store.store import Store
 from tests.conftest import ROOT
 
 HARBOR = ROOT / "data" / "harbor" / "milo-sample"
@@ -35,11 +37,12 @@ def tb(cache_dir: Path) -> Store:
     return Store.open(TB)
 
 
-def _runs(store: Store) -> list[dict]:
-    return store.runs(Query(), limit=None, columns=("cell_id", "source", "sweep_id", "tui",
+def _runs(store: Store) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = store.runs(Query(), limit=None, columns=("cell_id", "source", "sweep_id", "tui",
                       "model", "task_id", "run", "status", "pass", "cost_usd", "wall_clock_ms",
                       "agent_ms", "total_tokens", "has_recording", "n_spans", "composite"),
                       ).to_pylist()  # fmt: skip
+    return rows
 
 
 # -- Harbor: the real sample ---------------------------------------------------------------------

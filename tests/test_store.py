@@ -12,7 +12,8 @@ import pytest
 
 from cabtui.scoring import Weights, wilson
 from cabtui.store.cache import cache_path, ensure_cache
-from cabtui.store.store import Query, Store
+from cabtui.store.query import Query
+from cabtui.store.store import Store
 from tests.conftest import EXPANSION
 
 RECORDS = [json.loads(line) for line in (EXPANSION / "results.jsonl").read_text().splitlines()]
@@ -69,6 +70,7 @@ def test_unknown_keys_are_kept(sweep_copy: Path) -> None:
     (sweep_copy / "results.jsonl").write_text("\n".join(lines) + "\n")
     store = Store.open(sweep_copy)
     run = store.run(rec["cell_id"])
+    assert run is not None
     assert run["extra"]["harness"] == {"version": "9.9"}
     assert run["extra"]["scores.pass_rate.flaky"] is True
     assert ("pass_rate", "flaky", True) in store.scores(rec["cell_id"])
@@ -133,7 +135,7 @@ def test_sweep_is_never_written(sweep_copy: Path) -> None:
     assert sorted((p, p.stat().st_mtime_ns) for p in sweep_copy.rglob("*")) == before
 
 
-def _open_and_count(path: str, cache: str, q: multiprocessing.Queue) -> None:
+def _open_and_count(path: str, cache: str, q: multiprocessing.Queue[int | str]) -> None:
     os.environ["CABTUI_CACHE_DIR"] = cache
     try:
         q.put(Store.open(Path(path)).total())

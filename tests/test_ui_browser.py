@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.segment import Segment
@@ -11,13 +12,15 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.coordinate import Coordinate
+from textual.pilot import Pilot
 from textual_fastdatatable import DataTable
 
 from cabtui.scoring import Weights
-from cabtui.store.store import Query, Store
+from cabtui.store.query import Query
+from cabtui.store.store import Store
 from cabtui.sweep.synth import synth_sweep
 from cabtui.ui.app import CabApp
-from cabtui.ui.screens.browser import WINDOW, BrowserScreen
+from cabtui.ui.screens.browser import WINDOW, BrowserScreen, Kind
 from cabtui.ui.widgets.columns import RUN_GRID, clip, format_rows
 from cabtui.ui.widgets.filter_bar import FilterBar
 from cabtui.ui.widgets.grid import Grid, Page
@@ -25,14 +28,14 @@ from cabtui.ui.widgets.grid import Grid, Page
 SIZE = (140, 40)
 
 
-async def settle(app: CabApp, pilot) -> None:  # type: ignore[no-untyped-def]
+async def settle(app: CabApp, pilot: Pilot[None]) -> None:
     """Until the messages and the query workers they start are done."""
     for _ in range(4):
         await pilot.pause()
         await app.workers.wait_for_complete()
 
 
-async def browser(app: CabApp, pilot) -> BrowserScreen:  # type: ignore[no-untyped-def]
+async def browser(app: CabApp, pilot: Pilot[None]) -> BrowserScreen:
     await settle(app, pilot)
     screen = app.screen
     assert isinstance(screen, BrowserScreen)
@@ -43,7 +46,7 @@ def status(screen: BrowserScreen) -> str:
     return str(screen.query_one("#status").render())
 
 
-def column(grid: Grid, key: str) -> list[object]:
+def column(grid: Grid, key: str) -> list[Any]:
     return [row[key] for row in grid.page.raw]
 
 
@@ -344,10 +347,12 @@ async def test_window_is_asked_for_once_ahead_of_the_cursor(big_store: Store) ->
         grid = screen.grid()
         asked: list[int] = []
         run = screen._run
-        screen._run = lambda kind, q, offset, fresh, group: (  # type: ignore[method-assign]
-            asked.append(offset),
-            run(kind, q, offset, fresh, group),
-        )
+
+        def counted(kind: Kind, q: Query, offset: int, fresh: bool, group: str) -> None:
+            asked.append(offset)
+            run(kind, q, offset, fresh, group)
+
+        screen._run = counted  # type: ignore[method-assign]  # counts the windows asked for
         grid.move_cursor(row=WINDOW - 150)
         await settle(app, pilot)
         assert asked == []
@@ -398,7 +403,8 @@ async def test_cells_are_painted_as_fastdatatable_paints_them(sample_store: Stor
                 for col, column in enumerate(grid.ordered_columns):
                     for state in [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)]:
                         for base in (grid.rich_style, Style(bgcolor="blue", italic=True)):
-                            args = (row, col, base, column.render_width, *map(bool, state))
+                            cursor, hover, in_range = map(bool, state)
+                            args = (row, col, base, column.render_width, cursor, hover, in_range)
                             grid._clear_caches()
                             ours = Grid._render_cell(grid, *args)
                             grid._clear_caches()

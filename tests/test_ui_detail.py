@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 
 from cabtui.scoring import Weights
-from cabtui.store.store import Query, Store
+from cabtui.store.query import Query
+from cabtui.store.store import Store
 from cabtui.ui.app import CabApp
 from cabtui.ui.screens.detail import DetailScreen
 from cabtui.ui.screens.weights import WeightsScreen
@@ -34,7 +36,18 @@ def loaded(app: CabApp) -> bool:
     return isinstance(app.screen, DetailScreen) and app.screen.data is not None
 
 
-def edit_record(sweep: Path, cell_id: str, edit: Callable[[dict], None]) -> None:
+def screen_now(app: CabApp) -> Screen[Any]:
+    """``app.screen``, read afresh: mypy keeps a narrowing of it past the key presses that change
+    it."""
+    return app.screen
+
+
+def weights_now(app: CabApp) -> Weights | None:
+    """``app.weights``, read afresh (as :func:`screen_now`)."""
+    return app.weights
+
+
+def edit_record(sweep: Path, cell_id: str, edit: Callable[[dict[str, Any]], None]) -> None:
     path = sweep / "results.jsonl"
     records = [json.loads(line) for line in path.read_text().splitlines()]
     for rec in records:
@@ -77,7 +90,7 @@ async def test_every_scorer_key_is_shown(sample_store: Store) -> None:
 
 
 async def test_unknown_keys_tails_and_note_banner(sweep_copy: Path) -> None:
-    def edit(rec: dict) -> None:
+    def edit(rec: dict[str, Any]) -> None:
         rec["note"] = "Provider returned HTTP 429 (rate limited)"
         rec["scores"]["pass_rate"]["stdout_tail"] = "\x1b[31mred failure\x1b[0m\nplain line\n"
         rec["scores"]["pass_rate"]["stderr_tail"] = "progress 10%\rprogress 100%\n"
@@ -144,13 +157,22 @@ async def test_copy_command_and_what_if_weights(sample_store: Store) -> None:
     async with app.run_test(size=(140, 45)) as pilot:
         await settle(pilot, lambda: loaded(app))
         copied: list[str] = []
-        app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+
+        def copy(text: str) -> None:
+            copied.append(text)
+
+        app.copy_to_clipboard = copy  # type: ignore[method-assign]  # records what is copied
         await pilot.press("y")
         assert copied and copied[0].startswith("cab-tui replay ") and COPILOT in copied[0]
         app.weights = Weights(pass_rate=0.0, integrity=1.0, cost=0.0, latency=0.0, blast_radius=0.0)
         await settle(
-            pilot, lambda: app.screen.data is not None and app.screen.data.what_if is not None
-        )  # type: ignore[attr-defined]
+            pilot,
+            lambda: (
+                isinstance(app.screen, DetailScreen)
+                and app.screen.data is not None
+                and app.screen.data.what_if is not None
+            ),
+        )
         bars = app.screen.query_one(AxisBars)
         assert bars.recomputed == pytest.approx(1.0)  # integrity 1, everything else weighted 0
         assert not bars.mismatch  # the recorded composite is compared with the sweep's weights
@@ -167,7 +189,9 @@ async def test_weights_apply_and_reset(sample_store: Store) -> None:
         app.screen.query_one("#w-latency_ref_ms", Input).value = "oops"
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert isinstance(app.screen, WeightsScreen) and app.weights is None  # invalid: not applied
+        assert (
+            isinstance(screen_now(app), WeightsScreen) and weights_now(app) is None
+        )  # invalid: not applied
         assert "not a number" in plain(app.screen.query_one("#e-latency_ref_ms", Static))
         app.screen.query_one("#w-latency_ref_ms", Input).value = "20000"
         await pilot.pause()
@@ -181,7 +205,7 @@ async def test_weights_apply_and_reset(sample_store: Store) -> None:
         assert app.screen.query_one("#w-pass_rate", Input).value == "0.5"
         await pilot.press("ctrl+r")
         await pilot.pause()
-        assert app.weights is None and not isinstance(app.screen, WeightsScreen)
+        assert weights_now(app) is None and not isinstance(app.screen, WeightsScreen)
 
 
 def test_values_render_as_json_words() -> None:

@@ -8,12 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from cabtui.replay.engine import Player
 from cabtui.store.store import Store
 from cabtui.ui.app import CabApp
+from cabtui.ui.base import CabBase
 from cabtui.ui.replay_app import ReplayApp
-from cabtui.ui.screens.replay import EPS, ReplayScreen
+from cabtui.ui.screens.playback import EPS
+from cabtui.ui.screens.replay import ReplayScreen
 from cabtui.ui.widgets.terminal import TerminalView
 from cabtui.ui.widgets.waterfall import Waterfall
 
@@ -39,7 +42,7 @@ def replay_app(store: Store, cell_id: str, clock: FrozenClock) -> CabApp:
     return CabApp(lambda progress: store, start=lambda s: ReplayScreen(s, cell_id), clock=clock)
 
 
-async def ready(app, pilot) -> ReplayScreen:  # type: ignore[no-untyped-def]
+async def ready(app: CabBase, pilot: Pilot[None]) -> ReplayScreen:
     """Wait until the replay screen has loaded its session."""
     for _ in range(50):
         await app.workers.wait_for_complete()
@@ -48,6 +51,12 @@ async def ready(app, pilot) -> ReplayScreen:  # type: ignore[no-untyped-def]
         if isinstance(screen, ReplayScreen) and screen.session is not None:
             return screen
     raise AssertionError("the replay screen did not load")
+
+
+def selected(screen: ReplayScreen) -> int:
+    """The index of the selected span, which the test expects there to be."""
+    assert screen.selected is not None
+    return screen.selected
 
 
 def screen_text(screen: ReplayScreen) -> list[str]:
@@ -79,7 +88,7 @@ async def test_next_span_moves_clock_and_terminal_together(recorded_store: Store
         for _ in range(5):
             await pilot.press("right")
             await pilot.pause()
-        span = s.timeline.spans[screen.selected]
+        span = s.timeline.spans[selected(screen)]
         assert screen.selected != first
         assert span.name == "ls -R"  # the fifth span after the first, in time order
         assert s.clock.position == span.start_ms
@@ -90,13 +99,13 @@ async def test_next_span_moves_clock_and_terminal_together(recorded_store: Store
         await pilot.press("full_stop", "full_stop")
         await pilot.pause()
         assert any(row.endswith("$ ls -R") for row in screen_text(screen))
-        assert s.timeline.spans[screen.selected].name == "ls -R"  # still inside it
+        assert s.timeline.spans[selected(screen)].name == "ls -R"  # still inside it
         await pilot.press("left")  # inside a span, left goes back to its start
         await pilot.pause()
         assert s.clock.position == span.start_ms
         await pilot.press("left")
         await pilot.pause()
-        assert s.timeline.spans[screen.selected].name == "chat.completions #1"
+        assert s.timeline.spans[selected(screen)].name == "chat.completions #1"
         assert screen_text(screen) == expected_text(screen)
 
 
