@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cabtui.store import cache
+from cabtui.store import cache, cache_files
 from cabtui.store.ingest import IngestReport, Progress
 from cabtui.store.ingest import ingest as real_ingest
 from cabtui.store.store import Store
@@ -371,7 +371,7 @@ def test_stale_temps_of_dead_ingests_are_removed_live_ones_kept(
     monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        host, dead = cache._host(), dead_pid()
+        host, dead = cache_files.this_host(), dead_pid()
         base = "x-0123456789abcdef.duckdb"
         dead_dir = folder / f"{base}.{host}-{dead}.abcd1234.tmp"
         live_dir = folder / f"{base}.{host}-{live.pid}.efgh5678.tmp"
@@ -403,12 +403,12 @@ def test_stale_temps_of_dead_ingests_are_removed_live_ones_kept(
         day_ago = time.time() - 2 * 86400
         for p in (scratch_old, other_host):
             os.utime(p, (day_ago, day_ago))
-        assert set(cache.remove_stale_temps(folder)) == {scratch_old, other_host}
+        assert set(cache_files.remove_stale_temps(folder)) == {scratch_old, other_host}
         assert live_dir.exists() and scratch_live.exists()
     finally:
         live.kill()
         live.wait()
-    assert set(cache.remove_stale_temps(folder)) == {live_dir, scratch_live}
+    assert set(cache_files.remove_stale_temps(folder)) == {live_dir, scratch_live}
 
 
 def test_legacy_temp_database_in_use_is_kept(tmp_path: Path) -> None:
@@ -421,11 +421,11 @@ def test_legacy_temp_database_in_use_is_kept(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
-        assert legacy not in cache.stale_temps(tmp_path)
+        assert legacy not in cache_files.stale_temps(tmp_path)
     finally:
         holder.kill()
         holder.wait()
-    assert legacy in cache.stale_temps(tmp_path)
+    assert legacy in cache_files.stale_temps(tmp_path)
 
 
 SIGTERM_LOAD = """
@@ -521,10 +521,10 @@ def test_cache_use_updates_last_used(
 ) -> None:
     monkeypatch.setenv("CABTUI_CACHE_DIR", str(tmp_path / "c"))
     Store.open(sweep_copy).close()
-    (entry,) = cache.entries()
+    (entry,) = cache_files.entries()
     os.utime(entry.path, (1000, 1000))
     Store.open(sweep_copy).close()  # a cache hit
-    (again,) = cache.entries()
+    (again,) = cache_files.entries()
     assert again.last_used > time.time() - 60 and again.source == str(sweep_copy.resolve())
 
 

@@ -16,6 +16,7 @@ HEADLESS = [
     "cabtui.sweep.synth",
     "cabtui.store.ingest",
     "cabtui.store.cache",
+    "cabtui.store.cache_files",
     "cabtui.store.store",
     "cabtui.store.filter",
     "cabtui.store.detail",

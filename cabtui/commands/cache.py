@@ -73,7 +73,7 @@ def _check_format(fmt: str) -> None:
 
 
 def ls(fmt: str) -> None:
-    from cabtui.store.cache import cache_dir, entries
+    from cabtui.store.cache_files import cache_dir, entries
 
     _check_format(fmt)
     folder, now = cache_dir(), time.time()
@@ -94,7 +94,7 @@ def ls(fmt: str) -> None:
 
 
 def prune(everything: bool, older_than: float | None, dry_run: bool, fmt: str) -> None:
-    from cabtui.store.cache import (
+    from cabtui.store.cache_files import (
         cache_dir,
         entries,
         prunable,

@@ -47,7 +47,7 @@ class Ingest(Reading, Checks):
         self.root = root
         self.progress = progress or (lambda stage, done, total: None)
         self.report = IngestReport()
-        # the pid lets a later cab-tui remove it if this process is killed (cache.stale_temps)
+        # the pid lets a later cab-tui remove it if this process is killed (cache_files.stale_temps)
         self.tmp = tempfile.TemporaryDirectory(prefix=f"cabtui-ingest-{os.getpid()}-")
         self.order = 0
 

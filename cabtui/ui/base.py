@@ -65,7 +65,7 @@ def leave_stuck_threads(threads: list[threading.Thread], return_code: int | None
     and end the process now rather than wait for it."""
     if not any(t.is_alive() for t in threads):
         return
-    from cabtui.store.cache import remove_own_temps
+    from cabtui.store.cache_files import remove_own_temps
 
     remove_own_temps()
     for stream in (sys.stdout, sys.stderr):
