@@ -106,7 +106,7 @@ def test_tail_prints_each_run_of_a_cab_sweep_once_as_it_arrives(tmp_path: Path) 
         assert list(r) == [*JSON_RUN_COLUMNS, "scores"]
         assert r["scores"]["pass_rate"]["pass"] in (0, 1)
     assert any(r["n_spans"] for r in arrived)  # their per-run folders were read with them
-    assert code == 0
+    assert code == 0, err
     assert "problem" not in err  # the lines caught half-written were read again once whole
 
 
@@ -125,7 +125,7 @@ def test_tail_follows_a_harbor_job_whose_results_are_written_mid_way(tmp_path: P
         code, err = interrupt(proc)
     assert sorted(r["run"] for r in arrived) == [2, 2, 2, 3, 3, 3]
     assert {r["source"] for r in arrived} == {"harbor"}
-    assert code == 0
+    assert code == 0, err
     assert "JSON" not in err and "truncated" not in err  # a result.json caught mid-write
 
 
@@ -145,5 +145,5 @@ def test_tail_filters_and_reports_a_line_that_stays_broken(tmp_path: Path) -> No
     finally:
         code, err = interrupt(proc)
     assert all(r["run"] == 2 for r in arrived)
-    assert code == 0
+    assert code == 0, err
     assert err.count("results.jsonl:3") == 1

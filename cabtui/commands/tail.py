@@ -8,8 +8,9 @@ included), in cell_id order within each poll. Problems are printed on stderr onc
 
 from __future__ import annotations
 
+import signal
 import sys
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -60,23 +61,34 @@ def tail(
     except FilterError as e:
         error("", str(e), reveal=True)
         raise typer.Exit(2) from None
+    stop = threading.Event()
+
+    def interrupted(signum: int, frame: object) -> None:
+        if stop.is_set():  # a second ^C: at once, even mid-ingest
+            raise KeyboardInterrupt
+        stop.set()  # the first: once the read in progress ends (a query is not cut mid-way)
+
+    previous = signal.signal(signal.SIGINT, interrupted)
     try:
-        _follow(path, Query(filter_text), max(0.05, interval), new_only, reveal, source)
+        _follow(path, Query(filter_text), max(0.05, interval), new_only, reveal, source, stop)
     except KeyboardInterrupt:
         pass
     except BrokenPipeError:  # the reader went away (| head): nothing more to say
         sys.stderr.close()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     raise typer.Exit(0)
 
 
 def _follow(path: Path, q: Query, interval: float, new_only: bool, reveal: bool,
-            source: str | None) -> None:  # fmt: skip
+            source: str | None, stop: threading.Event) -> None:  # fmt: skip
+    """Print runs as they arrive until ``stop`` is set."""
     store = open_store(path, source=source)
     watcher = Watcher(store)
     printed: set[str] = set()
     told: set[Problem] = set()
     first = True
-    while True:
+    while not stop.is_set():
         rows = new_runs(store, q, printed, reveal)
         if not (first and new_only):
             for r in rows:
@@ -85,12 +97,13 @@ def _follow(path: Path, q: Query, interval: float, new_only: bool, reveal: bool,
         printed.update(r["cell_id"] for r in rows)
         first = False
         problems = store.problems()
-        while True:
+        while not stop.is_set():
             for p in watcher.settled(problems):
                 if p not in told:
                     told.add(p)
                     err.print(Text.assemble(("problem:", "yellow"), " ", shown(str(p), reveal)))
-            time.sleep(interval)
+            if stop.wait(interval):
+                return
             try:
                 fresh = watcher.poll()
             except (OSError, duckdb.Error):  # a file replaced while read: read it again
