@@ -267,7 +267,9 @@ def emit_sample(ls: LogSweep, doc: dict[str, Any], out: Out, where: str, unknown
     attachments = doc.get("attachments") if isinstance(doc.get("attachments"), dict) else {}
     events = doc.get("events") if isinstance(doc.get("events"), list) else []
     started = parse_time(doc.get("started_at"))
-    first = parse_time(events[0].get("timestamp")) if events and isinstance(events[0], dict) else None
+    first = (
+        parse_time(events[0].get("timestamp")) if events and isinstance(events[0], dict) else None
+    )
     if first is not None and (started is None or first.at < started.at):
         started = first  # the init span opens a little before the sample's started_at
     wall = _seconds_ms(doc.get("total_time"))
