@@ -23,6 +23,7 @@ from cabtui.text import safe
 
 POLL = 0.5  # seconds between looks at the sweep's files
 RETIRE = 5.0  # seconds a replaced store stays open for the queries still running on it
+BUSY = 20  # a poll that found nothing waits 19 times its own length before the next
 
 
 class LiveStatus(Static):
@@ -63,6 +64,7 @@ class LiveStatus(Static):
         self.last: float | None = None  # when runs last arrived
         self.error: str | None = None
         self._polling = False
+        self._not_before = 0.0  # perf_counter time before which no poll starts (see _poll)
 
     def on_mount(self) -> None:
         self.set_interval(self.interval, self._tick)
@@ -76,7 +78,7 @@ class LiveStatus(Static):
         self._show()
 
     def _tick(self) -> None:
-        if self.paused or self._polling:
+        if self.paused or self._polling or time.perf_counter() < self._not_before:
             return
         self._polling = True
         self.run_worker(self._poll, thread=True, group="live-poll", exit_on_error=False)
@@ -84,6 +86,7 @@ class LiveStatus(Static):
     def _poll(self) -> None:
         """In a worker: the store re-opened if the files changed, its run count and shape."""
         store, total, error = None, None, None
+        began = time.perf_counter()
         try:
             if self._base is not None:
                 base, self._base = self._base, None
@@ -95,6 +98,9 @@ class LiveStatus(Static):
                 store.shape()  # for the screens, which never query on the UI thread
         except Exception as e:  # a file replaced as it was read (or worse): said, and next time
             error = str(e).splitlines()[0] if str(e) else type(e).__name__
+        # a sweep of many files takes long to fingerprint: poll it at most 1/BUSY of the time
+        took = time.perf_counter() - began if store is None else 0.0
+        self._not_before = time.perf_counter() + took * (BUSY - 1)
         self.app.call_from_thread(self._polled, store, total, error)
 
     def _polled(self, store: Store | None, total: int | None, error: str | None) -> None:
