@@ -23,6 +23,7 @@ from cabtui.sources.common import (
     clip,
     iso,
     ms_between,
+    obj,
     parse_time,
     read_json,
     span_id,
@@ -144,7 +145,7 @@ def _steps(
         source = step.get("source") if isinstance(step.get("source"), str) else "?"
         message = _text(step.get("message"))
         sid = f"{parent}/{path.name}:{n}"  # unique within the run, cheap
-        metrics = step.get("metrics") if isinstance(step.get("metrics"), dict) else {}
+        metrics = obj(step.get("metrics"))
         attrs: dict[str, Any] = {"step_id": step.get("step_id"), "source": source}
         if message:
             attrs["message"] = clip(message)
@@ -188,9 +189,8 @@ def _steps(
             tattrs: dict[str, Any] = {"arguments": call.get("arguments")}
             if obs:
                 tattrs["observation"] = clip("\n".join(_text(o.get("content")) for o in obs))
-            fname = (
-                call.get("function_name") if isinstance(call.get("function_name"), str) else "tool"
-            )
+            function = call.get("function_name")
+            fname = function if isinstance(function, str) else "tool"
             w.out.span(w.cell_id, tid, sid, "tool_call", fname, at, 0.0, tattrs)
             for o in obs:
                 _subagents(w, o, path, label_of, tid, at, depth, subs)
@@ -204,7 +204,7 @@ def _steps(
 def _latency(w: Walk, metrics: dict[str, Any]) -> float | None:
     """The latency of an agent step's model call in ms: the step's own ``latency_s``, else the
     next of terminus-2's ``api_request_times_msec``; None when neither is known."""
-    extra = metrics.get("extra") if isinstance(metrics.get("extra"), dict) else {}
+    extra = obj(metrics.get("extra"))
     n = w.agent_steps
     w.agent_steps += 1
     value = _num(extra.get("latency_s"))

@@ -70,6 +70,16 @@ def read_text(path: Path, limit: int = TAIL_CHARS) -> str | None:
     return text[-limit:]
 
 
+def obj(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def arr(value: Any) -> list[Any]:
+    """``value`` if it is a JSON array, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
 def clip(text: Any, limit: int = TEXT_CHARS) -> Any:
     if isinstance(text, str) and len(text) > limit:
         return text[:limit] + f"… ({len(text) - limit:,} more characters)"

@@ -28,6 +28,7 @@ from cabtui.sources.common import (
     iso,
     model_parts,
     ms_between,
+    obj,
     parse_time,
     part,
     read_json,
@@ -112,12 +113,12 @@ def job_name(trial_dir: Path, result: dict[str, Any], stop: Path) -> str:
 
 
 def read_trial(trial_dir: Path, doc: dict[str, Any], stop: Path) -> Trial:
-    info = doc.get("agent_info") if isinstance(doc.get("agent_info"), dict) else {}
+    info = obj(doc.get("agent_info"))
     agent_cfg = _dig(doc, "config", "agent") or {}
     agent = info.get("name") or agent_cfg.get("name")
     if not agent and isinstance(agent_cfg.get("import_path"), str):
         agent = agent_cfg["import_path"].rsplit(":", 1)[-1].rsplit(".", 1)[-1]
-    model_info = info.get("model_info") if isinstance(info.get("model_info"), dict) else {}
+    model_info = obj(info.get("model_info"))
     model_name = model_info.get("name") or agent_cfg.get("model_name")
     cfg_model = agent_cfg.get("model_name")
     if isinstance(cfg_model, str) and "/" in cfg_model and model_name and "/" not in model_name:
@@ -189,8 +190,8 @@ def emit(t: Trial, out: Out, label_of: Callable[[Path], str]) -> None:
     """The record, spans and model calls of one trial."""
     doc = t.result
     label = label_of(t.dir / "result.json")
-    ar = doc.get("agent_result") if isinstance(doc.get("agent_result"), dict) else {}
-    vr = doc.get("verifier_result") if isinstance(doc.get("verifier_result"), dict) else {}
+    ar = obj(doc.get("agent_result"))
+    vr = obj(doc.get("verifier_result"))
     exc = doc.get("exception_info") if isinstance(doc.get("exception_info"), dict) else None
     raw_rewards = vr.get("rewards") if isinstance(vr.get("rewards"), dict) else vr.get("scores")
     rewards = {
@@ -221,7 +222,7 @@ def emit(t: Trial, out: Out, label_of: Callable[[Path], str]) -> None:
         else {}
     )
     tests = _ctrf(verifier_dir / "ctrf.json", out, label_of(verifier_dir / "ctrf.json"))
-    info = doc.get("agent_info") if isinstance(doc.get("agent_info"), dict) else {}
+    info = obj(doc.get("agent_info"))
     record: dict[str, Any] = {
         "cell_id": t.cell_id,
         "sweep_id": t.job,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cabtui.sources.common import TEXT_CHARS, Out, clip, span_id
+from cabtui.sources.common import TEXT_CHARS, Out, arr, clip, obj, span_id
 
 SILENT = {"sample_init", "state", "store", "anchor", "sentinel", "branch", "checkpoint", "pool"}
 MARKERS = {
@@ -129,7 +129,7 @@ class Walk:
 
 
 def _input(w: Walk, ev: dict[str, Any]) -> list[Any]:
-    msgs = ev.get("input") if isinstance(ev.get("input"), list) else []
+    msgs = arr(ev.get("input"))
     refs = ev.get("input_refs")
     pool = w.events_data.get("messages") if isinstance(w.events_data, dict) else None
     if not msgs and isinstance(refs, list) and isinstance(pool, list):
@@ -143,15 +143,15 @@ def _input(w: Walk, ev: dict[str, Any]) -> list[Any]:
 def _model(w: Walk, ev: dict[str, Any], parent: str) -> None:
     w.seq += 1
     start = w.ms(ev.get("timestamp"))
-    output = ev.get("output") if isinstance(ev.get("output"), dict) else {}
+    output = obj(ev.get("output"))
     end = w.ms(ev.get("completed"))
     latency = end - start if end is not None and start is not None and end >= start else None
     if latency is None and isinstance(output.get("time"), (int, float)):
         latency = float(output["time"]) * 1000.0
-    usage = output.get("usage") if isinstance(output.get("usage"), dict) else {}
-    choices = output.get("choices") if isinstance(output.get("choices"), list) else []
+    usage = obj(output.get("usage"))
+    choices = arr(output.get("choices"))
     first = choices[0] if choices and isinstance(choices[0], dict) else {}
-    message = first.get("message") if isinstance(first.get("message"), dict) else {}
+    message = obj(first.get("message"))
     stop = first.get("stop_reason")
     model = str(ev.get("model") or output.get("model") or "model")
     completion = {
@@ -188,13 +188,13 @@ def _marker(w: Walk, kind: str, ev: dict[str, Any], parent: str) -> None:
                   "file": ev.get("file"), "result": ev.get("result"),
                   "output": clip(ev.get("output"), 2000), "completed": ev.get("completed")}  # fmt: skip
     elif kind == "score":
-        sc = ev.get("score") if isinstance(ev.get("score"), dict) else {}
+        sc = obj(ev.get("score"))
         name = f"score {ev.get('scorer') or ''}: {json.dumps(sc.get('value'), default=str)[:60]}"
         attrs |= {"value": json.dumps(sc.get("value"), default=str), "answer": clip(sc.get("answer"), 2000),
                   "explanation": clip(sc.get("explanation"), 2000),
                   "intermediate": ev.get("intermediate")}  # fmt: skip
     elif kind == "error":
-        err = ev.get("error") if isinstance(ev.get("error"), dict) else {}
+        err = obj(ev.get("error"))
         name = f"error: {str(err.get('message') or '')[:80]}"
         attrs |= {
             "message": clip(err.get("message"), 4000),
@@ -208,7 +208,7 @@ def _marker(w: Walk, kind: str, ev: dict[str, Any], parent: str) -> None:
         attrs |= {k: clip(json.dumps(ev.get(k), default=str), 2000)
                   for k in ("decision", "approver", "explanation", "call")}  # fmt: skip
     elif kind == "logger":
-        msg = ev.get("message") if isinstance(ev.get("message"), dict) else {}
+        msg = obj(ev.get("message"))
         name = f"log {msg.get('level')}: {str(msg.get('message') or '')[:80]}"
         attrs |= {"message": clip(msg.get("message"), 2000), "level": msg.get("level")}
     else:

@@ -24,11 +24,13 @@ from typing import Any
 
 from cabtui.sources.common import (
     Out,
+    arr,
     clip,
     close_out,
     iso,
     model_parts,
     ms_between,
+    obj,
     open_out,
     parse_time,
     part,
@@ -233,7 +235,7 @@ def _text(value: Any, attachments: dict[str, str], limit: int = 4000) -> Any:
 
 
 def _usage(doc: dict[str, Any]) -> tuple[dict[str, Any], float | None]:
-    usage = doc.get("model_usage") if isinstance(doc.get("model_usage"), dict) else {}
+    usage = obj(doc.get("model_usage"))
     tot: dict[str, Any] = {"prompt_tokens": None, "completion_tokens": None, "cache_tokens": None}
     cost = None
     for u in usage.values():
@@ -260,12 +262,13 @@ def _seconds_ms(value: Any) -> float | None:
 
 def emit_sample(ls: LogSweep, doc: dict[str, Any], out: Out, where: str, unknown: set[str]) -> None:
     sample_id = doc.get("id")
-    epoch = doc.get("epoch") if isinstance(doc.get("epoch"), int) else 1
+    number = doc.get("epoch")
+    epoch = number if isinstance(number, int) else 1
     run = ls.run_offset + max(1, epoch)
     body = f"{ls.sweep_id}/{ls.tui}/{ls.vendor}/{ls.model}/{ls.family}/{part(sample_id, 'sample')}"
     cell = body if run == 1 else f"{body}#run{run}"
-    attachments = doc.get("attachments") if isinstance(doc.get("attachments"), dict) else {}
-    events = doc.get("events") if isinstance(doc.get("events"), list) else []
+    attachments = obj(doc.get("attachments"))
+    events = arr(doc.get("events"))
     started = parse_time(doc.get("started_at"))
     first = (
         parse_time(events[0].get("timestamp")) if events and isinstance(events[0], dict) else None
@@ -285,7 +288,7 @@ def emit_sample(ls: LogSweep, doc: dict[str, Any], out: Out, where: str, unknown
         from cabtui.sources.common import When
 
         ended = When(started.at + timedelta(milliseconds=wall), started.naive)
-    raw_scores = doc.get("scores") if isinstance(doc.get("scores"), dict) else {}
+    raw_scores = obj(doc.get("scores"))
     scores_in = {
         (ls.scorers[0] if k == SCORER_PLACEHOLDER and ls.scorers else k): v
         for k, v in raw_scores.items()
