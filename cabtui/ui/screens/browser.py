@@ -2,8 +2,7 @@
 the store, re-ranked by what-if weights; the door to a run's detail, the pivot and compare.
 
 Every query runs in a thread worker with its own cursor and comes back as a :class:`Page` of
-formatted rows; the grids hold one window of rows each and ask for another when scrolled.
-"""
+formatted rows; the grids hold one window of rows each and ask for another when scrolled."""
 
 from __future__ import annotations
 
@@ -26,9 +25,10 @@ from cabtui.store.store import Store
 from cabtui.text import safe, shown
 from cabtui.ui.keys import Command, bindings
 from cabtui.ui.screens.base import CabScreen
+from cabtui.ui.screens.browser_keys import BROWSER_COMMANDS, status_line
 from cabtui.ui.widgets.columns import cell_grid, format_rows, run_grid
 from cabtui.ui.widgets.filter_bar import FilterBar
-from cabtui.ui.widgets.grid import Grid, Page
+from cabtui.ui.widgets.grid import Grid, Page, next_window
 from cabtui.ui.widgets.live import LiveStatus
 from cabtui.ui.widgets.problems import ProblemsPanel
 
@@ -40,43 +40,7 @@ MAX_MARKED = 2
 
 class BrowserScreen(CabScreen[None]):
     CSS_PATH = "browser.tcss"
-    COMMAND_LIST: ClassVar[list[Command]] = [
-        Command(
-            "focus_filter",
-            "slash",
-            "Filter",
-            "Type a filter; the grid follows each keystroke.",
-            key_display="/",
-            # Checked before the key reaches the grid, so that keys typed right after "/"
-            # (a fast typist, a paste, tmux send-keys) already go to the filter bar.
-            priority=True,
-        ),
-        Command(
-            "toggle_grid", "g", "Runs/cells", "Switch between the runs grid and the cells grid."
-        ),
-        Command(
-            "open",
-            "enter",
-            "Open",
-            "Open the run's detail; in the cells grid, show the cell's runs.",
-        ),
-        Command("sort_here", "s", "Sort", "Sort by the column at the cursor (again: reverse)."),
-        Command("reverse_sort", "S", "Reverse", "Reverse the sort order.", show=False),
-        Command("mark", "m", "Mark", "Mark or unmark the run for comparison (two at most)."),
-        Command("compare", "c", "Compare", "Compare the two marked runs."),
-        Command("pivot", "p", "Pivot", "Pivot the filtered runs; drill down into a cell of it."),
-        Command("weights", "w", "Weights", "What-if composite weights: re-rank the grid."),
-        Command("toggle_problems", "P", "Problems", "Show or hide the sweep's load problems."),
-        Command(
-            "toggle_live", "L", "Live", "Pause or resume following the sweep on disk.", show=False
-        ),
-        Command("cursor('down')", "j", "Down", "Cursor down.", show=False),
-        Command("cursor('up')", "k", "Up", "Cursor up.", show=False),
-        Command("cursor('left')", "h", "Left", "Cursor left.", show=False),
-        Command("cursor('right')", "l", "Right", "Cursor right.", show=False),
-        Command("cursor('page_down')", "ctrl+d", "Page down", "Half a page down.", show=False),
-        Command("cursor('page_up')", "ctrl+u", "Page up", "Half a page up.", show=False),
-    ]
+    COMMAND_LIST: ClassVar[list[Command]] = BROWSER_COMMANDS
     BINDINGS = bindings(COMMAND_LIST)
 
     runs_query: reactive[Query] = reactive(Query, init=False)
@@ -226,18 +190,12 @@ class BrowserScreen(CabScreen[None]):
         window held nor the one asked for covers them, ask for one reaching ``WINDOW - MARGIN``
         rows further on, in the direction ``row`` left the window by."""
         kind: Kind = grid.id  # type: ignore[assignment]  # the grids' ids are the two Kind values (runs, cells)
-        page, total = grid.page, grid.page.total
-        lo, hi = max(0, row - MARGIN), min(total, row + MARGIN + 1)
-        windows = [(page.offset, page.offset + len(page.rows))]
         asked = self._asked[kind]
-        if asked is not None and asked[0] == self._generation[kind]:
-            windows.append((asked[1], asked[1] + WINDOW))
-        if any(start <= lo and hi <= end for start, end in windows):
-            return
-        offset = row - MARGIN if row >= page.offset + len(page.rows) // 2 else row + MARGIN - WINDOW
-        offset = max(0, min(offset, total - WINDOW))
-        q = self.runs_query if kind == "runs" else self.cells_query
-        self._run(kind, q, offset, False, f"window-{kind}")
+        held = asked[1] if asked is not None and asked[0] == self._generation[kind] else None
+        offset = next_window(grid.page, held, row, WINDOW, MARGIN)
+        if offset is not None:
+            q = self.runs_query if kind == "runs" else self.cells_query
+            self._run(kind, q, offset, False, f"window-{kind}")
 
     def on_grid_window_needed(self, event: Grid.WindowNeeded) -> None:
         self._follow(event.grid, event.row)
@@ -298,26 +256,10 @@ class BrowserScreen(CabScreen[None]):
     def _status(self) -> None:
         grid = self.grid()
         q = self.runs_query if self.view == "runs" else self.cells_query
-        total = grid.page.total
-        parts = []
-        if self.view == "runs":
-            parts.append(f"shown {total:,} of {self.all_runs or 0:,} runs")
-        else:
-            parts.append(f"{total:,} cells (reruns aggregated)")
-        if self.filter_error:
-            parts.append("bad filter (see above)")
-        parts.append(f"filter {q.filter.strip() or 'none'}")
         label = next((c.label for c in grid.grid_columns if c.sort == q.sort), None)
-        parts.append(f"sort {label} {'↓' if q.descending else '↑'}" if label else "sort cell")
-        if q.weights is not None:
-            parts.append("what-if weights")
-        marked = self.app.marked
-        if marked:
-            parts.append(f"● {len(marked)} marked")
-        if grid.hidden:
-            n = len(grid.hidden)
-            parts.append(f"+{n} col{'s' if n > 1 else ''} if wider")
-        self.query_one("#status", Static).update(Text(safe(" · ".join(parts))))
+        line = status_line(self.view == "runs", grid.page.total, self.all_runs, q, label,
+                           bool(self.filter_error), len(self.app.marked), len(grid.hidden))  # fmt: skip
+        self.query_one("#status", Static).update(Text(safe(line)))
 
     # -- commands --------------------------------------------------------------------------
 

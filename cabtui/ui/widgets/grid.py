@@ -357,3 +357,18 @@ class Grid(DataTable, inherit_bindings=False):
             if self.grid_columns[i].key == key:
                 return n
         return None
+
+
+def next_window(page: Page, asked: int | None, row: int, window: int, margin: int) -> int | None:
+    """The offset of the window to ask for so that ``margin`` rows either side of ``row`` are
+    held, or None when the window held (or the one at ``asked``, on its way) covers them: one
+    reaching ``window - margin`` rows further on, in the direction ``row`` left the window by."""
+    total = page.total
+    lo, hi = max(0, row - margin), min(total, row + margin + 1)
+    windows = [(page.offset, page.offset + len(page.rows))]
+    if asked is not None:
+        windows.append((asked, asked + window))
+    if any(start <= lo and hi <= end for start, end in windows):
+        return None
+    offset = row - margin if row >= page.offset + len(page.rows) // 2 else row + margin - window
+    return max(0, min(offset, total - window))
