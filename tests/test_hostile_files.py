@@ -628,7 +628,7 @@ def run_in_pty(script: Path, sweep: Path, folder: Path, action: object) -> tuple
             assert time.monotonic() < deadline and proc.poll() is None, bytes(out)[-2000:]
             time.sleep(0.05)
         time.sleep(0.5)
-        action(proc, master)  # type: ignore[operator]
+        action(proc, master)  # type: ignore[operator]  # each case's action is a callable taking the process and the pty
         code = proc.wait(timeout=TIMEOUT)
     finally:
         if proc.poll() is None:

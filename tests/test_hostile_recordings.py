@@ -60,11 +60,11 @@ def problem_at(rec: Recording, line: int, words: str = "") -> str:
     return found[0]
 
 
-def data(rec) -> list[str]:  # type: ignore[no-untyped-def]
+def data(rec) -> list[str]:  # type: ignore[no-untyped-def]  # Pilot and the test's callables are untyped here
     return [e.data for e in rec.events]
 
 
-def run_frame(path: Path, at: float = 100.0, fmt: str = "text", reveal: bool = False):  # type: ignore[no-untyped-def]
+def run_frame(path: Path, at: float = 100.0, fmt: str = "text", reveal: bool = False):  # type: ignore[no-untyped-def]  # Pilot and the test's callables are untyped here
     out, err = io.StringIO(), io.StringIO()
     code = frame.run(path, None, at, fmt, out=out, err=err, reveal=reveal)
     return code, out.getvalue(), err.getvalue()

@@ -230,7 +230,7 @@ def test_rich_text_never_reads_markup_or_emoji() -> None:
     value = "[link=http://x]y[/link] [/] :100: [bold]z[/bold]"
     console = Console(file=io.StringIO(), width=200, color_system=None)
     console.print(rich_text(value))
-    assert console.file.getvalue().strip() == value  # type: ignore[attr-defined]
+    assert console.file.getvalue().strip() == value  # type: ignore[attr-defined]  # Console.file is typed IO[str]; here it is the StringIO given above
 
 
 def test_strict_json_writes_null_for_nan_and_infinity() -> None:

@@ -16,7 +16,7 @@ AIDER = f"expansion-20260616/aider/{MODEL}/mutations/rust-error-negated"
 COPILOT = f"expansion-20260616/copilot/{MODEL}/mutations/rust-error-negated"
 
 
-def test_compare_aider_vs_copilot(snap_compare, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_compare_aider_vs_copilot(snap_compare, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]  # pytest-textual-snapshot's snap_compare fixture and Pilot arguments are untyped here
     """aider (A, passed) against copilot (B, failed) on mutations/rust-error-negated, cursor
     moved with `d` to where the traces part. A reviewer should see: the identity table with
     tui, container_image, image_digest, grader_exit_code, started/ended_at, duration_ms and

@@ -16,7 +16,7 @@ RECORDED = (
 )
 
 
-def test_replay_paused_mid_recording(snap_compare, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_replay_paused_mid_recording(snap_compare, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]  # pytest-textual-snapshot's snap_compare fixture and Pilot arguments are untyped here
     """Replay of the recorded aider run, paused 1.2 s into its first `cargo test --offline`
     span (nine spans forward, then twelve 100 ms steps). A reviewer should see: the ruler
     (yellow ▼ markers, purple ● model calls, grey ╵ span starts, the white ┃ cursor about a

@@ -54,7 +54,7 @@ def _snap_loading(snap_compare: Snap, store: Store, size: tuple[int, int]) -> bo
                 break
         # the app ends the process at exit while an opener still runs (a sweep stuck opening);
         # this one is held by the test, which lets it go once the picture is taken
-        pilot.app.openers.clear()  # type: ignore[attr-defined]
+        pilot.app.openers.clear()  # type: ignore[attr-defined]  # the screen under test is reached through App.screen, typed as the base Screen
         await _no_blink(pilot)
 
     app = CabApp(open_store, clock=lambda: 0.0)

@@ -29,7 +29,7 @@ async def _settle(pilot: Pilot[None]) -> None:
         await pilot.pause()
 
 
-def test_harbor_job_grid(snap_compare, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_harbor_job_grid(snap_compare, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]  # pytest-textual-snapshot's snap_compare fixture and Pilot arguments are untyped here
     """The runs grid of the Harbor sample: nine trials (gemini, gpt, opus x 3 reruns) with the
     columns a Harbor job has: tui, model, task, run, pass (✓ for gemini runs 1 and 3 and opus
     run 3), status "ok", the three reward keys (score, score_binary, score_continuous_v2, 1.00
@@ -46,7 +46,7 @@ def test_harbor_job_grid(snap_compare, cache_dir: Path) -> None:  # type: ignore
     assert snap_compare(app, terminal_size=(140, 30), run_before=run_before)
 
 
-def test_harbor_trial_detail(snap_compare, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_harbor_trial_detail(snap_compare, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]  # pytest-textual-snapshot's snap_compare fixture and Pilot arguments are untyped here
     """The detail of the passing opus trial (run 3): PASS, its identity as Harbor records it
     (source harbor, status ok, agent version, task version = the task checksum, cost, cache
     tokens, the job mm-opus, start, end, duration, tokens), no per-axis composite breakdown."""
@@ -60,7 +60,7 @@ def test_harbor_trial_detail(snap_compare, cache_dir: Path) -> None:  # type: ig
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
 
-def test_harbor_replay_atif_steps_beside_the_recording(snap_compare, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_harbor_replay_atif_steps_beside_the_recording(snap_compare, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]  # pytest-textual-snapshot's snap_compare fixture and Pilot arguments are untyped here
     """Replay of the passing opus trial, eight spans in: the ruler with model calls (purple ●)
     over the whole trial; the waterfall with the trial, the terminal recording "aligned within
     1 s", user and agent steps and under each agent step its claude model call and tool call;

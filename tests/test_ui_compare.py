@@ -59,8 +59,8 @@ async def test_marking_two_runs_in_the_browser_opens_them(sample_store: Store) -
     app = CabApp(lambda p: sample_store, clock=lambda: 0.0)
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
-        await settle(pilot, lambda: bool(app.screen.grid().page.raw))  # type: ignore[attr-defined]
-        rows = [r["cell_id"] for r in app.screen.grid().page.raw]  # type: ignore[attr-defined]
+        await settle(pilot, lambda: bool(app.screen.grid().page.raw))  # type: ignore[attr-defined]  # the screen under test is reached through App.screen, typed as the base Screen
+        rows = [r["cell_id"] for r in app.screen.grid().page.raw]  # type: ignore[attr-defined]  # the screen under test is reached through App.screen, typed as the base Screen
         await pilot.press("m", "j", "m", "c")
         await settle(pilot, lambda: compared(app))
         screen = app.screen
@@ -154,7 +154,7 @@ async def test_diffs_section_shows_a_file_only_in_a(sample_store: Store) -> None
         await pilot.pause()
         assert screen.query_one("#cmp-diffs").display
         assert not screen.query_one("#cmp-terms").display
-        text = plain(screen.query_one("#cmp-diffs-body").content)  # type: ignore[attr-defined]
+        text = plain(screen.query_one("#cmp-diffs-body").content)  # type: ignore[attr-defined]  # the screen under test is reached through App.screen, typed as the base Screen
         only_a = diff_runs(sample_store, AIDER, COPILOT)["files"]["modified"]["only_a"]
         assert only_a == ["src/lib.rs"]
         row = next(line for line in text.splitlines() if line.strip().startswith("modified"))
@@ -196,7 +196,7 @@ async def test_pivot_best_and_worst_or_a_notice(sample_store: Store) -> None:
         assert pivot.data is not None
         task = "polyglot/rust-fix-failing-test"
         r, c = pivot.data.rows.index(task), pivot.data.cols.index("aider") + 1
-        pivot.query_one("#pivot-grid").move_cursor(row=r, column=c)  # type: ignore[attr-defined]
+        pivot.query_one("#pivot-grid").move_cursor(row=r, column=c)  # type: ignore[attr-defined]  # the screen under test is reached through App.screen, typed as the base Screen
         await pilot.press("b")
         await settle(pilot, lambda: compared(app))
         assert isinstance(app.screen, CompareScreen)
@@ -204,7 +204,7 @@ async def test_pivot_best_and_worst_or_a_notice(sample_store: Store) -> None:
         await pilot.press("escape")
         await settle(pilot, lambda: app.screen is pivot)
         r = pivot.data.rows.index("mutations/rust-error-negated")
-        pivot.query_one("#pivot-grid").move_cursor(row=r, column=c)  # type: ignore[attr-defined]
+        pivot.query_one("#pivot-grid").move_cursor(row=r, column=c)  # type: ignore[attr-defined]  # the screen under test is reached through App.screen, typed as the base Screen
         await pilot.press("b")
         await settle(pilot, lambda: True)
         assert app.screen is pivot  # type: ignore[comparison-overlap]  # the screen changed since the isinstance above

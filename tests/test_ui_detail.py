@@ -108,8 +108,8 @@ async def test_unknown_keys_tails_and_note_banner(sweep_copy: Path) -> None:
         assert "queue_ms (unknown key)" in scores
         out = screen.query_one("#detail-stdout", Static).content
         err = plain(screen.query_one("#detail-stderr", Static))
-        assert "\x1b" not in out.plain and "red failure" in out.plain  # type: ignore[union-attr]
-        colours = [getattr(span.style, "color", None) for span in out.spans]  # type: ignore[union-attr]
+        assert "\x1b" not in out.plain and "red failure" in out.plain  # type: ignore[union-attr]  # Static.content is typed as any visual; the tail is a rich Text
+        colours = [getattr(span.style, "color", None) for span in out.spans]  # type: ignore[union-attr]  # Static.content is typed as any visual; the tail is a rich Text
         assert any(c is not None and c.number == 1 for c in colours)  # ANSI red kept as a colour
         assert "progress 100%" in err and "\r" not in err and "progress 10%" not in err
 

@@ -15,7 +15,7 @@ from cabtui.ui.screens.loading import LoadingScreen
 from tests.pilot_helpers import settle
 
 
-async def until(pilot, ready) -> None:  # type: ignore[no-untyped-def]
+async def until(pilot, ready) -> None:  # type: ignore[no-untyped-def]  # Pilot and the test's callables are untyped here
     """Pause until ``ready()`` without waiting for workers (the opener is held on purpose)."""
     for _ in range(200):
         await pilot.pause()
@@ -31,7 +31,7 @@ def gated(store: Store) -> tuple[threading.Event, object]:
     """An opener that reports a stage, then waits until the test lets it finish."""
     gate = threading.Event()
 
-    def open_store(progress):  # type: ignore[no-untyped-def]
+    def open_store(progress):  # type: ignore[no-untyped-def]  # Pilot and the test's callables are untyped here
         progress("runs", 1, 3)
         assert gate.wait(30), "the test never opened the gate"
         return store
@@ -41,7 +41,7 @@ def gated(store: Store) -> tuple[threading.Event, object]:
 
 async def test_keys_typed_while_loading_reach_the_filter(sample_store: Store) -> None:
     gate, open_store = gated(sample_store)
-    app = CabApp(open_store)  # type: ignore[arg-type]
+    app = CabApp(open_store)  # type: ignore[arg-type]  # the gated opener is untyped (it takes and returns what Store.open does)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, LoadingScreen))
         # 'q' and '?' inside the filter text are text, not quit and help
@@ -64,7 +64,7 @@ async def test_keys_typed_while_loading_reach_the_filter(sample_store: Store) ->
 
 async def test_app_keys_answer_while_loading(sample_store: Store) -> None:
     gate, open_store = gated(sample_store)
-    app = CabApp(open_store)  # type: ignore[arg-type]
+    app = CabApp(open_store)  # type: ignore[arg-type]  # the gated opener is untyped (it takes and returns what Store.open does)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, LoadingScreen))
         await pilot.press("question_mark")

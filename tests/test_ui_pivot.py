@@ -55,13 +55,13 @@ async def test_cursor_value_cycling_and_enter_filter(sample_store: Store) -> Non
         after = cell(grid, 2, 1)
         assert before != after and after.endswith("%")  # composite -> pass rate
         assert "95% CI" in str(screen.query_one("#pivot-detail", Static).content)
-        stats = screen.data.stats(2, 1)  # type: ignore[union-attr]
+        stats = screen.data.stats(2, 1)  # type: ignore[union-attr]  # the value was checked not None by the wait before it (mypy cannot see across the await)
         await pilot.press("enter")
         await pilot.pause()
         assert len(results) == 1 and results[0] is not None
         chosen = results[0]
         assert "tui:" in chosen and "model:" in chosen
-        assert sample_store.count(Query(chosen)) == stats["n"] > 0  # type: ignore[index]
+        assert sample_store.count(Query(chosen)) == stats["n"] > 0  # type: ignore[index]  # stats() gives None off the grid; (2, 1) is on it
 
 
 async def test_margins_are_means_of_runs_and_dims_cycle(sample_store: Store) -> None:
@@ -88,8 +88,8 @@ async def test_margins_are_means_of_runs_and_dims_cycle(sample_store: Store) -> 
         await settle(pilot, lambda: screen.data is not None and screen.data.rows_dim == "task_id")
         await pilot.press("2")
         await settle(pilot, lambda: screen.data is not None and screen.data.cols_dim == "family")
-        for i, task in enumerate(screen.data.rows):  # type: ignore[union-attr]
-            assert sample_store.count(Query(screen.filter_for(i, 0))) > 0, task  # type: ignore[arg-type]
+        for i, task in enumerate(screen.data.rows):  # type: ignore[union-attr]  # the value was checked not None by the wait before it (mypy cannot see across the await)
+            assert sample_store.count(Query(screen.filter_for(i, 0))) > 0, task  # type: ignore[arg-type]  # filter_for may give None off the grid; these cells are on it
         await pilot.press("escape")
         await pilot.pause()
         assert results == [None]

@@ -113,7 +113,7 @@ async def test_step_jump_and_home_end(recorded_store: Store) -> None:
     app = replay_app(recorded_store, RECORDED, FrozenClock())
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(app, pilot)
-        c = screen.session.clock  # type: ignore[union-attr]
+        c = screen.session.clock  # type: ignore[union-attr]  # the value was checked not None by the wait before it (mypy cannot see across the await)
         await pilot.press("full_stop")
         await pilot.pause()
         assert c.position == pytest.approx(100.0)
@@ -179,7 +179,7 @@ async def test_space_plays_with_the_frozen_clock(recorded_store: Store) -> None:
     app = replay_app(recorded_store, RECORDED, clock)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(app, pilot)
-        c = screen.session.clock  # type: ignore[union-attr]
+        c = screen.session.clock  # type: ignore[union-attr]  # the value was checked not None by the wait before it (mypy cannot see across the await)
         await pilot.press("space")
         assert c.playing
         clock.now += 1.5

@@ -16,7 +16,6 @@ def _status(screen: ReplayScreen) -> str:
     return str(screen.query_one("#status", Static).render())
 
 
-
 def _panned(term: TerminalView) -> bool:
     """Read afresh: mypy keeps an attribute narrowed by an earlier assert across a key press."""
     return term.panned

@@ -45,7 +45,7 @@ def _plain(screen: object, selector: str) -> str:
     return plain_text(screen.query_one(selector, Static).content, width=250)  # type: ignore[attr-defined]  # any screen
 
 
-async def _settle(app: CabApp, pilot) -> None:  # type: ignore[no-untyped-def]
+async def _settle(app: CabApp, pilot) -> None:  # type: ignore[no-untyped-def]  # Pilot and the test's callables are untyped here
     for _ in range(6):
         await pilot.pause()
         await app.workers.wait_for_complete()

@@ -45,7 +45,7 @@ async def test_a_failing_query_is_shown_and_the_app_keeps_running(
         await settle(pilot, lambda: any("went away" in n for n in notes(app)))
         assert app.is_running and isinstance(app.screen, BrowserScreen)
         assert "IOException: IO Error: the cache file went away [x]" in notes(app)
-        await settle(pilot, lambda: app.screen.query_one("#runs").page.total > 0)  # type: ignore[attr-defined]
+        await settle(pilot, lambda: app.screen.query_one("#runs").page.total > 0)  # type: ignore[attr-defined]  # the screen under test is reached through App.screen, typed as the base Screen
         await pilot.press("g")  # the screen still answers its keys
         await pilot.pause()
         assert isinstance(app.screen, BrowserScreen) and app.screen.view == "cells"

@@ -124,7 +124,7 @@ class EvalZip:
                 used += len(chunk) - len(d.unused_data)
             return used
         if method == ZSTD:
-            z = _zstd().decompressobj()  # type: ignore[attr-defined]
+            z = _zstd().decompressobj()  # type: ignore[attr-defined]  # zstandard's stubs do not declare decompressobj
             used = 0
             while not z.eof:
                 chunk = self.f.read(_CHUNK)
@@ -161,7 +161,7 @@ class EvalZip:
                 if not d.eof and len(data) <= MAX_MEMBER_BYTES:
                     raise ZipProblem(f"{name}: compressed data cut short")
             elif m.method == ZSTD:
-                z = _zstd().decompressobj()  # type: ignore[attr-defined]
+                z = _zstd().decompressobj()  # type: ignore[attr-defined]  # zstandard's stubs do not declare decompressobj
                 data = z.decompress(raw)
                 if not z.eof:
                     raise ZipProblem(f"{name}: compressed data cut short")

@@ -216,7 +216,7 @@ class _Stream:
 
     def peek(self) -> str:
         while True:
-            self.pos = _WS.match(self.buf, self.pos).end()  # type: ignore[union-attr]
+            self.pos = _WS.match(self.buf, self.pos).end()  # type: ignore[union-attr]  # the whitespace pattern always matches (it matches the empty string)
             if self.pos < len(self.buf) or not self._more():
                 return self.buf[self.pos : self.pos + 1]
 

@@ -118,7 +118,7 @@ class AlignedSpans(Widget):
                 self.refresh(Region(0, (r - self.top) * n + 1, w, n))
 
     def header(self, width: int) -> Text:
-        """"A over B", or A and B over their halves; then how many rows of each kind, and
+        """ "A over B", or A and B over their halves; then how many rows of each kind, and
         where the traces part (beside A: a long B half never hides it)."""
         counts: dict[str, int] = {}
         for p in self.pairs:
