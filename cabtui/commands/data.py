@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import typer
 from rich.table import Table
 from rich.text import Text
@@ -17,6 +18,7 @@ from cabtui.replay.tail import tail_text
 from cabtui.secrets import mask
 from cabtui.store.filter import FilterError
 from cabtui.store.query import CELL_COLUMNS, RUN_COLUMNS, Query
+from cabtui.store.store import Store
 from cabtui.text import dumps, finite, mask_rich, safe, shown
 
 out = stdout_console()
@@ -92,11 +94,7 @@ def ls(
         err.print(Text(f"  {safe(filter_text)}"))
         err.print(Text(f"  {' ' * e.start}{'^' * max(1, e.end - e.start)}"))
         raise typer.Exit(2) from None
-    rows: list[dict[str, Any]] = [finite(r if reveal else mask(r)) for r in table.to_pylist()]
-    if by == "run" and fmt == "json":
-        every = store.score_map([r["cell_id"] for r in rows])
-        for r in rows:
-            r["scores"] = every.get(r["cell_id"], {})
+    rows = shown_rows(store, table, reveal, scores=by == "run" and fmt == "json")
     if fmt == "json":
         print(dumps(rows))
     elif fmt == "csv":
@@ -119,6 +117,17 @@ def ls(
         out.print(_table(rows, cols))
         err.print(f"{len(rows)} shown of {total} {by}s")
     raise typer.Exit(1 if report_problems(store, reveal=reveal) else 0)
+
+
+def shown_rows(store: Store, table: pa.Table, reveal: bool, scores: bool) -> list[dict[str, Any]]:
+    """Rows as ``ls`` prints them: masked unless revealed, non-finite numbers as null, and with
+    ``scores`` each run's score keys by axis (the json form)."""
+    rows: list[dict[str, Any]] = [finite(r if reveal else mask(r)) for r in table.to_pylist()]
+    if scores:
+        every = store.score_map([r["cell_id"] for r in rows])
+        for r in rows:
+            r["scores"] = every.get(r["cell_id"], {})
+    return rows
 
 
 def _csv(v: Any) -> Any:

@@ -21,14 +21,13 @@ import typer
 from rich.text import Text
 
 from cabtui.commands.common import err, error, open_store
-from cabtui.commands.data import JSON_RUN_COLUMNS
-from cabtui.secrets import mask
+from cabtui.commands.data import JSON_RUN_COLUMNS, shown_rows
 from cabtui.store.filter import FilterError, compile_filter
 from cabtui.store.live import Watcher
 from cabtui.store.query import Query
 from cabtui.store.store import Store
 from cabtui.sweep.problems import Problem
-from cabtui.text import dumps, finite, shown
+from cabtui.text import dumps, shown
 
 
 def new_runs(store: Store, q: Query, printed: set[str], reveal: bool) -> list[dict[str, Any]]:
@@ -37,11 +36,7 @@ def new_runs(store: Store, q: Query, printed: set[str], reveal: bool) -> list[di
     if printed:
         known = pc.is_in(table["cell_id"], value_set=pa.array(sorted(printed), pa.string()))
         table = table.filter(pc.invert(known))
-    rows: list[dict[str, Any]] = [finite(r if reveal else mask(r)) for r in table.to_pylist()]
-    scores = store.score_map([r["cell_id"] for r in rows])
-    for r in rows:
-        r["scores"] = scores.get(r["cell_id"], {})
-    return rows
+    return shown_rows(store, table, reveal, scores=True)
 
 
 def tail(

@@ -7,18 +7,21 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-from cabtui.sweep.layout import not_regular, read_regular
+from cabtui.sweep.layout import Sweep, not_regular, open_regular, read_regular
 from cabtui.sweep.lines import MAX_LINE_BYTES, check_line
 from cabtui.sweep.problems import Problem
 
 MAX_FILE_BYTES = 256 * 1024 * 1024  # one imported JSON document
 TAIL_CHARS = 64 * 1024  # of a test's stdout or stderr kept in a record
 TEXT_CHARS = 16 * 1024  # of a prompt, message or observation kept in a span or model call
+# What a run's own data can raise while it is mapped (a value of a shape nobody expected).
+IMPORT_ERRORS = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
 
 
 class Unreadable(Exception):
@@ -57,10 +60,8 @@ def read_json(path: Path) -> Any:
 
 def read_text(path: Path, limit: int = TAIL_CHARS) -> str | None:
     """The last ``limit`` characters of a regular text file, or None."""
-    if not path.exists() or not_regular(path) is not None:
-        return None
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:  # never blocks on a FIFO, never reads a device
             f.seek(0, 2)
             size = f.tell()
             f.seek(max(0, size - limit * 4))
@@ -182,6 +183,17 @@ def task_parts(name: Any, family: Any = None) -> tuple[str, str]:
     return part(family, "tasks"), part(text, "unknown")
 
 
+PHASE_SLACK_MS = 2000.0  # a phase may start or end this much outside its trial (clock skew)
+
+
+def phase_inside(start: float, stop: float, end: float | None) -> bool:
+    """Whether a phase [start, stop] (ms from the trial's start) lies inside a trial ending at
+    ``end``, give or take PHASE_SLACK_MS."""
+    if stop < start or start < -PHASE_SLACK_MS:
+        return False
+    return end is None or stop <= end + PHASE_SLACK_MS
+
+
 def span_id(*parts: Any) -> str:
     return hashlib.sha1("\0".join(map(str, parts)).encode()).hexdigest()[:16]
 
@@ -201,6 +213,7 @@ class Out:
     calls: IO[str]
     problems: list[Problem] = field(default_factory=list)
     n_records: int = 0
+    rows: list[str] = field(default_factory=list)  # the file each record came from, in order
 
     def problem(self, file: Path | str, reason: str, line: int | None = None) -> None:
         self.problems.append(Problem(str(file), line, reason))
@@ -216,6 +229,16 @@ class Out:
     def record(self, rec: dict[str, Any]) -> None:
         self.results.write(self._line(rec))
         self.n_records += 1
+
+    def run(self, origin: str, write: Callable[[], None]) -> None:
+        """Write one run through ``write()``: data it cannot import is a problem of ``origin``
+        (the rest of the sweep still loads); a record written is said to come from ``origin``."""
+        before = self.n_records
+        try:
+            write()
+        except IMPORT_ERRORS as e:
+            self.problem(origin, f"cannot import: {e}")
+        self.rows += [origin] * (self.n_records - before)
 
     def span(
         self,
@@ -261,6 +284,19 @@ def open_out(folder: Path) -> tuple[Out, dict[str, Path]]:
     return out, files
 
 
+def write_sweep(sweep: Sweep, folder: Path, write: Callable[[Out], None]) -> None:
+    """An imported sweep's files, written into ``folder`` by ``write(out)``: the sweep is given
+    them, with the problems met and the file each record came from."""
+    out, files = open_out(folder)
+    try:
+        write(out)
+    finally:
+        close_out(out)
+    sweep.generated = files
+    sweep.problems.extend(out.problems)
+    sweep.row_files.extend(out.rows)
+
+
 def close_out(out: Out) -> None:
     for f in (out.results, out.spans, out.calls):
         f.close()
@@ -269,7 +305,7 @@ def close_out(out: Out) -> None:
 def cast_start(path: Path) -> float | None:
     """The Unix time in a cast header's ``timestamp`` (whole seconds), or None."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             head = f.readline(min(MAX_LINE_BYTES, 1 << 20))
         value = json.loads(head)
     except (OSError, ValueError, RecursionError):

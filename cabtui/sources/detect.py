@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cabtui.sources.inspect_read import looks_like_log
-from cabtui.sweep.layout import SWEEP_FILES, not_regular
+from cabtui.sweep.layout import SWEEP_FILES, peek_regular
 from cabtui.sweep.problems import Problem
 
 MAX_DEPTH = 12  # folders below the opened one that are searched
 _SKIP = {"node_modules", "__pycache__", ".git", ".venv", "venv"}
 _CAB_RUN = re.compile(r"^run-[1-9][0-9]*$")
-_PEEK = 4096
 SOURCES = ("cab", "harbor", "tb", "inspect")
 
 
@@ -28,26 +27,16 @@ class Found:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _peek(path: Path) -> bytes:
-    if not_regular(path) is not None:
-        return b""
-    try:
-        with open(path, "rb") as f:
-            return f.read(_PEEK)
-    except OSError:
-        return b""
-
-
 def looks_like_trial(result: Path) -> bool:
     """A Harbor TrialResult: its first keys name the trial and the task or agent."""
-    head = _peek(result)
+    head = peek_regular(result)
     return b'"trial_name"' in head and (
         b'"task_name"' in head or b'"agent_info"' in head or b'"task_checksum"' in head
     )
 
 
 def looks_like_tb_run(folder: Path) -> bool:
-    head = _peek(folder / "run_metadata.json")
+    head = peek_regular(folder / "run_metadata.json")
     return b'"run_id"' in head or b'"agent_name"' in head
 
 
@@ -100,7 +89,7 @@ def scan(root: Path, only: str | None = None) -> Found:
             dirnames.clear()
             continue
         if "config.json" in names and "agent" in dirnames and "result.json" not in names:
-            if b'"trial_name"' in _peek(here / "config.json"):
+            if b'"trial_name"' in peek_regular(here / "config.json"):
                 found.problems.append(
                     Problem(
                         str(here),

@@ -115,25 +115,18 @@ class EvalZip:
         self.f.seek(at)
         if method == DEFLATED:
             d = zlib.decompressobj(-15)
-            used = 0
-            while not d.eof:
-                chunk = self.f.read(_CHUNK)
-                if not chunk:
-                    return None
-                d.decompress(chunk)
-                used += len(chunk) - len(d.unused_data)
-            return used
-        if method == ZSTD:
-            z = _zstd().decompressobj()  # type: ignore[attr-defined]  # zstandard's stubs do not declare decompressobj
-            used = 0
-            while not z.eof:
-                chunk = self.f.read(_CHUNK)
-                if not chunk:
-                    return None
-                z.decompress(chunk)
-                used += len(chunk) - len(z.unused_data)
-            return used
-        return None
+        elif method == ZSTD:
+            d = _zstd().decompressobj()  # type: ignore[attr-defined]  # zstandard's stubs do not declare decompressobj
+        else:
+            return None
+        used = 0
+        while not d.eof:  # both decompressors say where their stream ends
+            chunk = self.f.read(_CHUNK)
+            if not chunk:
+                return None
+            d.decompress(chunk)
+            used += len(chunk) - len(d.unused_data)
+        return used
 
     def read(self, name: str) -> bytes:
         """The decompressed bytes of member ``name`` (ZipProblem when it cannot be read)."""

@@ -31,6 +31,7 @@ from cabtui.sources.common import (
     obj,
     parse_time,
     part,
+    phase_inside,
     read_json,
     read_text,
     span_id,
@@ -38,7 +39,6 @@ from cabtui.sources.common import (
 )
 
 PHASES = ("environment_setup", "agent_setup", "agent_execution", "verifier")
-PHASE_SLACK_MS = 2000.0  # a phase may start or end this much outside its trial (clock skew)
 _RUN_DIR = re.compile(r"^run[_-]?(\d{1,6})$")
 
 
@@ -213,7 +213,7 @@ def emit(t: Trial, out: Out, label_of: Callable[[Path], str]) -> None:
     wall = ms_between(started, finished)
     a_start, a_end = (ms_between(t0, w) for w in phases["agent_execution"])
     agent_ms = None  # only from an agent phase that lies inside its trial
-    if a_start is not None and a_end is not None and _inside(a_start, a_end, wall):
+    if a_start is not None and a_end is not None and phase_inside(a_start, a_end, wall):
         agent_ms = a_end - a_start
     verifier_dir = t.dir / "verifier"
     panes = (
@@ -315,7 +315,7 @@ def _spans(
         start, stop = ms_between(t0, a), ms_between(t0, b)
         if start is None or stop is None:
             continue
-        if not _inside(start, stop, end):
+        if not phase_inside(start, stop, end):
             outside.append(f"{name} {iso(a)} .. {iso(b)}")
             continue
         sid = span_id(cell, name)
@@ -366,14 +366,6 @@ def _spans(
         walk_trajectory(walk, traj, label_of, agent_parent, agent_start)
         if walk.untimed:
             out.problem(label_of(traj), "steps have no timestamps: shown in order, 1 s apart")
-
-
-def _inside(start: float, stop: float, end: float | None) -> bool:
-    """Whether a phase [start, stop] (ms from the trial's start) lies inside a trial ending at
-    ``end``, give or take PHASE_SLACK_MS."""
-    if stop < start or start < -PHASE_SLACK_MS:
-        return False
-    return end is None or stop <= end + PHASE_SLACK_MS
 
 
 def find_sweeps(

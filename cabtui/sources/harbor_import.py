@@ -8,6 +8,7 @@ import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from pathlib import Path
 
 from cabtui.sources.common import close_out, open_out
@@ -24,19 +25,12 @@ def _import_here(
         return os.path.relpath(p, root)
 
     out, files = open_out(folder)
-    rows: list[str] = []
     try:
         for t in trials:
-            before = out.n_records
-            try:
-                emit(t, out, label_of)
-            except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
-                out.problem(label_of(t.dir / "result.json"), f"cannot import: {e}")
-            if out.n_records > before:
-                rows.append(label_of(t.dir / "result.json"))
+            out.run(label_of(t.dir / "result.json"), partial(emit, t, out, label_of))
     finally:
         close_out(out)
-    return files, out.problems, rows
+    return files, out.problems, out.rows
 
 
 def import_trials(

@@ -19,6 +19,7 @@ import os
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,13 @@ from cabtui.sources.common import (
     Out,
     arr,
     clip,
-    close_out,
     iso,
     model_parts,
     ms_between,
     obj,
-    open_out,
     parse_time,
     part,
+    write_sweep,
 )
 from cabtui.sources.inspect_events import Walk, walk
 from cabtui.sources.inspect_read import (
@@ -120,13 +120,7 @@ def _sweep(ls: LogSweep, label_of: Callable[[Path], str]) -> Sweep:
     ev, label = ls.log.eval, label_of(ls.log.path)
 
     def importer(sweep: Sweep, folder: Path) -> None:
-        out, files = open_out(folder)
-        try:
-            emit_log(ls, out, label, sweep.row_files)
-        finally:
-            close_out(out)
-        sweep.generated = files
-        sweep.problems.extend(out.problems)
+        write_sweep(sweep, folder, partial(emit_log, ls, label=label))
 
     keys = ("task", "model", "created", "eval_id", "run_id", "eval_set_id", "task_version")
     return Sweep(
@@ -144,7 +138,7 @@ def _sweep(ls: LogSweep, label_of: Callable[[Path], str]) -> Sweep:
     )
 
 
-def emit_log(ls: LogSweep, out: Out, label: str, row_files: list[str]) -> None:
+def emit_log(ls: LogSweep, out: Out, label: str) -> None:
     unknown: set[str] = set()
     for s in samples(ls.log):
         where = f"{label}/{s.where}" if s.where.startswith("samples/") else label
@@ -154,13 +148,7 @@ def emit_log(ls: LogSweep, out: Out, label: str, row_files: list[str]) -> None:
             continue
         if s.from_summary:
             out.problem(where, "sample file missing from the log: read from its summary, no events")
-        before = out.n_records
-        try:
-            emit_sample(ls, s.doc, out, where, unknown)
-        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
-            out.problem(where, f"cannot import: {e}")
-        if out.n_records > before:
-            row_files.append(where)
+        out.run(where, partial(emit_sample, ls, s.doc, out, where, unknown))
     for kind in sorted(unknown):
         out.problem(label, f"unknown event type {kind!r}: skipped")
 

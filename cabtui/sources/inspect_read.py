@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from cabtui.sources.evalzip import EvalZip, ZipProblem, is_zip
-from cabtui.sweep.layout import not_regular
+from cabtui.sweep.layout import not_regular, peek_regular
 
 MAX_SAMPLE_CHARS = 512 * 1024 * 1024  # one sample of a .json log
 _CHUNK = 1 << 20
@@ -31,23 +31,13 @@ class LogProblem(Exception):
     """A log (or part of one) that cannot be read, with the reason."""
 
 
-def _peek(path: Path, n: int = 4096) -> bytes:
-    if not_regular(path) is not None:
-        return b""
-    try:
-        with open(path, "rb") as f:
-            return f.read(n)
-    except OSError:
-        return b""
-
-
 def looks_like_log(path: Path) -> bool:
     """An Inspect log by name and first bytes: a ``.eval`` zip, or a ``.json`` EvalLog."""
     name = path.name.lower()
     if name.endswith(".eval"):
         return True  # a .eval that is not a zip is reported as such
     if name.endswith(".json"):
-        head = _peek(path)
+        head = peek_regular(path)
         return (
             head.lstrip()[:1] == b"{"
             and b'"eval"' in head
@@ -85,14 +75,14 @@ def read_header(path: Path) -> Log:
     why = not_regular(path)
     if why is not None:
         raise LogProblem(why)
-    if path.name.lower().endswith(".eval") or is_zip(_peek(path, 4)):
+    if path.name.lower().endswith(".eval") or is_zip(peek_regular(path, 4)):
         return _zip_header(path)
     return _json_header(path)
 
 
 def samples(log: Log) -> Iterator[Sample]:
     """Each sample of the log in the order written (one in memory at a time)."""
-    if log.path.name.lower().endswith(".eval") or is_zip(_peek(log.path, 4)):
+    if log.path.name.lower().endswith(".eval") or is_zip(peek_regular(log.path, 4)):
         yield from _zip_samples(log)
     else:
         yield from _json_samples(log)

@@ -15,6 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +25,17 @@ from cabtui.sources.common import (
     When,
     cast_start,
     clip,
-    close_out,
     iso,
     model_parts,
     ms_between,
-    open_out,
     parse_time,
     part,
+    phase_inside,
     read_json,
     read_text,
     span_id,
     task_parts,
+    write_sweep,
 )
 from cabtui.sweep.layout import RunDir, Sweep
 from cabtui.sweep.problems import Problem
@@ -171,21 +172,12 @@ def _sweep(
             )
         )
 
+    def write(out: Out) -> None:
+        for t in trials:
+            out.run(label_of(t.dir / "results.json"), partial(emit, t, out, label_of))
+
     def importer(sweep: Sweep, folder: Path) -> None:
-        out, files = open_out(folder)
-        try:
-            for t in trials:
-                before = out.n_records
-                try:
-                    emit(t, out, label_of)
-                except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
-                    out.problem(label_of(t.dir / "results.json"), f"cannot import: {e}")
-                if out.n_records > before:
-                    sweep.row_files.append(label_of(t.dir / "results.json"))
-        finally:
-            close_out(out)
-        sweep.generated = files
-        sweep.problems.extend(out.problems)
+        write_sweep(sweep, folder, write)
 
     return Sweep(
         path=base,
@@ -306,7 +298,7 @@ def _spans(
         s, e = ms_between(t0, times[a]), ms_between(t0, times[b])
         if s is None or e is None:
             continue
-        if e < s or s < -2000 or (end is not None and e > end + 2000):
+        if not phase_inside(s, e, end):
             out.problem(
                 label,
                 f"phase {name} ({iso(times[a])} .. {iso(times[b])}) lies outside its trial; not drawn",

@@ -31,6 +31,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from cabtui.store.query import SCORE_SQL, score_path
+
 
 @dataclass(frozen=True, slots=True)
 class Field:
@@ -135,9 +137,6 @@ def field_names() -> list[str]:
 _FIELD_TERM = re.compile(
     r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_][A-Za-z0-9_.-]*)?)(<=|>=|!=|<|>|=|:)"
 )
-# ``axis.key`` names a score key kept in ``extra`` (another source's reward axes, unknown keys):
-# compared as a number. The JSON path travels as a parameter, like every value.
-_SCORE = "TRY_CAST(json_extract_string(extra, ?) AS DOUBLE)"
 _NUMBER = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([A-Za-z]*)")
 _UNITS: dict[str, dict[str, int]] = {
     "number": {"": 1},
@@ -229,32 +228,37 @@ class _Term:
         return items
 
     def field(self, name: str, op: str, raw: str) -> tuple[str, list[object]]:
-        if "." in name:
-            return self.score(name, op, raw)
-        spec = FIELDS.get(name.lower())
-        if spec is None:
-            raise self.fail(f"unknown field {name!r}")
-        col, kind = f'"{spec.column}"', spec.kind
+        # ``col`` is the column's SQL; ``at`` the parameters it takes itself, given before the
+        # value's each time it is used (a score key: the JSON path of ``extra`` it reads).
+        at: list[object] = []
+        if "." in name:  # ``axis.key``: a numeric score key kept in ``extra`` (rewards.reward>0)
+            col, kind, at = SCORE_SQL, "number", [score_path(name)]
+        else:
+            spec = FIELDS.get(name.lower())
+            if spec is None:
+                raise self.fail(f"unknown field {name!r}")
+            col, kind = f'"{spec.column}"', spec.kind
         items = self.items(raw)
         if op in _ORDERING:
             if kind in ("text", "bool"):
                 raise self.fail(f"operator {op!r} does not apply to {kind} field {name!r}")
             if len(items) != 1:
                 raise self.fail(f"operator {op!r} takes a single value")
-            return f"{col} {op} ?", [self.number(items[0].text, kind, name)]
+            return f"{col} {op} ?", [*at, self.number(items[0].text, kind, name)]
         parts: list[str] = []
         params: list[object] = []
         for item in items:
             if item.text.lower() == "null" and not item.quoted:
                 parts.append(f"{col} IS NULL")
+                params += at
             elif kind == "text":
                 parts.append(_LIKE.format(col) if item.glob else f"lower({col}) = lower(?)")
-                params.append(item.like if item.glob else item.text)
+                params += [*at, item.like if item.glob else item.text]
             elif kind == "bool":
                 if item.text.lower() not in _BOOLS:
                     raise self.fail(f"bad boolean {item.text!r} for field {name!r}")
                 parts.append(f"{col} = ?")
-                params.append(_BOOLS[item.text.lower()])
+                params += [*at, _BOOLS[item.text.lower()]]
             elif ".." in item.text:
                 low, high = item.text.split("..", 1)
                 if not low and not high:
@@ -262,39 +266,11 @@ class _Term:
                 bounds = [(cmp, end) for cmp, end in ((">=", low), ("<=", high)) if end]
                 both = " AND ".join(f"{col} {cmp} ?" for cmp, _ in bounds)
                 parts.append(f"({both})" if len(bounds) > 1 else both)
-                params += [self.number(end, kind, name) for _, end in bounds]
+                for _, end in bounds:
+                    params += [*at, self.number(end, kind, name)]
             else:
                 parts.append(f"{col} = ?")
-                params.append(self.number(item.text, kind, name))
-        sql = _any(parts)
-        return (f"NOT ({sql})" if op == "!=" else sql), params
-
-    def score(self, name: str, op: str, raw: str) -> tuple[str, list[object]]:
-        """``axis.key op value``: a numeric score key kept in ``extra`` (``rewards.reward>0``)."""
-        path = '$."scores.' + name.replace('"', "") + '"'
-        items = self.items(raw)
-        if op in _ORDERING:
-            if len(items) != 1:
-                raise self.fail(f"operator {op!r} takes a single value")
-            return f"{_SCORE} {op} ?", [path, self.number(items[0].text, "number", name)]
-        parts: list[str] = []
-        params: list[object] = []
-        for item in items:
-            if item.text.lower() == "null" and not item.quoted:
-                parts.append(f"{_SCORE} IS NULL")
-                params.append(path)
-            elif ".." in item.text:
-                low, high = item.text.split("..", 1)
-                if not low and not high:
-                    raise self.fail(f"empty range for field {name!r}")
-                bounds = [(cmp, end) for cmp, end in ((">=", low), ("<=", high)) if end]
-                both = " AND ".join(f"{_SCORE} {cmp} ?" for cmp, _ in bounds)
-                parts.append(f"({both})" if len(bounds) > 1 else both)
-                for _, end in bounds:
-                    params += [path, self.number(end, "number", name)]
-            else:
-                parts.append(f"{_SCORE} = ?")
-                params += [path, self.number(item.text, "number", name)]
+                params += [*at, self.number(item.text, kind, name)]
         sql = _any(parts)
         return (f"NOT ({sql})" if op == "!=" else sql), params
 

@@ -54,6 +54,11 @@ def quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+# A score key that another source keeps in ``extra``, as a number: its path (score_path) is the
+# one parameter it takes.
+SCORE_SQL = "TRY_CAST(json_extract_string(extra, ?) AS DOUBLE)"
+
+
 def score_path(key: str) -> str:
     """The JSON path in ``extra`` of a score key "axis.key"."""
     return '$."scores.' + key.replace('"', "") + '"'

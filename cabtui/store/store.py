@@ -28,6 +28,7 @@ from cabtui.store.query import (
     OPTIONAL_COLUMNS,
     PASS_AT,
     RUN_COLUMNS,
+    SCORE_SQL,
     Query,
     Shape,
     quoted,
@@ -164,9 +165,7 @@ class Store:
         other sources keep in ``extra`` (each a column of that name, sortable)."""
         sql, params = self.runs_sql(q)
         cols = ", ".join(f'"{c}"' for c in columns)
-        extra = "".join(
-            f", TRY_CAST(json_extract_string(extra, ?) AS DOUBLE) AS {quoted(k)}" for k in scores
-        )
+        extra = "".join(f", {SCORE_SQL} AS {quoted(k)}" for k in scores)
         params = [score_path(k) for k in scores] + params
         sql = f"SELECT {cols}{extra} FROM ({sql})" + self._order(
             q.sort, q.descending, RUN_COLUMNS + scores, "cell_id"

@@ -167,6 +167,16 @@ def read_regular(path: Path | str) -> bytes:
         return f.read()
 
 
+def peek_regular(path: Path | str, n: int = 4096) -> bytes:
+    """The first ``n`` bytes of a regular file; empty bytes for anything that cannot be read as
+    one (a FIFO, a device, a missing file...), never blocking."""
+    try:
+        with open_regular(path) as f:
+            return f.read(n)
+    except OSError:
+        return b""
+
+
 def discover(path: Path) -> tuple[list[Sweep], list[Problem]]:
     """The sweeps at ``path``: the directory itself, or each sweep directory directly in it."""
     path = Path(path)
