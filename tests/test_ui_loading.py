@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
 
+import duckdb
 import pytest
 
 from cabtui.store.store import Store
@@ -12,6 +14,7 @@ from cabtui.ui.app import CabApp
 from cabtui.ui.screens.browser import BrowserScreen
 from cabtui.ui.screens.help import HelpScreen
 from cabtui.ui.screens.loading import LoadingScreen
+from tests.conftest import SAMPLE
 from tests.pilot_helpers import settle
 
 
@@ -63,7 +66,9 @@ async def test_keys_typed_while_loading_reach_the_filter(sample_store: Store) ->
 
 
 async def test_app_keys_answer_while_loading(sample_store: Store) -> None:
-    gate, open_store = gated(sample_store)
+    # its own store: the app quits before the opener returns, so the opener closes what it opened
+    store = Store.open(SAMPLE)
+    gate, open_store = gated(store)
     app = CabApp(open_store)  # type: ignore[arg-type]  # the gated opener is untyped (it takes and returns what Store.open does)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, LoadingScreen))
@@ -74,7 +79,13 @@ async def test_app_keys_answer_while_loading(sample_store: Store) -> None:
         await pilot.press("q")
         await pilot.pause()
         assert app.return_code == 0 or not app.is_running
-        gate.set()
+    gate.set()
+    for thread in app.openers:
+        thread.join(30)
+    await asyncio.sleep(0.05)  # the opener hands its store back on the loop, which closes it
+    with pytest.raises(duckdb.ConnectionException):
+        store.cursor().execute("SELECT 1")
+    assert sample_store.cursor().execute("SELECT 1").fetchone() == (1,)
 
 
 @pytest.mark.parametrize("freeze", [False, True])

@@ -66,6 +66,8 @@ class LoadingScreen(CabScreen[None]):
         def settle(result: tuple[Store | None, str]) -> None:
             if not done.done():
                 done.set_result(result)
+            elif done.cancelled() and result[0] is not None:
+                result[0].close()  # the screen or the app went while the store opened
 
         def progress(stage: str, done: int, total: int) -> None:
             self.post_message(self.Stage(stage, done, total))
