@@ -314,3 +314,52 @@ def test_a_log_still_being_written_loads_what_it_has(made: Path, tmp_path: Path)
         assert not store.problems()
     finally:
         store.close()
+
+
+def _zstd_member(path: Path, payload: bytes, honest: bool) -> None:
+    """A zip whose one member is zstd data (method 93); unless ``honest``, its headers claim the
+    compressed length as the decompressed size (a size that lies) and the packed bytes' CRC."""
+    import zlib
+
+    import zstandard
+
+    packed = zstandard.ZstdCompressor().compress(payload)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("samples/bomb_epoch_1.json", packed)
+    data = bytearray(path.read_bytes())
+    central = data.rfind(b"PK\x01\x02")
+    for method_at, crc_at, size_at in ((8, 14, 22), (central + 10, central + 16, central + 24)):
+        data[method_at : method_at + 2] = (93).to_bytes(2, "little")
+        if honest:
+            data[crc_at : crc_at + 4] = zlib.crc32(payload).to_bytes(4, "little")
+            data[size_at : size_at + 4] = len(payload).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
+def test_a_zstd_member_that_lies_about_its_size_stops_at_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tracemalloc
+
+    from cabtui.sources import evalzip
+
+    monkeypatch.setattr(evalzip, "MAX_MEMBER_BYTES", 1 << 20)
+    log = tmp_path / "bomb.eval"
+    _zstd_member(log, bytes(64 << 20), honest=False)  # 64 MiB of zeros, a few KiB packed
+    z = evalzip.EvalZip(log)
+    try:
+        tracemalloc.start()
+        with pytest.raises(evalzip.ZipProblem, match="larger than 1 MiB"):
+            z.read("samples/bomb_epoch_1.json")
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    finally:
+        z.f.close()
+    assert peak < 40 << 20  # stopped near the limit, never the whole 64 MiB
+    small = tmp_path / "small.eval"
+    _zstd_member(small, b'{"id": 1}', honest=True)
+    z = evalzip.EvalZip(small)
+    try:
+        assert z.read("samples/bomb_epoch_1.json") == b'{"id": 1}'
+    finally:
+        z.f.close()

@@ -15,10 +15,11 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 STORED, DEFLATED, ZSTD = 0, 8, 93
 MAX_MEMBER_BYTES = 512 * 1024 * 1024  # one member, decompressed
+_ZSTD_STEP = 1024  # compressed bytes fed at a time: a zstd block (at most 128 KiB out) takes 4 in, so one step yields 32 MiB at most
 _LOCAL = b"PK\x03\x04"
 _LOCAL_FMT = "<4sHHHHHIIIHH"  # signature .. extra length (30 bytes)
 _CHUNK = 1 << 20
@@ -42,6 +43,22 @@ def _zstd() -> object:
     import zstandard
 
     return zstandard.ZstdDecompressor()
+
+
+def _bounded_zstd(z: Any, raw: bytes, name: str) -> bytes:
+    """``raw`` decompressed in small steps, stopping once past MAX_MEMBER_BYTES (zstandard's
+    decompressobj takes no output limit, and a header may lie about the size)."""
+    out: list[bytes] = []
+    total = 0
+    for at in range(0, len(raw), _ZSTD_STEP):
+        piece = z.decompress(raw[at : at + _ZSTD_STEP])
+        out.append(piece)
+        total += len(piece)
+        if total > MAX_MEMBER_BYTES:
+            raise ZipProblem(f"{name}: larger than {MAX_MEMBER_BYTES // 2**20} MiB")
+        if z.eof:
+            break
+    return b"".join(out)
 
 
 class EvalZip:
@@ -155,7 +172,7 @@ class EvalZip:
                     raise ZipProblem(f"{name}: compressed data cut short")
             elif m.method == ZSTD:
                 z = _zstd().decompressobj()  # type: ignore[attr-defined]  # zstandard's stubs do not declare decompressobj
-                data = z.decompress(raw)
+                data = _bounded_zstd(z, raw, name)
                 if not z.eof:
                     raise ZipProblem(f"{name}: compressed data cut short")
             else:
