@@ -31,6 +31,7 @@ TASK = "rust[link=https:evil]x:100:"  # a valid task id holding markup and an em
 NOTE_SECRET = "abc123def456"
 TOKEN = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
 SPAN_SECRET = "hunter2"
+SCORE_SECRET = "sk-proj-ScoreKeyText0123456789abcdef"
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f]")  # all but \t \n \r
 
 
@@ -50,6 +51,7 @@ def hostile(sweep: Path) -> tuple[str, str]:
     aider["scores"]["pass_rate"]["stdout_tail"] = (
         f"building\nexport GH_PAT={TOKEN}\n\x1b]52;c;aGk=\x07done\x9b31m\n"
     )
+    aider["scores"]["pass_rate"]["grader_log"] = f"graded with OPENAI_API_KEY={SCORE_SECRET}"
     aider["scores"]["blast_radius"]["added"].append("evil\x1b[2J:100:[link=x]")
     copilot["scores"]["latency"]["wall_clock_ms"] = float("nan")  # json.dumps writes NaN
     lines = [json.dumps(r) for r in recs]
@@ -92,7 +94,7 @@ def clean(res: subprocess.CompletedProcess[str]) -> None:
 
 
 def no_secret(text: str) -> None:
-    for secret in (NOTE_SECRET, TOKEN, SPAN_SECRET, "zzz999"):
+    for secret in (NOTE_SECRET, TOKEN, SPAN_SECRET, SCORE_SECRET, "zzz999"):
         assert secret not in text, secret
 
 
@@ -117,8 +119,12 @@ def test_ls_json_is_strict_masked_and_revealable(sweep: tuple[Path, str, str]) -
     assert rows[copilot]["wall_clock_ms"] is None
     assert "[link=http://evil.example]click[/link]" in rows[aider]["note"]
     no_secret(res.stdout + res.stderr)
+    assert "graded with" in rows[aider]["scores"]["pass_rate"]["grader_log"]  # kept, masked
     revealed = json.loads(cab("ls", str(path), "--format", "json", "--reveal-secrets").stdout)
     assert any(NOTE_SECRET in (r["note"] or "") for r in revealed)
+    assert any(
+        SCORE_SECRET in r["scores"].get("pass_rate", {}).get("grader_log", "") for r in revealed
+    )
 
 
 def test_ls_csv_has_no_control_bytes(sweep: tuple[Path, str, str]) -> None:

@@ -122,12 +122,12 @@ def ls(
 def shown_rows(store: Store, table: pa.Table, reveal: bool, scores: bool) -> list[dict[str, Any]]:
     """Rows as ``ls`` prints them: masked unless revealed, non-finite numbers as null, and with
     ``scores`` each run's score keys by axis (the json form)."""
-    rows: list[dict[str, Any]] = [finite(r if reveal else mask(r)) for r in table.to_pylist()]
+    rows: list[dict[str, Any]] = table.to_pylist()
     if scores:
         every = store.score_map([r["cell_id"] for r in rows])
         for r in rows:
             r["scores"] = every.get(r["cell_id"], {})
-    return rows
+    return [finite(r if reveal else mask(r)) for r in rows]
 
 
 def _csv(v: Any) -> Any:
