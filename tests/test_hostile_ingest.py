@@ -202,6 +202,26 @@ def test_duplicate_keys_when_read_carefully_keep_the_last_and_say_so(sweep_copy:
     assert (3, "duplicate key 'note': the last value is used") in reasons
 
 
+def test_duplicate_keys_in_an_otherwise_clean_file_keep_the_last_and_say_so(
+    sweep_copy: Path,
+) -> None:
+    """Every line an object: DuckDB's own read would keep the first of duplicate keys silently;
+    the file is read carefully instead, the last value kept and the duplicate reported."""
+    rec = dict(RECORDS[1])
+    note_twice = json.dumps(rec)[:-1] + ', "note": "first", "note": "last"}'
+    (sweep_copy / "results.jsonl").write_text("\n".join([LINES[0], note_twice, *LINES[2:]]) + "\n")
+    store = Store.open(sweep_copy)
+    note = (
+        store.cursor()
+        .execute("SELECT note FROM runs WHERE cell_id = ?", [rec["cell_id"]])
+        .fetchall()[0][0]
+    )
+    assert note == "last"
+    assert store.total() == len(LINES)
+    reasons = {(line, reason) for _, line, reason in _problems(store)}
+    assert reasons == {(2, "duplicate key 'note': the last value is used")}
+
+
 def test_record_json_nested_deeply(sweep_copy: Path) -> None:
     """A per-run record.json nested past the limit is reported (no traceback); others load."""
     run_dir = _span_files(sweep_copy)[0].parent

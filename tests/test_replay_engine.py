@@ -134,6 +134,15 @@ def test_search_finds_new_appearances_case_insensitively() -> None:
     assert player.search("") == []
 
 
+def test_search_does_not_find_a_masked_secret_unless_revealed() -> None:
+    token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+    events = [(1.0, "o", "$ ls\r\n"), (2.0, "o", f"export GH_PAT={token}\r\n")]
+    player = Player(rec_of(events, 80, 5))
+    assert player.search("GH_PAT") == [2.0]  # the words around a secret are found
+    assert player.search(token[:12]) == []  # its value is masked on screen, so not found
+    assert player.search(token[:12], reveal=True) == [2.0]
+
+
 def test_keyframe_memory_is_reported() -> None:
     player = Player(rec_of(noisy_events(3)), keyframe_bytes=256)
     assert player.keyframe_bytes() == sum(len(k.state) for k in player.keyframes) > 0

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import avt
 
+from cabtui.replay.render import line_text
 from cabtui.sweep.asciicast import Event, Recording, parse_size
 from cabtui.sweep.cast_limits import clamp_size
 
@@ -214,8 +215,12 @@ class Player:
         c = self.vt.cursor
         return c.row, c.col, c.visible
 
-    def search(self, needle: str, cancelled: Callable[[], bool] | None = None) -> list[float]:
-        """Times (ascending) at which ``needle`` newly appears on screen, case-insensitive.
+    def search(
+        self, needle: str, cancelled: Callable[[], bool] | None = None, reveal: bool = False
+    ) -> list[float]:
+        """Times (ascending) at which ``needle`` newly appears on screen, case-insensitive. The
+        screen is searched as it is shown: unless ``reveal``, with its secrets masked (a secret's
+        own text is not found, the words around it are).
 
         A row whose text holds the needle and was not on screen before counts as an appearance
         (a line that scrolls keeps its text and does not count twice). ``cancelled`` is asked
@@ -244,7 +249,7 @@ class Player:
             view = vt.view()
             for r in changed:
                 if r < len(rows):
-                    rows[r] = view[r].text.casefold()
+                    rows[r] = (view[r].text if reveal else line_text(view[r])).casefold()
             now = Counter(r for r in rows if needle in r)
             if now - hits:
                 found.append(ev.time)

@@ -124,7 +124,7 @@ class Reading:
                 raise _Careful
         if has_long_line(source.path):
             raise _Careful
-        cols = self._read_json(source.path, table)
+        cols = self._read_json(source.path, table, strict=True)
         if cols == ["json"] or len(cols) > MAX_COLUMNS:
             raise _Careful  # lines that are not objects, or keys beyond reason
         if required is not None:
@@ -163,11 +163,13 @@ class Reading:
     def _count(self, table: str) -> int:
         return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
-    def _read_json(self, path: Path, table: str) -> list[str]:
+    def _read_json(self, path: Path, table: str, strict: bool = False) -> list[str]:
+        """The file as a table. ``strict``: any line DuckDB cannot take whole is an error (with
+        ignore_errors it would keep the first of duplicate keys, or a NULL row, silently)."""
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_json(?, "
-            "format='newline_delimited', ignore_errors=true, maximum_object_size=?, "
-            "map_inference_threshold=-1)",
+            f"format='newline_delimited', ignore_errors={'false' if strict else 'true'}, "
+            "maximum_object_size=?, map_inference_threshold=-1)",
             [str(path), MAX_LINE_BYTES + 1],
         )
         return list(self.con.table(table).columns)

@@ -382,6 +382,9 @@ class CompareScreen(PlaybackScreen):
         return [(side, s.player, s.clock) for side, s in list(self.sessions.items())
                 if s is not None and s.player is not None]  # fmt: skip
 
+    def revealed(self) -> bool:
+        return self.terminals.terminal("a").reveal
+
     def _clear_hits(self) -> None:
         self._raw_hits, self.hits = [], []
 

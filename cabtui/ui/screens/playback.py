@@ -82,6 +82,10 @@ class PlaybackScreen(CabScreen[None]):
     def search_ready(self) -> bool:
         return True
 
+    def revealed(self) -> bool:
+        """Whether the recordings show their secrets (a search then finds them too)."""
+        return False
+
     def _clear_hits(self) -> None:
         raise NotImplementedError
 
@@ -208,8 +212,9 @@ class PlaybackScreen(CabScreen[None]):
             return worker.is_cancelled
 
         hits: list[tuple[str, float]] = []
+        reveal = self.revealed()
         for side, player, clock in self.searchable():
-            hits += [(side, clock.to_run(t)) for t in player.search(needle, cancelled)]
+            hits += [(side, clock.to_run(t)) for t in player.search(needle, cancelled, reveal)]
         if not cancelled():
             self.app.call_from_thread(self._found, needle, hits)
 

@@ -325,6 +325,9 @@ class ReplayScreen(PlaybackScreen):
         s = self.session
         return [("", s.player, s.clock)] if s is not None and s.player is not None else []
 
+    def revealed(self) -> bool:
+        return self.query_one("#terminal", TerminalView).reveal
+
     def _clear_hits(self) -> None:
         self.hits = []
 
