@@ -21,12 +21,12 @@ from textual.app import App, ComposeResult
 from cabtui.commands import frame
 from cabtui.replay.clock import Clock, fmt_ms
 from cabtui.replay.engine import Player
-from cabtui.replay.render import SECRET_HINTS, line_rich, rich_rows, text_rows
+from cabtui.replay.render import SECRET_HINTS, rich_rows, text_rows
 from cabtui.replay.spans import span_tree
 from cabtui.replay.tail import tail_plain, tail_text
 from cabtui.secrets import find_secrets
 from cabtui.sweep import cast_limits
-from cabtui.sweep.asciicast import CastError, Recording
+from cabtui.sweep.asciicast import CastError, Event, Recording
 from cabtui.sweep.cast_reader import read_cast
 from cabtui.ui.replay_app import ReplayApp
 from cabtui.ui.screens.replay import ReplayScreen
@@ -298,13 +298,30 @@ def test_secrets_on_screen_are_masked_in_frame(tmp_path: Path) -> None:
 def test_masked_cells_keep_their_style(tmp_path: Path) -> None:
     player = Player(read_cast(secret_cast(tmp_path)))
     player.seek(1)
-    row = line_rich(player.lines()[1])
+    row = rich_rows(player.lines())[1]
     assert GITHUB not in row.plain and "•" in row.plain
     start = row.plain.index("•")
     assert any(s.start <= start < s.end and s.style for s in row.spans)  # still bold red
-    assert GITHUB in line_rich(player.lines()[1], reveal=True).plain
     assert [r.plain for r in rich_rows(player.lines(), reveal=True)][1].endswith(GITHUB)
     assert text_rows(player.lines())[1] == row.plain
+
+
+def test_a_secret_the_terminal_wrapped_is_masked_on_both_rows() -> None:
+    """A token cut by the right margin is read across the wrap: neither row shows its parts,
+    and a search does not find them until the secrets are revealed."""
+    token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+    events = [(0.5, "o", "$ env\r\n"), (1.0, "o", f"export GH_PAT={token} done\r\n$ ")]
+    rec = Recording(version=2, cols=20, rows=5, events=[Event(t, c, d) for t, c, d in events])
+    player = Player(rec)
+    player.seek(2)
+    shown = text_rows(player.lines())
+    assert shown[1].startswith("export GH_PAT=") and shown[3].endswith(" done")
+    pieces = [token[i : i + 6] for i in range(0, len(token) - 6)]
+    for row in [*shown, *(r.plain for r in rich_rows(player.lines()))]:
+        assert not any(p in row for p in pieces), row
+    assert "".join(text_rows(player.lines(), reveal=True)[1:4]).startswith(f"export GH_PAT={token}")
+    assert player.search("mnopqr") == [] and player.search("mnopqr", reveal=True) == [1.0]
+    assert player.search("done") == [1.0]
 
 
 SECRET_SAMPLES = [

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import avt
 
-from cabtui.replay.render import line_text
+from cabtui.replay.render import group_at, masked_texts
 from cabtui.sweep.asciicast import Event, Recording, parse_size
 from cabtui.sweep.cast_limits import clamp_size
 
@@ -248,8 +248,14 @@ class Player:
                 continue
             view = vt.view()
             for r in changed:
-                if r < len(rows):
-                    rows[r] = (view[r].text if reveal else line_text(view[r])).casefold()
+                if r >= len(rows):
+                    continue
+                if reveal:
+                    rows[r] = view[r].text.casefold()
+                else:  # as shown: masked, rows the terminal wrapped read together
+                    start, end = group_at(view, r)
+                    for k, text in enumerate(masked_texts(view, start, end)):
+                        rows[start + k] = text.casefold()
             now = Counter(r for r in rows if needle in r)
             if now - hits:
                 found.append(ev.time)

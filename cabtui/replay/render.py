@@ -87,29 +87,70 @@ def secret_ranges(text: str) -> list[tuple[int, int]]:
     return found
 
 
-def _secret_cells(line: avt.Line) -> set[int] | None:
-    """Indexes (in ``line.cells``) of the cells that show a secret; None when there is none.
-    The row's text holds one character per cell of non-zero width."""
-    ranges = secret_ranges(line.text)
+def _wraps(line: avt.Line) -> bool:
+    """Whether the row fills its last column: it may go on in the next row (a wrapped line)."""
+    cells = line.cells
+    return bool(cells) and cells[-1].char not in (" ", "")
+
+
+def group_at(lines: Sequence[avt.Line], r: int) -> tuple[int, int]:
+    """The rows ``[start, end)`` read as one line with row ``r``: a row that fills its width is
+    read with the next, so a secret cut by the terminal's wrap is found whole."""
+    start, end = r, r + 1
+    while start > 0 and _wraps(lines[start - 1]):
+        start -= 1
+    while end < len(lines) and _wraps(lines[end - 1]):
+        end += 1
+    return start, end
+
+
+def _group_hidden(lines: Sequence[avt.Line], start: int, end: int) -> list[set[int] | None]:
+    """For rows ``start..end-1`` read as one line, the cells (in ``line.cells``) that show a
+    secret; None for a row with none. Each row's text holds one character per cell of
+    non-zero width."""
+    texts = [lines[r].text for r in range(start, end)]
+    ranges = secret_ranges("".join(texts))
+    out: list[set[int] | None] = [None] * (end - start)
     if not ranges:
-        return None
+        return out
     chars: set[int] = set()
-    for start, end in ranges:
-        chars.update(range(start, end))
-    out: set[int] = set()
+    for a, b in ranges:
+        chars.update(range(a, b))
     n = 0
-    for i, cell in enumerate(line.cells):
-        if cell.width:
-            if n in chars:
-                out.add(i)
-            n += 1
+    for k in range(end - start):
+        cells: set[int] = set()
+        for i, cell in enumerate(lines[start + k].cells):
+            if cell.width:
+                if n in chars:
+                    cells.add(i)
+                n += 1
+        out[k] = cells or None
     return out
 
 
-def line_text(line: avt.Line, reveal: bool = False) -> str:
-    """The row's text, right-trimmed, safe; secrets masked cell by cell unless ``reveal``."""
-    hidden = None if reveal else _secret_cells(line)
-    if hidden is None:
+def screen_hidden(lines: Sequence[avt.Line]) -> list[set[int] | None]:
+    """For each row, the cells that show a secret (None: none), wrapped rows read together."""
+    out: list[set[int] | None] = [None] * len(lines)
+    if _no_secret(lines):
+        return out
+    r = 0
+    while r < len(lines):
+        start, end = group_at(lines, r)
+        out[start:end] = _group_hidden(lines, start, end)
+        r = end
+    return out
+
+
+def masked_texts(lines: Sequence[avt.Line], start: int, end: int) -> list[str]:
+    """The texts of rows ``start..end-1`` (one group, see :func:`group_at`) as they are shown:
+    secrets masked, safe, right-trimmed."""
+    hidden = _group_hidden(lines, start, end)
+    return [line_text(lines[start + k], hidden[k]) for k in range(end - start)]
+
+
+def line_text(line: avt.Line, hidden: set[int] | None = None) -> str:
+    """The row's text, right-trimmed, safe; the cells in ``hidden`` masked."""
+    if not hidden:
         return safe(line.text.rstrip())
     text = "".join(
         (SECRET_CHAR * cell.width if i in hidden else cell.char)
@@ -120,17 +161,16 @@ def line_text(line: avt.Line, reveal: bool = False) -> str:
 
 
 def text_rows(lines: Sequence[avt.Line], reveal: bool = False) -> list[str]:
-    reveal = reveal or _no_secret(lines)
-    return [line_text(line, reveal) for line in lines]
+    """Each row's text; secrets masked (wrapped rows read together) unless ``reveal``."""
+    hidden = [None] * len(lines) if reveal else screen_hidden(lines)
+    return [line_text(line, h) for line, h in zip(lines, hidden)]
 
 
-def line_rich(line: avt.Line, reveal: bool = False) -> Text:
+def line_rich(line: avt.Line, hidden: set[int] | None = None) -> Text:
     """The row as rich Text, one span per run of equally styled cells. A wide character is one
     character of cell width 2; its placeholder cell (width 0) is skipped. Trailing default blanks
-    are trimmed; styled ones (e.g. a coloured background) are kept. Unless ``reveal``, the cells
-    of a secret (:func:`cabtui.secrets.find_secrets` on the row's text) show ``•`` in their
-    own style."""
-    hidden = None if reveal else _secret_cells(line)
+    are trimmed; styled ones (e.g. a coloured background) are kept. The cells in ``hidden`` (a
+    secret's, from :func:`screen_hidden`) show ``•`` in their own style."""
     out = Text(no_wrap=True, overflow="crop", end="")
     run: list[str] = []
     prev: avt.Pen | None = None
@@ -158,8 +198,9 @@ def _no_secret(lines: Sequence[avt.Line]) -> bool:
 
 
 def rich_rows(lines: Sequence[avt.Line], reveal: bool = False) -> list[Text]:
-    reveal = reveal or _no_secret(lines)
-    return [line_rich(line, reveal) for line in lines]
+    """Each row as rich Text; secrets masked (wrapped rows read together) unless ``reveal``."""
+    hidden = [None] * len(lines) if reveal else screen_hidden(lines)
+    return [line_rich(line, h) for line, h in zip(lines, hidden)]
 
 
 def rich_screen(lines: Sequence[avt.Line], reveal: bool = False) -> Text:

@@ -23,7 +23,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-from cabtui.replay.render import line_rich
+from cabtui.replay.render import line_rich, screen_hidden
 from cabtui.text import safe
 
 CURSOR = Style(reverse=True)
@@ -42,6 +42,7 @@ class TerminalView(Widget):
         super().__init__(id=id, classes=classes)
         self._rows: list[Text] = []
         self._lines: list[avt.Line] = []  # the rows shown, to compare the next ones against
+        self._hidden: list[set[int] | None] = []  # per row, the cells masked as secrets
         self._strips: list[Strip | None] = []
         self._cursor: tuple[int, int] | None = None
         self._message: Text | None = None
@@ -85,8 +86,12 @@ class TerminalView(Widget):
                     if pos is not None and 0 <= pos[0] < len(lines):
                         todo.add(pos[0])
         self._lines = list(lines)
+        hidden = self._hidden_of(lines)
+        if not full:  # a row's secret can start or end on another row (a wrapped line)
+            todo.update(r for r, h in enumerate(hidden) if h != self._hidden[r])
+        self._hidden = hidden
         for r in todo:
-            self._rows[r] = line_rich(lines[r], self._reveal)
+            self._rows[r] = line_rich(lines[r], hidden[r])
             self._strips[r] = None
         if self._follow() or full:
             self.refresh()
@@ -162,15 +167,21 @@ class TerminalView(Widget):
         """Show (True) or mask (False) the secrets on the screen; every row is rendered again."""
         if on != self._reveal:
             self._reveal = on
-            self._rows = [line_rich(line, on) for line in self._lines]
+            self._hidden = self._hidden_of(self._lines)
+            self._rows = [line_rich(line, h) for line, h in zip(self._lines, self._hidden)]
             self._strips = [None] * len(self._rows)
             self.refresh()
+
+    def _hidden_of(self, lines: Sequence[avt.Line]) -> list[set[int] | None]:
+        """Per row, the cells masked as secrets (none when revealed)."""
+        return [None] * len(lines) if self._reveal else screen_hidden(lines)
 
     def show_message(self, message: str | Text) -> None:
         """Replace the screen with a message (made safe)."""
         self._message = message if isinstance(message, Text) else Text(safe(message))
         self._message_width = -1
         self._rows, self._strips, self._lines, self._cursor = [], [], [], None
+        self._hidden = []
         self._cols = 0
         self.refresh()
 
