@@ -38,6 +38,9 @@ class Weights:
     latency: float = DEFAULT_WEIGHTS["latency"]
     blast_radius: float = DEFAULT_WEIGHTS["blast_radius"]
     latency_ref_ms: float = DEFAULT_LATENCY_REF_MS
+    # What-if weights over the numeric axes of runs from sources that define no composite
+    # (Harbor, Terminal-Bench, Inspect): (axis, weight), see :func:`axes_score_sql`.
+    axes: tuple[tuple[str, float], ...] = ()
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any] | None) -> Weights:
@@ -82,7 +85,12 @@ class Weights:
                     f"latency_ref_ms = {ref!r} is not a number above 0; "
                     f"the default {DEFAULT_LATENCY_REF_MS:g} is used"
                 )
-        return cls(**values), problems
+        chosen = {**DEFAULT_WEIGHTS, **{k: v for k, v in values.items() if k in DEFAULT_WEIGHTS}}
+        ref = values.get("latency_ref_ms", DEFAULT_LATENCY_REF_MS)
+        return cls(
+            chosen["pass_rate"], chosen["integrity"], chosen["cost"], chosen["latency"],
+            chosen["blast_radius"], ref,
+        ), problems  # fmt: skip
 
     def as_dict(self) -> dict[str, float]:
         return {
@@ -174,6 +182,28 @@ def composite_sql(weights: Weights, alias: str = "") -> str:
         f"+ {w['latency']!r} * (1.0 / (1.0 + log10(1.0 + greatest({p}wall_clock_ms, 0) / {ref!r}))) "
         f"+ {w['blast_radius']!r} * (1.0 - {p}blast_radius))"
     )
+
+
+def axes_score_sql(axes: list[tuple[str, float, bool]]) -> str:
+    """A what-if score in [0, 1] as a SQL expression: the weighted mean, over the axes a run
+    has a value for, of each axis scaled to [0, 1] between its least and greatest value (flipped
+    where lower is better). ``axes``: (SQL name of the value, weight, higher is better), where
+    ``{name}_lo`` and ``{name}_hi`` name the axis' least and greatest values. Weights are
+    floats formatted by Python, never user text."""
+    parts, present = [], []
+    for name, weight, higher in axes:
+        w = float(weight)
+        if w <= 0:
+            continue
+        lo, hi = f"{name}_lo", f"{name}_hi"
+        scaled = f"({name} - {lo})" if higher else f"({hi} - {name})"
+        parts.append(
+            f"{w!r} * coalesce(CASE WHEN {hi} > {lo} THEN {scaled} / ({hi} - {lo}) ELSE 1.0 END, 0)"
+        )
+        present.append(f"CASE WHEN {name} IS NULL THEN 0 ELSE {w!r} END")
+    if not parts:
+        return "NULL"
+    return f"(({' + '.join(parts)}) / nullif({' + '.join(present)}, 0))"
 
 
 def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -135,6 +135,49 @@ async def test_tb_replay_switches_recordings_at_the_same_moment(tb: Store) -> No
         assert header["version"] == 2 and "failed" in shown  # the test run, not the agent
 
 
+async def test_what_if_weights_over_a_harbor_jobs_axes(harbor: Store) -> None:
+    """w on a sweep without a composite weighs its own axes: pass and cost (lower is better)
+    give each run a what-if score, shown and sortable in both grids; the sweep's own takes it
+    away again."""
+    from textual.widgets import Input
+
+    from cabtui.ui.screens.weights import WeightsScreen
+
+    app = CabApp(lambda progress: harbor)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, BrowserScreen)
+        await pilot.press("w")
+        form = app.screen
+        assert isinstance(form, WeightsScreen) and not form.cab
+        assert form.fields[:3] == ("pass", "total_tokens", "cost_usd")
+        assert "rewards.score_binary" in form.fields
+        form.query_one("#w-a0", Input).value = "1"
+        form.query_one("#w-a2", Input).value = "1"
+        await _settle(app, pilot)
+        await pilot.press("ctrl+s")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, BrowserScreen) and app.weights is not None
+        assert app.weights.axes == (("pass", 1.0), ("cost_usd", 1.0))
+        grid = screen.grid("runs")
+        assert "what-if" in [c.label for c in grid.grid_columns]
+        rows = harbor.runs(Query(), limit=None).to_pylist()
+        lo, hi = min(r["cost_usd"] for r in rows), max(r["cost_usd"] for r in rows)
+        expected = {r["cell_id"]: (r["pass"] + (hi - r["cost_usd"]) / (hi - lo)) / 2 for r in rows}
+        shown = {r["cell_id"]: r["composite"] for r in grid.page.raw}
+        assert shown.keys() == expected.keys()
+        assert all(abs(shown[k] - expected[k]) < 1e-9 for k in expected)
+        await pilot.press("g")
+        await _settle(app, pilot)
+        assert "what-if" in [c.label for c in screen.grid("cells").grid_columns]
+        await pilot.press("g", "w", "ctrl+r")
+        await _settle(app, pilot)
+        assert screen.runs_query.weights is None
+        assert "what-if" not in [c.label for c in screen.grid("runs").grid_columns]
+        assert all(r["composite"] is None for r in screen.grid("runs").page.raw)
+
+
 async def test_pivot_of_a_harbor_job_opens_on_pass_rate(harbor: Store) -> None:
     from cabtui.ui.screens.pivot import PivotScreen
 

@@ -74,6 +74,23 @@ class Shape:
     sources: tuple[str, ...]
 
 
+# Run columns a what-if score may weigh for sources without a composite: (column, higher is
+# better). Score keys of those sources are weighed too (higher is better).
+WEIGHABLE = (
+    ("pass", True), ("total_tokens", False), ("cost_usd", False), ("wall_clock_ms", False),
+    ("agent_ms", False),
+)  # fmt: skip
+
+
+def weighable(shape: Shape) -> list[tuple[str, bool]]:
+    """The axes a what-if score can weigh in the opened sweeps' runs of other sources
+    (none when every run is cabtui's own): (column or score key, higher is better)."""
+    if not any(s != "cab" for s in shape.sources):
+        return []
+    cols = [(c, up) for c, up in WEIGHABLE if c == "pass" or c in shape.present]
+    return cols + [(k, True) for k in shape.score_keys]
+
+
 @dataclass(frozen=True)
 class Query:
     """What a grid shows: filter text, sort, and optional what-if weights."""

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from cabtui.scoring import MISMATCH_TOLERANCE, Weights, composite_sql, wilson_sql
+from cabtui.scoring import MISMATCH_TOLERANCE, Weights, axes_score_sql, composite_sql, wilson_sql
 from cabtui.store.cache import Cache, CacheWarning, open_cache, release
 from cabtui.store.filter import compile_filter
 from cabtui.store.ingest import IngestReport, Progress
@@ -29,6 +29,7 @@ from cabtui.store.query import (
     PASS_AT,
     RUN_COLUMNS,
     SCORE_SQL,
+    WEIGHABLE,
     Query,
     Shape,
     quoted,
@@ -138,18 +139,45 @@ class Store:
 
     def runs_sql(self, q: Query) -> tuple[str, list[object]]:
         """A SELECT of the filtered runs (composite recomputed with q.weights when given)."""
+        params: list[object] = []
         if q.weights is None:
             base = "runs"
         else:
-            # Only sweeps of cabtui's own format define a composite.
-            expr = f"CASE WHEN source = 'cab' THEN {composite_sql(q.weights)} END"
+            # Only sweeps of cabtui's own format define a composite; other sources' runs get the
+            # what-if score of the axes weighed (none: no composite).
+            inner, other, scratch = "runs", "NULL", ""
+            if q.weights.axes:
+                inner, other, names, params = self._axes(q.weights.axes)
+                scratch = f" EXCLUDE ({', '.join(names)})"
+            expr = f"CASE WHEN source = 'cab' THEN {composite_sql(q.weights)} ELSE {other} END"
             base = (
-                f"(SELECT * REPLACE ({expr} AS composite, "
+                f"(SELECT *{scratch} REPLACE ({expr} AS composite, "
                 f"abs(({expr}) - composite_recorded) > {MISMATCH_TOLERANCE!r} AS composite_mismatch)"
-                " FROM runs)"
+                f" FROM {inner})"
             )
         compiled = compile_filter(q.filter)
-        return f"SELECT * FROM {base} WHERE {compiled.sql}", list(compiled.params)
+        return f"SELECT * FROM {base} WHERE {compiled.sql}", params + list(compiled.params)
+
+    @staticmethod
+    def _axes(axes: tuple[tuple[str, float], ...]) -> tuple[str, str, list[str], list[object]]:
+        """The runs with each weighed axis as a number and its least and greatest value over
+        the runs of other sources: (relation, score expression, scratch columns, params)."""
+        columns = dict(WEIGHABLE)
+        values, bounds, names, terms = [], [], [], []
+        params: list[object] = []
+        for i, (key, weight) in enumerate(axes):
+            a = f"__axis{i}"
+            if key in columns:
+                values.append(f"CAST({quoted(key)} AS DOUBLE) AS {a}")
+            else:  # a score key of another source, kept in extra
+                values.append(f"{SCORE_SQL} AS {a}")
+                params.append(score_path(key))
+            other = f"CASE WHEN source <> 'cab' THEN {a} END"
+            bounds.append(f"min({other}) OVER () AS {a}_lo, max({other}) OVER () AS {a}_hi")
+            names += [a, f"{a}_lo", f"{a}_hi"]
+            terms.append((a, weight, columns.get(key, True)))
+        relation = f"(SELECT *, {', '.join(bounds)} FROM (SELECT *, {', '.join(values)} FROM runs))"
+        return relation, axes_score_sql(terms), names, params
 
     @staticmethod
     def _order(sort: str | None, descending: bool, allowed: tuple[str, ...], tie: str) -> str:

@@ -20,15 +20,15 @@ from textual_fastdatatable import DataTable
 
 from cabtui.scoring import Weights
 from cabtui.store.live import Watcher
-from cabtui.store.query import RUN_COLUMNS, Query
+from cabtui.store.query import RUN_COLUMNS, Query, weighable
 from cabtui.store.store import Store
 from cabtui.text import safe, shown
 from cabtui.ui.keys import Command, bindings
 from cabtui.ui.screens.base import CabScreen
 from cabtui.ui.screens.browser_keys import BROWSER_COMMANDS, status_line
-from cabtui.ui.widgets.columns import cell_grid, format_rows, run_grid
+from cabtui.ui.widgets.columns import Column, cell_grid, format_rows, run_grid
 from cabtui.ui.widgets.filter_bar import FilterBar
-from cabtui.ui.widgets.grid import Grid, Page, next_window
+from cabtui.ui.widgets.grid import Grid, Page, next_window, swap_grid
 from cabtui.ui.widgets.live import LiveStatus
 from cabtui.ui.widgets.problems import ProblemsPanel
 
@@ -219,9 +219,23 @@ class BrowserScreen(CabScreen[None]):
         self.grid(view).focus()
         self._status()
 
-    def _weights_changed(self, weights: Weights | None) -> None:
+    async def _weights_changed(self, weights: Weights | None) -> None:
+        await self._columns_for(weights)
         self.runs_query = replace(self.runs_query, weights=weights)
         self.cells_query = replace(self.cells_query, weights=weights)
+
+    async def _columns_for(self, weights: Weights | None) -> None:
+        """Show (or take away) the what-if score column of other sources' runs: each grid whose
+        columns change is made anew (the queries that follow fill it)."""
+        what_if = weights is not None and bool(weights.axes)
+        shape = self.store.known_shape
+        self.run_columns, self.cell_columns = run_grid(shape, what_if), cell_grid(shape, what_if)
+        kinds: tuple[tuple[Kind, tuple[Column, ...]], ...] = (
+            ("runs", self.run_columns), ("cells", self.cell_columns)
+        )  # fmt: skip
+        for kind, columns in kinds:
+            if await swap_grid(self.grid(kind), columns) is not None:
+                self._asked[kind] = None
 
     def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
         self.filter_error = None if event.error is None else event.error.message
@@ -356,7 +370,10 @@ class BrowserScreen(CabScreen[None]):
         except ImportError:
             self.notify("what-if weights are not available", severity="warning")
             return
-        self.app.push_screen(WeightsScreen(self.app.weights, self.store.weights()))
+        shape = self.store.known_shape
+        axes = tuple(weighable(shape)) if shape is not None else ()
+        cab = shape is None or "cab" in shape.sources
+        self.app.push_screen(WeightsScreen(self.app.weights, self.store.weights(), axes, cab))
 
     def action_toggle_problems(self) -> None:
         panel = self.query_one(ProblemsPanel)

@@ -269,12 +269,27 @@ def _label(key: str) -> str:
     return axis if name in ("", "value") else name
 
 
-def run_grid(shape: Shape | None) -> tuple[Column, ...]:
+WHAT_IF = Column("composite", "what-if", 7, lambda r: unit(r.get("composite")), "composite", 1)
+WHAT_IF_MEAN = Column("composite", "what-if", 7, lambda r: unit(r.get("composite_mean")), "composite_mean", 1)  # fmt: skip
+
+
+def _with_what_if(kept: list[Column], what_if: Column) -> list[Column]:
+    """``kept`` with the what-if score after pass, where no sweep defines a composite."""
+    if any(c.key == "composite" for c in kept):
+        return kept
+    at = next(i for i, c in enumerate(kept) if c.key == "pass") + 1
+    return [*kept[:at], what_if, *kept[at:]]
+
+
+def run_grid(shape: Shape | None, what_if: bool = False) -> tuple[Column, ...]:
     """The run columns of the opened sweeps: CAB's where a sweep fills them, and for other
-    sources their status, cost, agent time and score keys (each by its priority)."""
+    sources their status, cost, agent time and score keys (each by its priority); with
+    ``what_if`` (weights over other sources' axes), their what-if score."""
     if shape is None:
         return RUN_GRID
     kept = [c for c in RUN_GRID if c.key not in _NEEDS or _NEEDS[c.key] in shape.present]
+    if what_if:
+        kept = _with_what_if(kept, WHAT_IF)
     extra: list[Column] = []
     if "status" in shape.present:
         extra.append(Column("status", "status", 8, _status, "status", 2, 6))
@@ -304,13 +319,16 @@ def _pass_at(row: dict[str, Any]) -> Text:
     return t
 
 
-def cell_grid(shape: Shape | None) -> tuple[Column, ...]:
+def cell_grid(shape: Shape | None, what_if: bool = False) -> tuple[Column, ...]:
     """The cells grid with pass@k (k = 1 up to the reruns) and, where runs carry one, mean cost;
-    the composite columns only where a sweep defines one."""
+    the composite columns only where a sweep defines one (or, with ``what_if``, the mean
+    what-if score)."""
     if shape is None:
         return CELL_GRID
     needs = {"composite": "composite", "sd": "composite", "blast": "blast_radius"}
     kept = [c for c in CELL_GRID if c.key not in needs or needs[c.key] in shape.present]
+    if what_if:
+        kept = _with_what_if(kept, WHAT_IF_MEAN)
     extra = [Column("pass_at", "pass@1..n", 14, _pass_at, "pass_at", 4)]
     if "cost_usd" in shape.present:
         extra.append(

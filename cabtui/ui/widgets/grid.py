@@ -18,6 +18,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import BindingType
 from textual.message import Message
+from textual.widget import Widget
 from textual_fastdatatable import DataTable
 from textual_fastdatatable.backend import DataTableBackend
 from textual_fastdatatable.column import CELL_X_PADDING
@@ -372,3 +373,19 @@ def next_window(page: Page, asked: int | None, row: int, window: int, margin: in
         return None
     offset = row - margin if row >= page.offset + len(page.rows) // 2 else row + margin - window
     return max(0, min(offset, total - window))
+
+
+async def swap_grid(old: Grid, columns: Sequence[Column]) -> Grid | None:
+    """A new grid with ``columns`` in ``old``'s place (its id, display and focus kept), for
+    columns that come or go (the what-if score); None when ``old`` has these columns."""
+    if [c.label for c in columns] == [c.label for c in old.grid_columns]:
+        return None
+    parent, focused, shown = old.parent, old.has_focus, old.display
+    assert isinstance(parent, Widget), "a grid on screen has a parent widget"
+    await old.remove()
+    grid = Grid(columns, id=old.id)
+    grid.display = shown
+    await parent.mount(grid)
+    if focused:
+        grid.focus()
+    return grid
