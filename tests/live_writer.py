@@ -4,7 +4,7 @@
 results.jsonl and spans.jsonl, perhaps per-run folders); LIVE already holds its first lines.
 Each run of FULL not yet in LIVE is written as a harness would: its per-run folder (spans,
 recording), its spans lines, then its results line in two writes ``DELAY`` seconds apart (a
-last line without its newline in between).
+last line without its newline in between). An optional fifth argument writes only that many runs.
 
 ``python tests/live_writer.py harbor FULL LIVE DELAY``: each trial folder of FULL (a folder with
 result.json) missing from LIVE is copied without its result.json, which is then written in two
@@ -35,7 +35,7 @@ def _append(path: Path, text: str) -> None:
         f.flush()
 
 
-def cab(full: Path, live: Path, delay: float) -> None:
+def cab(full: Path, live: Path, delay: float, limit: int | None = None) -> None:
     have = {json.loads(line)["cell_id"] for line in (live / "results.jsonl").open()}
     spans: dict[str, list[str]] = {}
     if (full / "spans.jsonl").is_file():
@@ -45,6 +45,10 @@ def cab(full: Path, live: Path, delay: float) -> None:
         cid = json.loads(line)["cell_id"]
         if cid in have:
             continue
+        if limit is not None:
+            if limit <= 0:
+                return
+            limit -= 1
         folder = _run_folder(cid)
         if (full / folder).is_dir():
             _copy(full / folder, live / folder)
@@ -80,4 +84,9 @@ def harbor(full: Path, live: Path, delay: float) -> None:
 
 if __name__ == "__main__":
     kind, full_dir, live_dir, pause = sys.argv[1:5]
-    (cab if kind == "cab" else harbor)(Path(full_dir), Path(live_dir), float(pause))
+    if kind == "cab":
+        cab(
+            Path(full_dir), Path(live_dir), float(pause), int(sys.argv[5]) if sys.argv[5:] else None
+        )
+    else:
+        harbor(Path(full_dir), Path(live_dir), float(pause))

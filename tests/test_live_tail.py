@@ -76,8 +76,13 @@ def tail(path: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def writer(kind: str, full: Path, live: Path, delay: float) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, str(WRITER), kind, str(full), str(live), str(delay)])
+def writer(
+    kind: str, full: Path, live: Path, delay: float, limit: int | None = None
+) -> subprocess.Popen[bytes]:
+    more = [] if limit is None else [str(limit)]
+    return subprocess.Popen(
+        [sys.executable, str(WRITER), kind, str(full), str(live), str(delay), *more]
+    )
 
 
 def interrupt(proc: subprocess.Popen[str]) -> tuple[int, str]:

@@ -102,3 +102,37 @@ async def test_trials_of_a_harbor_job_appear_as_they_are_written(tmp_path: Path)
         await until(pilot, lambda: screen.grid().page.total == 9, timeout=90)
         assert write.wait(timeout=30) == 0
         assert sorted(r["run"] for r in screen.grid().page.raw) == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+
+
+async def test_an_open_pivot_and_detail_follow_runs_written_meanwhile(tmp_path: Path) -> None:
+    """The pivot over the browser counts the runs that arrive; a run's detail open meanwhile
+    is read again from the new store, not left on the old one."""
+    from cabtui.ui.screens.detail import DetailScreen
+    from cabtui.ui.screens.pivot import PivotScreen
+
+    full, live = partial_cab_sweep(tmp_path, runs=12, keep=3)
+    app = live_app(live)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        screen = browser(app)
+        await until(pilot, lambda: screen.grid().page.total == 3)
+        await pilot.press("p")
+        pivot = app.screen
+        assert isinstance(pivot, PivotScreen)
+        await until(pilot, lambda: pivot.data is not None and pivot.data.total == 3)
+        first = writer("cab", full, live, delay=0.05, limit=4)
+        assert first.wait(timeout=30) == 0
+        await until(pilot, lambda: pivot.data is not None and pivot.data.total == 7)
+        assert pivot.store is app.store
+        await pilot.press("escape")
+        await until(pilot, lambda: screen.grid().page.total == 7)
+        await pilot.press("enter")
+        detail = app.screen
+        assert isinstance(detail, DetailScreen)
+        await until(pilot, lambda: detail.data is not None)
+        assert detail.data is not None
+        before = detail.data
+        assert writer("cab", full, live, delay=0.05).wait(timeout=30) == 0
+        await until(pilot, lambda: app.store is not None and app.store.total() == 12)
+        await until(pilot, lambda: detail.store is app.store and detail.data is not before)
+        assert detail.data is not None and detail.data.run["cell_id"] == before.run["cell_id"]

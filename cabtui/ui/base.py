@@ -135,6 +135,8 @@ class CabBase(App[None]):
     COMMANDS = App.COMMANDS | {KeysProvider}
 
     weights: reactive[Weights | None] = reactive(None)
+    # the opened sweep; replaced while following it on disk (screens that hold it watch this)
+    store: reactive[Store | None] = reactive(None, init=False)
 
     def __init__(
         self, clock: Callable[[], float] = time.monotonic, freeze_gc: bool = False
@@ -142,7 +144,6 @@ class CabBase(App[None]):
         super().__init__()
         self.clock = clock
         self.freeze_gc = freeze_gc
-        self.store: Store | None = None
         self.marked: list[str] = []
         self.openers: list[threading.Thread] = []  # threads opening the store (LoadingScreen)
 

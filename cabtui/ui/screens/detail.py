@@ -94,10 +94,17 @@ class DetailScreen(CabScreen[None]):
     def on_mount(self) -> None:
         self.query_one("#detail-note").display = False
         self.watch(self.app, "weights", self._weights_changed, init=False)
+        self.watch(self.app, "store", self._store_changed, init=False)
         self.load()
 
     def _weights_changed(self, _: object) -> None:
         self.load()
+
+    def _store_changed(self, store: Store | None) -> None:
+        """The sweep changed on disk (cab-tui open follows it): this run as it is now."""
+        if store is not None and store is not self.store:
+            self.store = store
+            self.load()
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def load(self) -> None:

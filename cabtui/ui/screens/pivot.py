@@ -89,7 +89,14 @@ class PivotScreen(CabScreen[str | None]):
 
     def on_mount(self) -> None:
         self.watch(self.app, "weights", lambda _: self.refresh_pivot(), init=False)
+        self.watch(self.app, "store", self._store_changed, init=False)
         self.refresh_pivot()
+
+    def _store_changed(self, store: Store | None) -> None:
+        """The sweep changed on disk (cab-tui open follows it): the same pivot, its runs now."""
+        if store is not None and store is not self.store:
+            self.store = store
+            self.load(self.rows, self.cols, self.query_)
 
     @property
     def query_(self) -> Query:
