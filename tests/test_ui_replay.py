@@ -294,3 +294,41 @@ async def test_terminal_repaints_only_changed_rows(recorded_store: Store) -> Non
         await pilot.pause()
         assert terminal.repainted - before == 1
         assert screen_text(screen) == expected_text(screen)
+
+
+async def test_end_follows_a_recording_still_being_written(tmp_path: Path) -> None:
+    """asciinema records a program that prints a line a second; the replay opened on the
+    first lines follows the file with ``end`` until the last line is on screen; a step back
+    stops following."""
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "growing.cast"
+    program = "for i in 1 2 3 4 5 6; do echo line-$i; sleep 0.7; done"
+    asciinema = Path(sys.executable).with_name("asciinema")
+    rec = subprocess.Popen(
+        [str(asciinema), "rec", "-q", "--overwrite", "-c", f"bash -c '{program}'", str(path)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while "line-1" not in (path.read_text() if path.exists() else ""):
+            assert time.monotonic() < deadline, "asciinema wrote nothing"
+            time.sleep(0.05)
+        app = ReplayApp(path)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await ready(app, pilot)
+            assert not any("line-6" in row for row in screen_text(screen))
+            await pilot.press("end")
+            assert screen.following
+            assert "following the live edge" in str(screen.query_one("#status").render())
+            deadline = time.monotonic() + 30
+            while not any("line-6" in row for row in screen_text(screen)):
+                assert time.monotonic() < deadline, "the last line never came"
+                await pilot.pause(0.2)
+            assert screen.following and rec.wait(timeout=20) == 0
+            await pilot.press("comma")
+            assert not screen.following
+    finally:
+        rec.kill()

@@ -29,7 +29,7 @@ FPS = 30
 EPS = 1e-6
 
 
-def clock_commands(what: str) -> list[Command]:
+def clock_commands(what: str, end_help: str = "Jump to the end.") -> list[Command]:
     """Steps, speed, jumps to a tenth of ``what`` ("the run", "run A"), home and end."""
     return [
         Command("step(-1)", "comma", "-100ms", "Step back 100 ms.", show=False, key_display=","),
@@ -38,7 +38,7 @@ def clock_commands(what: str) -> list[Command]:
         Command("faster", "greater_than_sign", "Faster", "Double the speed (up to 16x).", show=False, key_display=">"),
         *[Command(f"jump({n})", str(n), f"{n * 10}%", f"Jump to {n * 10}% of {what}.", show=False) for n in range(10)],
         Command("home", "home", "Start", "Jump to the start.", show=False),
-        Command("end", "end", "End", "Jump to the end.", show=False),
+        Command("end", "end", "End", end_help, show=False),
     ]  # fmt: skip
 
 

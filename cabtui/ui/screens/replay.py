@@ -9,6 +9,8 @@ rows the engine reports as changed.
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -31,6 +33,17 @@ from cabtui.ui.widgets.search_bar import SearchBar
 from cabtui.ui.widgets.terminal import TerminalView
 from cabtui.ui.widgets.waterfall import Waterfall
 
+GROWTH_POLL_S = 1.0  # how often the shown recording's file is looked at for growth
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    """The file's size and modification time (None when it cannot be read)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
 
 class ReplayScreen(PlaybackScreen):
     CSS_PATH = "replay.tcss"
@@ -38,7 +51,7 @@ class ReplayScreen(PlaybackScreen):
         Command("play_pause", "space", "Play", "Play or pause.", key_display="space"),
         Command("prev_span", "left", "Prev span", "Jump to the start of the previous span.", key_display="←"),
         Command("next_span", "right", "Next span", "Jump to the start of the next span.", key_display="→"),
-        *clock_commands("the run"),
+        *clock_commands("the run", "Jump to the end; on a recording still being written, follow its live edge (like tail -f) until another key moves the clock."),
         Command("prev_marker", "left_square_bracket", "Prev marker", "Jump to the previous recording marker.", show=False, key_display="["),
         Command("next_marker", "right_square_bracket", "Next marker", "Jump to the next recording marker.", show=False, key_display="]"),
         Command("search", "slash", "Search", "Search the terminal text across the recording.", key_display="/"),
@@ -70,6 +83,11 @@ class ReplayScreen(PlaybackScreen):
         self._force_narrow = False  # the status line in its short forms whatever the width
         self._which = 0  # which of the run's recordings is shown
         self._resume_ms: float | None = None  # where to be once a switched recording loads
+        # a recording still being written: read again when its file changes; ``end`` follows
+        # its live edge (like tail -f) until another key moves the clock
+        self.following = False
+        self._stamp: tuple[int, int] | None = None  # the shown recording's size and mtime
+        self._loading = True
 
     def compose(self) -> ComposeResult:
         yield Ruler(id="ruler")
@@ -92,11 +110,39 @@ class ReplayScreen(PlaybackScreen):
         self.query_one("#terminal", TerminalView).show_message("Loading the recording…")
         self.start_timer()
         self.load()
+        self.set_interval(GROWTH_POLL_S, self._look_for_growth)
 
     @work(thread=True, exclusive=True, group="replay-load", exit_on_error=False)
     def load(self) -> None:
+        self._loading = True
+        before = self.session.source if self.session is not None else None
+        stamp = _stamp(before) if before is not None else None  # taken before reading it
         session = load_session(self.store, self.cell_id, self.recording, self._which)
-        self.app.call_from_thread(self._loaded, session)
+        if session.source != before:
+            stamp = _stamp(session.source) if session.source is not None else None
+        self.app.call_from_thread(self._loaded, session, stamp)
+
+    @work(thread=True, exclusive=True, group="replay-grow", exit_on_error=False)
+    def _look_for_growth(self) -> None:
+        s = self.session
+        if s is None or s.source is None or self._loading:
+            return
+        if _stamp(s.source) != self._stamp:
+            self.app.call_from_thread(self._grew)
+
+    def _grew(self) -> None:
+        """The recording's file changed: read it again, at the same moment or at its new end
+        when following."""
+        s = self.session
+        if s is None or self._loading:
+            return
+        self._resume_ms = math.inf if self.following else s.clock.position
+        self.load()
+
+    def action_end(self) -> None:
+        super().action_end()
+        self.following = self.session is not None and self.session.player is not None
+        self._status()
 
     def show_failure(self, group: str, reason: str) -> bool:
         if group == "replay-load":
@@ -105,11 +151,13 @@ class ReplayScreen(PlaybackScreen):
         return super().show_failure(group, reason)
 
     def _failed(self, reason: str) -> None:
+        self._loading = False
         self.query_one("#terminal", TerminalView).show_message(f"Cannot open this replay: {reason}")
         self.query_one("#status", Static).update(Text(safe(reason), style="bold red"))
 
-    def _loaded(self, s: Session) -> None:
-        self.session = s
+    def _loaded(self, s: Session, stamp: tuple[int, int] | None = None) -> None:
+        playing = self.session is not None and self.session.clock.playing and not self.following
+        self.session, self._stamp, self._loading = s, stamp, False
         terminal = self.query_one("#terminal", TerminalView)
         col = self.query_one("#terminal-col")
         if s.player is not None and s.timeline.spans:
@@ -143,6 +191,8 @@ class ReplayScreen(PlaybackScreen):
         if self._resume_ms is not None:
             s.clock.seek(self._resume_ms)
             self._resume_ms = None
+        if playing:
+            self.action_play_pause()
         self._sync()
         self.call_after_refresh(self._refit)
 
@@ -170,6 +220,8 @@ class ReplayScreen(PlaybackScreen):
         if s is None:
             return
         pos = s.clock.position
+        if self.following and pos < s.clock.end_ms and not self._loading:
+            self.following = False  # a key moved the clock off the live edge
         if self._pinned_at != pos:
             self._pinned_at = None
             cur = s.timeline.current(pos)
@@ -222,6 +274,8 @@ class ReplayScreen(PlaybackScreen):
                 if narrow
                 else f"{s.player.cols}x{s.player.rows} cropped to {w}x{h} from {x},{y} ({how})",
             )
+        if self.following:
+            parts.append("following" if narrow else "following the live edge (end)")
         if len(s.recordings) > 1:
             parts.append(
                 f"rec {s.which + 1}/{len(s.recordings)} t"
