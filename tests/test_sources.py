@@ -4,8 +4,10 @@ recordings), Harbor's own ATIF test trajectories, and the Terminal-Bench run rec
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import string
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -181,6 +183,9 @@ def test_bad_harbor_input_is_reported_and_the_rest_loads(tmp_path: Path) -> None
     (odd / "agent" / "recording.cast").write_text("not a cast\n")
     broken = _copy_trial(tmp_path, TRIALS / "claude-opus-4-8" / "run_1", "run_4")
     (broken / "result.json").unlink()
+    long_ago = time.time() - 2 * 3600  # nothing written for two hours: not running
+    for f in [broken, *broken.rglob("*")]:
+        os.utime(f, (long_ago, long_ago))
     store = Store.open(tmp_path / "job")
     runs = _runs(store)
     assert sorted(r["run"] for r in runs) == [1, 2, 3]
@@ -195,6 +200,35 @@ def test_bad_harbor_input_is_reported_and_the_rest_loads(tmp_path: Path) -> None
     assert sum(1 for s in store.spans(by_run[1]["cell_id"]) if s["kind"] == "step") == n_steps
     assert not [s for s in store.spans(by_run[2]["cell_id"]) if s["kind"] == "step"]
     assert [s for s in store.spans(by_run[3]["cell_id"]) if s["kind"] == "step"]
+
+
+def test_a_trial_still_running_shows_as_running_with_its_elapsed_time(tmp_path: Path) -> None:
+    """A trial folder with its config.json and agent files but no result.json yet, written to
+    a minute ago: a run with status running, no pass, its wall time the time since its config
+    was written, its recording playable; printed by tail only once it has completed."""
+    from cabtui.commands.tail import new_runs
+
+    _copy_trial(tmp_path, TRIALS / "gpt-5.5" / "run_1", "run_1")
+    live = _copy_trial(tmp_path, TRIALS / "gpt-5.5" / "run_2", "run_2")
+    (live / "result.json").unlink()
+    started = time.time() - 150
+    os.utime(live / "config.json", (started, started))
+    os.utime(live / "agent" / "recording.cast", (started + 90, started + 90))
+    store = Store.open(tmp_path / "job")
+    try:
+        runs = {r["run"]: r for r in _runs(store)}
+        assert set(runs) == {1, 2}
+        running = runs[2]
+        assert running["status"] == "running" and running["pass"] is None
+        assert 150_000 <= running["wall_clock_ms"] < 150_000 + 120_000
+        assert running["has_recording"]
+        assert runs[1]["status"] == "ok"
+        assert not [p for p in store.problems() if "without result.json" in p.reason]
+        assert store.recording(running["cell_id"]) is not None
+        printed = [r["cell_id"] for r in new_runs(store, Query(), set(), reveal=False)]
+        assert printed == [runs[1]["cell_id"]]
+    finally:
+        store.close()
 
 
 def _golden_trial(tmp_path: Path, stem: str) -> Path:

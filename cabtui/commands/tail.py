@@ -31,8 +31,11 @@ from cabtui.text import dumps, shown
 
 
 def new_runs(store: Store, q: Query, printed: set[str], reveal: bool) -> list[dict[str, Any]]:
-    """The runs of ``q`` not in ``printed``, as ``ls --format json`` rows (cell_id order)."""
+    """The runs of ``q`` not in ``printed``, as ``ls --format json`` rows (cell_id order); a run
+    still running is printed once it has completed."""
     table = store.runs(q, limit=None, columns=JSON_RUN_COLUMNS)
+    if store.has_running():
+        table = table.filter(pc.fill_null(pc.not_equal(table["status"], "running"), True))
     if printed:
         known = pc.is_in(table["cell_id"], value_set=pa.array(sorted(printed), pa.string()))
         table = table.filter(pc.invert(known))

@@ -88,18 +88,16 @@ def scan(root: Path, only: str | None = None) -> Found:
             found.harbor.append(here)
             dirnames.clear()
             continue
-        if "config.json" in names and "agent" in dirnames and "result.json" not in names:
-            if b'"trial_name"' in peek_regular(here / "config.json"):
-                found.problems.append(
-                    Problem(
-                        str(here),
-                        None,
-                        "Harbor trial without result.json (still running, or "
-                        "crashed before writing it); skipped",
-                    )
-                )
-                dirnames.clear()
-                continue
+        if (
+            only in (None, "harbor")
+            and "config.json" in names
+            and "agent" in dirnames
+            and "result.json" not in names
+            and b'"trial_name"' in peek_regular(here / "config.json")
+        ):
+            found.harbor.append(here)  # a trial still running: shown as such
+            dirnames.clear()
+            continue
         if only in (None, "inspect"):
             found.inspect += [
                 here / n

@@ -11,10 +11,13 @@ agent, model and task.
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,8 @@ from cabtui.sources.common import (
 )
 
 PHASES = ("environment_setup", "agent_setup", "agent_execution", "verifier")
+RUNNING = "_running"  # set in the TrialResult made for a trial still running (see running())
+STALE_S = 3600.0  # a trial without result.json that wrote nothing for this long is not running
 _RUN_DIR = re.compile(r"^run[_-]?(\d{1,6})$")
 
 
@@ -210,6 +215,8 @@ def emit(t: Trial, out: Out, label_of: Callable[[Path], str]) -> None:
         for w in (started, finished, *[x for p in phases.values() for x in p])
     )
     status = exc.get("exception_type") if exc else ("ok" if vr else "no verifier result")
+    if doc.get(RUNNING):
+        status = "running"
     wall = ms_between(started, finished)
     a_start, a_end = (ms_between(t0, w) for w in phases["agent_execution"])
     agent_ms = None  # only from an agent phase that lies inside its trial
@@ -362,10 +369,54 @@ def _spans(
     )
     walk = Walk(out, cell, t0, lat)
     traj = t.dir / "agent" / "trajectory.json"
-    if traj.is_file():
+    if traj.is_file() and not (t.result.get(RUNNING) and not complete_json(traj)):
         walk_trajectory(walk, traj, label_of, agent_parent, agent_start)
         if walk.untimed:
             out.problem(label_of(traj), "steps have no timestamps: shown in order, 1 s apart")
+
+
+def last_written(trial_dir: Path) -> float:
+    """When the trial last wrote a file (its own, or its agent's), as a Unix time."""
+    newest = 0.0
+    for folder in (trial_dir, trial_dir / "agent"):
+        try:
+            with os.scandir(folder) as entries:
+                for e in entries:
+                    newest = max(newest, e.stat(follow_symlinks=False).st_mtime)
+        except OSError:
+            continue
+    return newest
+
+
+def complete_json(path: Path) -> bool:
+    """Whether ``path`` holds a whole JSON document (a running trial's may be mid-write)."""
+    try:
+        read_json(path)
+    except Unreadable:
+        return False
+    return True
+
+
+def running(trial_dir: Path) -> dict[str, Any]:
+    """A trial still running (its config.json, no result.json yet) as a TrialResult with what
+    is known: its name, task and agent from the config, started when the config was written.
+    Its task and model are named as the config names them (the result may name them otherwise).
+    """
+    config = trial_dir / "config.json"
+    cfg = read_json(config)
+    task = obj(_dig(cfg, "task"))
+    name = task.get("name")
+    if not isinstance(name, str) and isinstance(task.get("path"), str):
+        name = Path(task["path"]).name
+    started = datetime.fromtimestamp(config.stat().st_mtime, timezone.utc)
+    return {
+        "trial_name": _dig(cfg, "trial_name") or trial_dir.name,
+        "task_name": name,
+        "source": task.get("source"),
+        "config": cfg,
+        "started_at": started.isoformat(),
+        RUNNING: True,
+    }
 
 
 def find_sweeps(
@@ -374,10 +425,22 @@ def find_sweeps(
     """Trials grouped by job, each read once; unreadable ones reported."""
     trials: list[Trial] = []
     for d in trial_dirs:
+        done = (d / "result.json").exists()
+        if not done and time.time() - last_written(d) > STALE_S:
+            out_problem(
+                str(d),
+                "Harbor trial without result.json and nothing written for over an hour "
+                "(stopped before it finished); skipped",
+            )
+            continue
         try:
-            doc = read_json(d / "result.json")
+            doc = read_json(d / "result.json") if done else running(d)
         except Unreadable as e:
-            out_problem(str(d / "result.json"), f"unreadable trial result: {e}")
+            which = "result" if done else "config (a trial still running)"
+            out_problem(
+                str(d / ("result.json" if done else "config.json")),
+                f"unreadable trial {which}: {e}",
+            )
             continue
         if not is_trial_result(doc):
             continue

@@ -59,6 +59,7 @@ class Store:
             raise
         self._local = threading.local()
         self._shape: Shape | None = None
+        self._running: bool | None = None
         self.source: str | None = None  # the reading forced by Store.open (cab, harbor, ...)
 
     @classmethod
@@ -140,14 +141,21 @@ class Store:
     def runs_sql(self, q: Query) -> tuple[str, list[object]]:
         """A SELECT of the filtered runs (composite recomputed with q.weights when given)."""
         params: list[object] = []
+        runs = "runs"
+        if self.has_running():  # a run still running: its wall time is the time elapsed
+            runs = (
+                "(SELECT * REPLACE (CASE WHEN status = 'running' THEN "
+                "(epoch_ms(now()) - epoch_ms(started_at))::DOUBLE ELSE wall_clock_ms END "
+                "AS wall_clock_ms) FROM runs)"
+            )
         if q.weights is None:
-            base = "runs"
+            base = runs
         else:
             # Only sweeps of cabtui's own format define a composite; other sources' runs get the
             # what-if score of the axes weighed (none: no composite).
-            inner, other, scratch = "runs", "NULL", ""
+            inner, other, scratch = runs, "NULL", ""
             if q.weights.axes:
-                inner, other, names, params = self._axes(q.weights.axes)
+                inner, other, names, params = self._axes(q.weights.axes, runs)
                 scratch = f" EXCLUDE ({', '.join(names)})"
             expr = f"CASE WHEN source = 'cab' THEN {composite_sql(q.weights)} ELSE {other} END"
             base = (
@@ -159,7 +167,9 @@ class Store:
         return f"SELECT * FROM {base} WHERE {compiled.sql}", params + list(compiled.params)
 
     @staticmethod
-    def _axes(axes: tuple[tuple[str, float], ...]) -> tuple[str, str, list[str], list[object]]:
+    def _axes(
+        axes: tuple[tuple[str, float], ...], runs: str
+    ) -> tuple[str, str, list[str], list[object]]:
         """The runs with each weighed axis as a number and its least and greatest value over
         the runs of other sources: (relation, score expression, scratch columns, params)."""
         columns = dict(WEIGHABLE)
@@ -176,8 +186,17 @@ class Store:
             bounds.append(f"min({other}) OVER () AS {a}_lo, max({other}) OVER () AS {a}_hi")
             names += [a, f"{a}_lo", f"{a}_hi"]
             terms.append((a, weight, columns.get(key, True)))
-        relation = f"(SELECT *, {', '.join(bounds)} FROM (SELECT *, {', '.join(values)} FROM runs))"
+        relation = (
+            f"(SELECT *, {', '.join(bounds)} FROM (SELECT *, {', '.join(values)} FROM {runs}))"
+        )
         return relation, axes_score_sql(terms), names, params
+
+    def has_running(self) -> bool:
+        """Whether a run is still running (a Harbor trial without its result yet)."""
+        if self._running is None:
+            row = self.cursor().execute("SELECT count(*) FROM runs WHERE status = 'running'")
+            self._running = bool(row.fetchall()[0][0])
+        return self._running
 
     @staticmethod
     def _order(sort: str | None, descending: bool, allowed: tuple[str, ...], tie: str) -> str:

@@ -240,7 +240,8 @@ def _status(row: dict[str, Any]) -> Text:
     if v is None:
         return Text(MISSING, style="dim")
     ok = str(v).lower() in ("ok", "none", "success")
-    return Text(shown(v), style=GOOD if ok else BAD, no_wrap=True)
+    style = GOOD if ok else FAIR if v == "running" else BAD
+    return Text(shown(v), style=style, no_wrap=True)
 
 
 def _cost(row: dict[str, Any]) -> Text:
