@@ -287,6 +287,8 @@ def emit(t: Trial, out: Out, label_of: Callable[[Path], str]) -> None:
     if t0 is None:
         out.problem(label, "no started_at: the trial's spans cannot be placed")
         return
+    if doc.get(RUNNING):  # its spans reach to now
+        finished = When(datetime.now(timezone.utc), False)
     _spans(t, t0, finished, phases, ar, out, label, label_of)
 
 

@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from cabtui.scoring import DEFAULT_WEIGHTS, Weights
+from cabtui.text import shown
 from cabtui.ui.base import CabBase
 from cabtui.ui.keys import Command, bindings
 
@@ -91,7 +92,7 @@ class WeightsScreen(ModalScreen[Weights | None]):
     def _hint(self, name: str) -> Text:
         if name in FIELDS:
             return Text(f"sweep: {getattr(self.sweep_default, name):g}", style="dim")
-        return Text("higher is better" if self.higher[name] else "lower is better", style="dim")
+        return Text("↑ better" if self.higher[name] else "↓ better", style="dim")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="weights-box"):
@@ -99,7 +100,7 @@ class WeightsScreen(ModalScreen[Weights | None]):
             yield Static(Text(title, style="bold"), id="weights-title")
             with VerticalScroll(id="weights-scroll"), Grid(id="weights-grid"):
                 for name in self.fields:
-                    yield Label(name)
+                    yield Label(name if name in FIELDS else shown(name))
                     yield Input(
                         repr(self._initial(name)), type="number", id=f"w-{self._field_id(name)}"
                     )
