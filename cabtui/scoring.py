@@ -197,8 +197,10 @@ def axes_score_sql(axes: list[tuple[str, float, bool]]) -> str:
             continue
         lo, hi = f"{name}_lo", f"{name}_hi"
         scaled = f"({name} - {lo})" if higher else f"({hi} - {name})"
+        # a run without a value adds nothing and weighs nothing (see ``present``)
         parts.append(
-            f"{w!r} * coalesce(CASE WHEN {hi} > {lo} THEN {scaled} / ({hi} - {lo}) ELSE 1.0 END, 0)"
+            f"{w!r} * (CASE WHEN {name} IS NULL THEN 0 "
+            f"WHEN {hi} > {lo} THEN {scaled} / ({hi} - {lo}) ELSE 1.0 END)"
         )
         present.append(f"CASE WHEN {name} IS NULL THEN 0 ELSE {w!r} END")
     if not parts:

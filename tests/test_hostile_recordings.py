@@ -324,6 +324,20 @@ def test_a_secret_the_terminal_wrapped_is_masked_on_both_rows() -> None:
     assert player.search("done") == [1.0]
 
 
+def test_a_secret_below_a_full_width_rule_is_masked() -> None:
+    """A row that fills its width without wrapping (a rule of dashes, or words) does not hide
+    the token on the next row from the masker."""
+    token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+    for rule in ("-" * 60, "a" * 60):
+        events = [(1.0, "o", f"{rule}{token}\r\n")]
+        rec = Recording(version=2, cols=60, rows=4, events=[Event(t, c, d) for t, c, d in events])
+        player = Player(rec)
+        player.seek(2)
+        rows = [*text_rows(player.lines()), *(r.plain for r in rich_rows(player.lines()))]
+        assert not any(token[:10] in row for row in rows), rule
+        assert player.search(token[:10]) == [] and player.search(token[:10], reveal=True) == [1.0]
+
+
 SECRET_SAMPLES = [
     OPENAI, GITHUB, "Authorization: Bearer abcdef123456789", "curl -u bob:hunter22 https://x",
     "https://bob:hunter22@example.com/x", "password=hunter22", "GH_PAT=abc123def456",

@@ -107,6 +107,7 @@ async def test_trials_of_a_harbor_job_appear_as_they_are_written(tmp_path: Path)
 async def test_an_open_pivot_and_detail_follow_runs_written_meanwhile(tmp_path: Path) -> None:
     """The pivot over the browser counts the runs that arrive; a run's detail open meanwhile
     is read again from the new store, not left on the old one."""
+    from cabtui.store.detail import load_detail
     from cabtui.ui.screens.detail import DetailScreen
     from cabtui.ui.screens.pivot import PivotScreen
 
@@ -134,5 +135,8 @@ async def test_an_open_pivot_and_detail_follow_runs_written_meanwhile(tmp_path: 
         before = detail.data
         assert writer("cab", full, live, delay=0.05).wait(timeout=30) == 0
         await until(pilot, lambda: app.store is not None and app.store.total() == 12)
-        await until(pilot, lambda: detail.store is app.store and detail.data is not before)
+        await until(pilot, lambda: detail.store is app.store)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
         assert detail.data is not None and detail.data.run["cell_id"] == before.run["cell_id"]
+        assert detail.data == load_detail(app.store, before.run["cell_id"], None)

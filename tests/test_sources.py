@@ -219,6 +219,8 @@ def test_a_trial_still_running_shows_as_running_with_its_elapsed_time(tmp_path: 
         runs = {r["run"]: r for r in _runs(store)}
         assert set(runs) == {1, 2}
         running = runs[2]
+        # named as the finished trial of its task and agent names them: the same cell
+        assert running["cell_id"] == runs[1]["cell_id"] + "#run2"
         assert running["status"] == "running" and running["pass"] is None
         assert 150_000 <= running["wall_clock_ms"] < 150_000 + 120_000
         assert running["has_recording"]
@@ -229,6 +231,40 @@ def test_a_trial_still_running_shows_as_running_with_its_elapsed_time(tmp_path: 
         assert printed == [runs[1]["cell_id"]]
     finally:
         store.close()
+
+
+def test_a_cached_running_trial_is_read_again_once_it_may_have_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a trial still runs depends on the clock, not only on its files: a cache holding
+    a running trial is used while younger than RUNNING_TTL_S, then read again (here the trial
+    is by then taken as stopped, and reported)."""
+    from cabtui.sources import harbor as harbor_source
+    from cabtui.store.store import RUNNING_TTL_S
+
+    _copy_trial(tmp_path, TRIALS / "gpt-5.5" / "run_1", "run_1")
+    live = _copy_trial(tmp_path, TRIALS / "gpt-5.5" / "run_2", "run_2")
+    (live / "result.json").unlink()
+    os.utime(live / "config.json")  # written just now
+
+    def statuses() -> tuple[list[str], Path]:
+        store = Store.open(tmp_path / "job")
+        try:
+            return sorted(r["status"] for r in _runs(store)), store.db_path
+        finally:
+            store.close()
+
+    assert statuses()[0] == ["ok", "running"]
+    monkeypatch.setattr(harbor_source, "STALE_S", -1.0)  # from now on, any silence is too long
+    shown, cache = statuses()
+    assert shown == ["ok", "running"]  # the cache, younger than RUNNING_TTL_S
+    import duckdb
+
+    con = duckdb.connect(str(cache))  # the cache as if built RUNNING_TTL_S + 60 s ago
+    old = time.time() - RUNNING_TTL_S - 60
+    con.execute("UPDATE meta SET value = ? WHERE key = 'built_at'", [repr(old)])
+    con.close()
+    assert statuses()[0] == ["ok"]
 
 
 def _golden_trial(tmp_path: Path, stem: str) -> Path:

@@ -322,12 +322,12 @@ async def test_end_follows_a_recording_still_being_written(tmp_path: Path) -> No
             assert not any("line-6" in row for row in screen_text(screen))
             await pilot.press("end")
             assert screen.following
-            assert "following the live edge" in str(screen.query_one("#status").render())
             deadline = time.monotonic() + 30
             while not any("line-6" in row for row in screen_text(screen)):
                 assert time.monotonic() < deadline, "the last line never came"
                 await pilot.pause(0.2)
             assert screen.following and rec.wait(timeout=20) == 0
+            assert "following the live edge" in str(screen.query_one("#status").render())
             await pilot.press("comma")
             assert not screen.following
     finally:

@@ -1,7 +1,8 @@
 """Every screen on the samples at 80x24, 100x30 and 200x60: no number is cut (a digit
 followed by "…"); in the compare screen's identity and axes tables no value is cut (every
-scorer key that differs shows both values whole), nor in the detail screen's identity table
-(every value whole, folded over lines where it is longer than the room)."""
+scorer key that differs shows both values whole, an object's keys each on a row of its own),
+nor in the detail screen's identity table (every value whole, folded over lines where it is
+longer than the room)."""
 
 from __future__ import annotations
 
@@ -43,12 +44,18 @@ async def test_compare_shows_every_differing_axis_whole(
         for row in d["axes"]:
             if row["key"] in TAILS or row["a"] == row["b"]:
                 continue
-            if isinstance(row["a"], dict) or isinstance(row["b"], dict):
-                continue  # an object folds over several lines, whole
-            a, b = diff_value(row["a"]), diff_value(row["b"])
-            assert any(
-                f" {row['key']} " in ln and a in ln and b in ln for ln in text.splitlines()
-            ), row
+            if isinstance(row["a"], dict) and isinstance(row["b"], dict):  # one row per key
+                pairs = [(k, row["a"].get(k), row["b"].get(k)) for k in {*row["a"], *row["b"]}]
+            else:
+                pairs = [(row["key"], row["a"], row["b"])]
+            for key, va, vb in pairs:
+                if va == vb or key == "source":
+                    continue
+                a, b = diff_value(va), diff_value(vb)
+                assert any(f" {key} " in ln and a in ln and b in ln for ln in text.splitlines()), (
+                    row["key"],
+                    key,
+                )
         for key in d["identity_diff"]:
             if key in d["a"] and key != "cell_id":
                 assert key in text

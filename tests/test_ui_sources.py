@@ -189,3 +189,25 @@ async def test_pivot_of_a_harbor_job_opens_on_pass_rate(harbor: Store) -> None:
         assert screen.data is not None
         title = _plain(screen, "#pivot-title")
         assert "pass" in title.lower()
+
+
+def test_what_if_score_of_a_run_missing_an_axis_stays_within_0_and_1() -> None:
+    """A run without a value on an axis that every other run shares (one still running, say)
+    is scored on the axes it has: the missing one neither adds nor weighs."""
+    import duckdb
+
+    from cabtui.scoring import axes_score_sql
+
+    score = axes_score_sql([("a", 1.0, True), ("b", 1.0, True), ("c", 2.0, False)])
+    rows = (
+        duckdb.connect()
+        .execute(
+            f"SELECT {score} FROM (VALUES (1.0, 0.0, 1.0, NULL, 5.0, 5.0, 3.0, 1.0, 3.0), "
+            "(0.0, 0.0, 1.0, 5.0, 5.0, 5.0, 1.0, 1.0, 3.0)) "
+            "AS t(a, a_lo, a_hi, b, b_lo, b_hi, c, c_lo, c_hi)"
+        )
+        .fetchall()
+    )
+    # first: a at its best (1), c at its worst (0 after flipping): (1*1 + 2*0) / 3
+    # second: a 0, b constant (1), c at its best: (0 + 1 + 2) / 4
+    assert [round(r[0], 9) for r in rows] == [round(1 / 3, 9), 0.75]

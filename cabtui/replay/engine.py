@@ -248,15 +248,17 @@ class Player:
                 continue
             view = vt.view()
             for r in changed:
-                if r >= len(rows):
-                    continue
-                if reveal:
+                if r < len(rows):
                     rows[r] = view[r].text.casefold()
-                else:  # as shown: masked, rows the terminal wrapped read together
-                    start, end = group_at(view, r)
+            found_in = [r for r, text in enumerate(rows) if needle in text]
+            if not reveal and found_in:  # as shown: masked (wrapped rows read together)
+                shown: dict[int, str] = {}
+                for start, end in {group_at(view, r) for r in found_in}:
                     for k, text in enumerate(masked_texts(view, start, end)):
-                        rows[start + k] = text.casefold()
-            now = Counter(r for r in rows if needle in r)
+                        shown[start + k] = text.casefold()
+                now = Counter(shown[r] for r in found_in if needle in shown[r])
+            else:
+                now = Counter(rows[r] for r in found_in)
             if now - hits:
                 found.append(ev.time)
             hits = now

@@ -109,7 +109,13 @@ def _group_hidden(lines: Sequence[avt.Line], start: int, end: int) -> list[set[i
     secret; None for a row with none. Each row's text holds one character per cell of
     non-zero width."""
     texts = [lines[r].text for r in range(start, end)]
-    ranges = secret_ranges("".join(texts))
+    # each row read alone and the rows read as one: a row that fills its width is not always
+    # wrapped (a rule of dashes), and a token right after it reads as part of a word joined
+    ranges = secret_ranges("".join(texts)) if end - start > 1 else []
+    at = 0
+    for text in texts:
+        ranges += [(a + at, b + at) for a, b in secret_ranges(text)]
+        at += len(text)
     out: list[set[int] | None] = [None] * (end - start)
     if not ranges:
         return out

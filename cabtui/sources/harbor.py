@@ -421,11 +421,40 @@ def running(trial_dir: Path) -> dict[str, Any]:
     }
 
 
+def _as_finished_ones_say(docs: list[tuple[Path, dict[str, Any]]]) -> None:
+    """Name running trials as finished trials of the same task and agent are named (a result
+    names the task and the model as the config may not): so a running trial is in its cell
+    and keeps its run once finished."""
+
+    def task_of(doc: dict[str, Any]) -> Any:
+        task = obj(_dig(doc, "config", "task"))
+        return task.get("path") or task.get("name")
+
+    def agent_of(doc: dict[str, Any]) -> tuple[Any, Any]:
+        agent = obj(_dig(doc, "config", "agent"))
+        return agent.get("name"), agent.get("model_name")
+
+    tasks: dict[Any, dict[str, Any]] = {}
+    agents: dict[tuple[Any, Any], Any] = {}
+    for _, doc in docs:
+        if not doc.get(RUNNING):
+            tasks.setdefault(task_of(doc), doc)
+            agents.setdefault(agent_of(doc), doc.get("agent_info"))
+    for _, doc in docs:
+        if doc.get(RUNNING):
+            known = tasks.get(task_of(doc))
+            if known is not None:
+                for key in ("task_name", "source", "task_checksum"):
+                    doc[key] = known.get(key)
+            if agents.get(agent_of(doc)) is not None:
+                doc["agent_info"] = agents[agent_of(doc)]
+
+
 def find_sweeps(
     trial_dirs: list[Path], root: Path, out_problem: Callable[[str, str], None]
 ) -> dict[str, list[Trial]]:
     """Trials grouped by job, each read once; unreadable ones reported."""
-    trials: list[Trial] = []
+    docs: list[tuple[Path, dict[str, Any]]] = []
     for d in trial_dirs:
         done = (d / "result.json").exists()
         if not done and time.time() - last_written(d) > STALE_S:
@@ -446,7 +475,9 @@ def find_sweeps(
             continue
         if not is_trial_result(doc):
             continue
-        trials.append(read_trial(d, doc, root))
+        docs.append((d, doc))
+    _as_finished_ones_say(docs)
+    trials = [read_trial(d, doc, root) for d, doc in docs]
     number_reruns(trials)
     jobs: dict[str, list[Trial]] = defaultdict(list)
     for t in trials:

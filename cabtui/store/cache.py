@@ -24,6 +24,7 @@ import hashlib
 import os
 import stat
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,8 +170,8 @@ def _build(
         con = duckdb.connect(str(tmp))
         try:
             con.execute(
-                "INSERT INTO meta VALUES ('fingerprint', ?), ('source', ?)",
-                [fp, str(sweep.resolve())],
+                "INSERT INTO meta VALUES ('fingerprint', ?), ('source', ?), ('built_at', ?)",
+                [fp, str(sweep.resolve()), repr(time.time())],
             )
             # Write everything into the file now: DuckDB's close does not say when it cannot
             # (a full disk), and a file renamed without its WAL would lack tables.

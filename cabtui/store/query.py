@@ -4,6 +4,7 @@ hold (:class:`Shape`). No Textual here."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from cabtui.scoring import Weights
@@ -82,13 +83,19 @@ WEIGHABLE = (
 )  # fmt: skip
 
 
+# Score keys whose name says that less is better (tests.failed, errors, cost, time, tokens).
+LOWER_IS_BETTER = re.compile(
+    r"fail|error|cost|time|latency|duration|tokens|_ms$|_s$|refus|blast", re.IGNORECASE
+)
+
+
 def weighable(shape: Shape) -> list[tuple[str, bool]]:
     """The axes a what-if score can weigh in the opened sweeps' runs of other sources
     (none when every run is cabtui's own): (column or score key, higher is better)."""
     if not any(s != "cab" for s in shape.sources):
         return []
     cols = [(c, up) for c, up in WEIGHABLE if c == "pass" or c in shape.present]
-    return cols + [(k, True) for k in shape.score_keys]
+    return cols + [(k, not LOWER_IS_BETTER.search(k)) for k in shape.score_keys]
 
 
 @dataclass(frozen=True)

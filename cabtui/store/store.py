@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ from cabtui.store.query import (
     score_path,
 )
 from cabtui.sweep.problems import Problem
+
+RUNNING_TTL_S = 300.0  # a cache holding runs still running is read again once this old
 
 
 class Store:
@@ -78,6 +81,10 @@ class Store:
             release(opened)
             raise
         store.warning, store._cache, store.source = opened.warning, opened, source
+        if not refresh and store.has_running() and store.age() > RUNNING_TTL_S:
+            # whether a run is still running depends on the time as well as on the files
+            store.close()
+            return cls.open(sweep, progress, refresh=True, source=source)
         if opened.warning:
             warnings.warn(CacheWarning(opened.warning), stacklevel=2)
         return store
@@ -190,6 +197,14 @@ class Store:
             f"(SELECT *, {', '.join(bounds)} FROM (SELECT *, {', '.join(values)} FROM {runs}))"
         )
         return relation, axes_score_sql(terms), names, params
+
+    def age(self) -> float:
+        """Seconds since the cache was built (0 when it does not say)."""
+        rows = self.cursor().execute("SELECT value FROM meta WHERE key = 'built_at'").fetchall()
+        try:
+            return max(0.0, time.time() - float(rows[0][0])) if rows else 0.0
+        except ValueError:
+            return 0.0
 
     def has_running(self) -> bool:
         """Whether a run is still running (a Harbor trial without its result yet)."""

@@ -234,6 +234,7 @@ class BrowserScreen(CabScreen[None]):
             ("runs", self.run_columns), ("cells", self.cell_columns)
         )  # fmt: skip
         for kind, columns in kinds:
+            self._generation[kind] += 1  # a page asked for the old columns is dropped
             if await swap_grid(self.grid(kind), columns) is not None:
                 self._asked[kind] = None
 

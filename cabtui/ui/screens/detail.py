@@ -118,6 +118,8 @@ class DetailScreen(CabScreen[None]):
         return shown(value, self.reveal)
 
     def loaded(self, data: DetailData | None) -> None:
+        if data is not None and data == self.data:
+            return  # read again (the sweep changed on disk) and the same: keep the reader's place
         self.data = data
         status = self.query_one("#detail-status", Section)
         if data is None:

@@ -202,17 +202,16 @@ class PlaybackScreen(CabScreen[None]):
         self.needle, self.searching, self.hit = needle, True, None
         self._clear_hits()
         self._status()
-        self._search(needle)
+        self._search(needle, self.revealed())
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
-    def _search(self, needle: str) -> None:
+    def _search(self, needle: str, reveal: bool) -> None:
         worker = get_current_worker()
 
         def cancelled() -> bool:
             return worker.is_cancelled
 
         hits: list[tuple[str, float]] = []
-        reveal = self.revealed()
         for side, player, clock in self.searchable():
             hits += [(side, clock.to_run(t)) for t in player.search(needle, cancelled, reveal)]
         if not cancelled():

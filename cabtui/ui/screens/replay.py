@@ -88,6 +88,8 @@ class ReplayScreen(PlaybackScreen):
         self.following = False
         self._stamp: tuple[int, int] | None = None  # the shown recording's size and mtime
         self._loading = True
+        self._regrown = False  # a load because the file changed is under way
+        self._grown = False  # the recording has grown while shown
 
     def compose(self) -> ComposeResult:
         yield Ruler(id="ruler")
@@ -136,7 +138,7 @@ class ReplayScreen(PlaybackScreen):
         s = self.session
         if s is None or self._loading:
             return
-        self._resume_ms = math.inf if self.following else s.clock.position
+        self._regrown = True  # _loaded keeps the moment the clock has reached by then
         self.load()
 
     def action_end(self) -> None:
@@ -156,7 +158,11 @@ class ReplayScreen(PlaybackScreen):
         self.query_one("#status", Static).update(Text(safe(reason), style="bold red"))
 
     def _loaded(self, s: Session, stamp: tuple[int, int] | None = None) -> None:
-        playing = self.session is not None and self.session.clock.playing and not self.following
+        old = self.session
+        playing = old is not None and old.clock.playing and not self.following
+        if self._regrown and old is not None:  # the same recording, longer: the same moment
+            self._resume_ms = math.inf if self.following else old.clock.position
+            self._grown, self._regrown = True, False
         self.session, self._stamp, self._loading = s, stamp, False
         terminal = self.query_one("#terminal", TerminalView)
         col = self.query_one("#terminal-col")
@@ -274,7 +280,7 @@ class ReplayScreen(PlaybackScreen):
                 if narrow
                 else f"{s.player.cols}x{s.player.rows} cropped to {w}x{h} from {x},{y} ({how})",
             )
-        if self.following:
+        if self.following and self._grown:
             parts.append("following" if narrow else "following the live edge (end)")
         if len(s.recordings) > 1:
             parts.append(

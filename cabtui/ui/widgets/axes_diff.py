@@ -9,7 +9,7 @@ the model calls. Every string from a sweep goes through ``safe()`` into a rich T
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from rich.cells import cell_len
 from rich.console import Group, RenderableType
@@ -115,11 +115,37 @@ def axes_table(diff: dict[str, Any], width: int = 0, only_differing: bool = Fals
             t.add_row(Text(safe(str(axis)), style="bold"), "", "", "")
         a, b = row["a"], row["b"]
         if isinstance(a, dict) and "mean" in a:  # a cell diff: mean [lo, hi] (n)
-            a, b = _interval(a), _interval(b)
+            t.add_row(Text(" " + safe(str(row["key"]))), _interval(a), _interval(b), _delta(row))
+        elif isinstance(a, dict) or isinstance(b, dict):  # an object: one row per key
+            t.add_row(Text(" " + safe(str(row["key"]))), "", "", "")
+            _object_rows(t, a if isinstance(a, dict) else {}, b if isinstance(b, dict) else {},
+                         only_differing)  # fmt: skip
         else:
             a, b = Text(safe(diff_value(a))), Text(safe(diff_value(b)))
-        t.add_row(Text(" " + safe(str(row["key"]))), a, b, _delta(row))
+            t.add_row(Text(" " + safe(str(row["key"]))), a, b, _delta(row))
     return t
+
+
+def _is_number(v: Any) -> TypeGuard[float]:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _object_rows(t: Table, a: dict[str, Any], b: dict[str, Any], only_differing: bool) -> None:
+    """The keys of two objects (a composite's components, say), each a row with A, B and,
+    for two numbers, a - b (dim: which is better is not known here)."""
+    for key in dict.fromkeys([*a, *b]):
+        va, vb = a.get(key), b.get(key)
+        if key == "source" or (only_differing and va == vb):
+            continue
+        delta = Text("")
+        if _is_number(va) and _is_number(vb) and va != vb:
+            delta = Text(f"{va - vb:+.4g}", style="dim")
+        t.add_row(
+            Text("   " + safe(str(key))),
+            Text(safe(diff_value(va))),
+            Text(safe(diff_value(vb))),
+            delta,
+        )
 
 
 def _interval(s: dict[str, Any]) -> Text:
