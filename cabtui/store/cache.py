@@ -39,7 +39,9 @@ from cabtui.store.cache_files import (
     this_host,
     track,
 )
+from cabtui.store import increment
 from cabtui.store.ingest import IngestReport, Progress, ingest
+from cabtui.store.reading import NotIncremental
 from cabtui.store.tables import SCHEMA_VERSION
 
 # What writing a file can raise: no permission, read-only or full file system, not a directory.
@@ -72,15 +74,17 @@ def cache_path(sweep: Path) -> Path:
     return cache_dir() / f"{Path(sweep).resolve().name}-{key}.duckdb"
 
 
-def fingerprint(sweep: Path) -> str:
-    """A digest of every file's path, size and modification time under ``sweep``."""
-    h = hashlib.sha1(SCHEMA_VERSION.encode())
+Entry = tuple[str, int, int]  # a file's path relative to the opened directory, size, mtime_ns
+
+
+def walk(sweep: Path) -> list[Entry]:
+    """Every file under ``sweep`` (or ``sweep`` itself, named "", when it is a file)."""
+    found: list[Entry] = []
     if os.path.isfile(sweep):  # one Inspect log opened alone
         st = os.stat(sweep)
-        h.update(f"{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        found.append(("", st.st_size, st.st_mtime_ns))
     # scandir with its cached entry types, depth first in name order, links to directories not
     # followed (as os.walk does): about twice as fast as os.walk and a stat per file
-    lines: list[str] = []
     stack = [(str(sweep), "")]
     while stack:
         folder, rel = stack.pop()
@@ -98,19 +102,40 @@ def fingerprint(sweep: Path) -> str:
                 st = e.stat()
             except OSError:
                 continue
-            lines.append(f"{rel}{e.name}\0{st.st_size}\0{st.st_mtime_ns}\n")
+            found.append((f"{rel}{e.name}", st.st_size, st.st_mtime_ns))
         stack.extend(reversed(below))
+    return found
+
+
+def digest_of(entries: list[Entry], skip: frozenset[str] = frozenset()) -> str:
+    """A digest of ``entries`` (less those named in ``skip``)."""
+    h = hashlib.sha1(SCHEMA_VERSION.encode())
+    lines = [
+        f"{rel}\0{size}\0{mtime}\n" if rel else f"{size}\0{mtime}\n"
+        for rel, size, mtime in entries
+        if rel not in skip
+    ]
     h.update("".join(lines).encode())
     return h.hexdigest()
+
+
+def fingerprint(sweep: Path) -> str:
+    """A digest of every file's path, size and modification time under ``sweep``."""
+    return digest_of(walk(sweep))
+
+
+def reading_suffix(source: str | None = None) -> str:
+    """What else a cache depends on: a forced source, Inspect's pass scorer."""
+    suffix = f":{source}" if source else ""
+    if os.environ.get(PASS_SCORER_ENV):
+        suffix += f":pass={os.environ[PASS_SCORER_ENV]}"
+    return suffix
 
 
 def cache_fingerprint(sweep: Path, source: str | None = None) -> str:
     """What a cache of ``sweep`` read as ``source`` records: :func:`fingerprint`, and the
     reading (a forced source, Inspect's pass scorer), each of which is another cache."""
-    fp = fingerprint(sweep) + (f":{source}" if source else "")
-    if os.environ.get(PASS_SCORER_ENV):
-        fp += f":pass={os.environ[PASS_SCORER_ENV]}"
-    return fp
+    return fingerprint(sweep) + reading_suffix(source)
 
 
 def _cached_fingerprint(db: Path) -> str | None:
@@ -166,12 +191,18 @@ def _build(
         full = [p for p in report.problems if "No space left on device" in p.reason]
         if full:  # a read reported as failed because its scratch space ran out: not the data
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        after = walk(sweep)  # unchanged while read: a refresh may read only what follows
+        tracked = frozenset(f.rel for f in report.files)
+        steady = tracked and digest_of(after) + reading_suffix(source) == fp
         con = duckdb.connect(str(tmp))
         try:
             con.execute(
                 "INSERT INTO meta VALUES ('fingerprint', ?), ('source', ?)",
                 [fp, str(sweep.resolve())],
             )
+            if steady:
+                tree = digest_of(after, tracked) + reading_suffix(source)
+                con.execute("INSERT INTO meta VALUES ('tree', ?)", [tree])
             # Write everything into the file now: DuckDB's close does not say when it cannot
             # (a full disk), and a file renamed without its WAL would lack tables.
             con.execute("CHECKPOINT")
@@ -215,6 +246,15 @@ def open_cache(
         _private_file(db)
         _touch(db)
         return Cache(db, None)
+    if not refresh and db.is_file():
+        try:
+            report = increment.refresh(
+                sweep, db, source, walk, digest_of, reading_suffix(source), progress
+            )
+            _private_file(db)
+            return Cache(db, report)
+        except (NotIncremental, *WRITE_ERRORS):
+            pass  # built again whole, below
     try:
         _private_dir(db.parent)
         remove_stale_temps(db.parent)

@@ -12,12 +12,13 @@ import duckdb
 
 from cabtui.scoring import Weights
 from cabtui.store.schema import AXES, KEYS, lit, q
+from cabtui.store.tails import FileState
 from cabtui.sweep.asciicast import CastError
 from cabtui.sweep.cast_reader import read_cast
 from cabtui.sweep.layout import Sweep
 from cabtui.sweep.problems import Problem
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 _RUNS_STAGE = ",\n".join(
     [
@@ -29,23 +30,32 @@ _RUNS_STAGE = ",\n".join(
     ]
 )
 
+STAGE_DDL = f"CREATE TEMP TABLE runs_stage ({_RUNS_STAGE})"
 DDL = f"""
 CREATE TABLE meta (key VARCHAR, value VARCHAR);
 CREATE TABLE sweeps (sweep_dir VARCHAR, sweep_id VARCHAR, path VARCHAR, manifest JSON,
     synthetic BOOLEAN, w_pass_rate DOUBLE, w_integrity DOUBLE, w_cost DOUBLE, w_latency DOUBLE,
     w_blast_radius DOUBLE, latency_ref_ms DOUBLE);
-CREATE TEMP TABLE runs_stage ({_RUNS_STAGE});
+{STAGE_DDL};
 CREATE TABLE spans (cell_id VARCHAR, seq BIGINT, span_id VARCHAR, parent_id VARCHAR,
     kind VARCHAR, name VARCHAR, start_ms DOUBLE, duration_ms DOUBLE, attrs JSON, error JSON,
     source_file VARCHAR);
 CREATE TABLE model_calls (cell_id VARCHAR, seq BIGINT, "timestamp" TIMESTAMPTZ,
     request_hash VARCHAR, prompt JSON, completion JSON, prompt_tokens BIGINT,
-    completion_tokens BIGINT, latency_ms DOUBLE, finish_reason VARCHAR, source_file VARCHAR);
+    completion_tokens BIGINT, latency_ms DOUBLE, finish_reason VARCHAR, source_file VARCHAR,
+    source_row BIGINT);
 CREATE TABLE recordings (cell_id VARCHAR, path VARCHAR, version INTEGER, size BIGINT,
     cols INTEGER, "rows" INTEGER, duration DOUBLE, events BIGINT, markers BIGINT,
     resizes BIGINT, problems VARCHAR[]);
 CREATE TABLE problems (file VARCHAR, line BIGINT, reason VARCHAR);
+CREATE TABLE files (sweep_dir VARCHAR, name VARCHAR, rel VARCHAR, label VARCHAR,
+    source_order INTEGER, size BIGINT, mtime_ns BIGINT, "offset" BIGINT, "rows" BIGINT,
+    lines BIGINT, head VARCHAR, types JSON);
 """
+# files: each sweep-level JSON-lines file as it was read, for a refresh that reads only what was
+# appended (cabtui.store.increment): its size and modification time, the bytes up to its last
+# newline ("offset"), the rows and lines before that (lines NULL until counted), a digest of
+# its first and last bytes before the offset, and the types DuckDB read it with.
 
 _SPAN_COLS = {
     "span_id": "VARCHAR",
@@ -128,10 +138,12 @@ def _load(
     wanted: dict[str, str],
     label: str | None,
     seq: bool,
+    row_base: int,
 ) -> None:
     cols = con.table(raw).columns
     src = lit(label) if label is not None else "NULL"
-    seq_expr = "rowid AS seq, " if seq else ""
+    row = f"rowid + {int(row_base)}"
+    seq_expr = f"{row} AS seq, " if seq else f"{row} AS source_row, "
     con.execute(
         f"INSERT INTO {table} BY NAME SELECT cell_id, {seq_expr}{_typed(cols, wanted)}, "
         f"{src} AS source_file FROM {raw} "
@@ -139,12 +151,17 @@ def _load(
     )
 
 
-def load_spans(con: duckdb.DuckDBPyConnection, raw: str, label: str | None) -> None:
-    _load(con, "spans", raw, _SPAN_COLS, label, seq=True)
+def load_spans(
+    con: duckdb.DuckDBPyConnection, raw: str, label: str | None, row_base: int = 0
+) -> None:
+    """Spans, ``seq`` their row in the stream (``row_base``: rows of the file before a tail)."""
+    _load(con, "spans", raw, _SPAN_COLS, label, True, row_base)
 
 
-def load_calls(con: duckdb.DuckDBPyConnection, raw: str, label: str | None) -> None:
-    _load(con, "model_calls", raw, _CALL_COLS, label, seq=False)
+def load_calls(
+    con: duckdb.DuckDBPyConnection, raw: str, label: str | None, row_base: int = 0
+) -> None:
+    _load(con, "model_calls", raw, _CALL_COLS, label, False, row_base)
 
 
 def index_recordings(
@@ -211,11 +228,12 @@ def index_recordings(
         )
 
 
-def finish(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float) -> None:
-    """Build the final runs table: recomputed composite, counts, recording path."""
-    con.execute(
-        f"""CREATE TABLE runs AS
-        WITH c AS (SELECT r.* EXCLUDE (source_order), {composite_expr} AS composite FROM runs_stage r)
+def _runs_select(composite_expr: str, tolerance: float, stage_only: bool) -> str:
+    """The runs of runs_stage with their derived columns: recomputed composite, counts,
+    recording path (``stage_only``: counting only the spans and calls of the staged runs)."""
+    only = " WHERE cell_id IN (SELECT cell_id FROM runs_stage)" if stage_only else ""
+    return f"""WITH c AS (SELECT r.* EXCLUDE (source_order), {composite_expr} AS composite
+            FROM runs_stage r)
         SELECT c.*,
             abs(c.composite - c.composite_recorded) > {tolerance!r} AS composite_mismatch,
             c.prompt_tokens + c.completion_tokens AS total_tokens,
@@ -224,22 +242,39 @@ def finish(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float
             coalesce(s.n, 0) AS n_spans, coalesce(m.n, 0) AS n_model_calls,
             rec.path AS recording, rec.path IS NOT NULL AS has_recording
         FROM c
-        LEFT JOIN (SELECT cell_id, count(*) AS n FROM spans GROUP BY cell_id) s USING (cell_id)
-        LEFT JOIN (SELECT cell_id, count(*) AS n FROM model_calls GROUP BY cell_id) m USING (cell_id)
-        LEFT JOIN recordings rec USING (cell_id)
-        ORDER BY c.sweep_dir, c.tui, c.model, c.task_id, c.run"""
-    )
+        LEFT JOIN (SELECT cell_id, count(*) AS n FROM spans{only} GROUP BY cell_id) s USING (cell_id)
+        LEFT JOIN (SELECT cell_id, count(*) AS n FROM model_calls{only} GROUP BY cell_id) m
+            USING (cell_id)
+        LEFT JOIN recordings rec USING (cell_id)"""
+
+
+ORPHANS = "for cell_ids with no run record; kept but not shown"
+
+
+def orphan_problems(con: duckdb.DuckDBPyConnection) -> None:
+    """One problem per file of spans or model calls whose cell_ids have no run (replacing
+    those of an earlier read)."""
+    con.execute("DELETE FROM problems WHERE line IS NULL AND suffix(reason, ?)", [ORPHANS])
     unknown = con.execute(
         """SELECT t, source_file, count(*) FROM (
              SELECT 'spans' AS t, cell_id, source_file FROM spans
              UNION ALL SELECT 'model calls', cell_id, source_file FROM model_calls)
-           WHERE cell_id NOT IN (SELECT cell_id FROM runs) GROUP BY ALL"""
+           WHERE cell_id NOT IN (SELECT cell_id FROM runs) GROUP BY ALL ORDER BY ALL"""
     ).fetchall()
     for what, file, n in unknown:
         con.execute(
             "INSERT INTO problems VALUES (?, NULL, ?)",
-            [file or "runs/", f"{n} {what} for cell_ids with no run record; kept but not shown"],
+            [file or "runs/", f"{n} {what} {ORPHANS}"],
         )
+
+
+def finish(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float) -> None:
+    """Write the runs table once, from runs_stage, and the views over it."""
+    con.execute(
+        f"CREATE TABLE runs AS {_runs_select(composite_expr, tolerance, False)} "
+        "ORDER BY c.sweep_dir, c.tui, c.model, c.task_id, c.run"
+    )
+    orphan_problems(con)
     con.execute(
         "CREATE VIEW scores AS "
         + " UNION ALL ".join(
@@ -252,6 +287,51 @@ def finish(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float
         "string_split(e.key, '.')[-1] AS key, e.value FROM runs, "
         "json_each(runs.extra) AS e WHERE runs.extra IS NOT NULL AND e.key LIKE 'scores.%'"
     )
+
+
+def append_runs(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float) -> None:
+    """Add the runs of runs_stage to the runs table (a refresh)."""
+    con.execute(f"INSERT INTO runs BY NAME {_runs_select(composite_expr, tolerance, True)}")
+
+
+def recount(con: duckdb.DuckDBPyConnection, cell_ids: list[str]) -> None:
+    """Count again the spans and model calls of the runs ``cell_ids`` (a refresh)."""
+    if not cell_ids:
+        return
+    con.execute("CREATE OR REPLACE TEMP TABLE touched AS SELECT unnest(?::VARCHAR[]) AS cell_id",
+                [sorted(set(cell_ids))])  # fmt: skip
+    only = "WHERE cell_id IN (SELECT cell_id FROM touched)"
+    con.execute(
+        f"""UPDATE runs SET n_spans = k.s, n_model_calls = k.m FROM (
+              SELECT t.cell_id, coalesce(s.n, 0) AS s, coalesce(m.n, 0) AS m FROM touched t
+              LEFT JOIN (SELECT cell_id, count(*) AS n FROM spans {only} GROUP BY 1) s
+                  USING (cell_id)
+              LEFT JOIN (SELECT cell_id, count(*) AS n FROM model_calls {only} GROUP BY 1) m
+                  USING (cell_id)) k
+            WHERE runs.cell_id = k.cell_id
+              AND (runs.n_spans <> k.s OR runs.n_model_calls <> k.m)"""
+    )
+
+
+def add_files(con: duckdb.DuckDBPyConnection, files: list[FileState]) -> None:
+    if files:
+        con.executemany(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (f.sweep_dir, f.name, f.rel, f.label, f.source_order, f.size, f.mtime_ns,
+                 f.offset, f.rows, f.lines, f.head,
+                 None if f.types is None else json.dumps(f.types))
+                for f in files
+            ],
+        )  # fmt: skip
+
+
+def read_files(con: duckdb.DuckDBPyConnection) -> list[FileState]:
+    rows = con.execute("SELECT * FROM files").fetchall()
+    return [
+        FileState(*r[:11], None if r[11] is None else [tuple(t) for t in json.loads(r[11])])
+        for r in rows
+    ]
 
 
 def add_problems(con: duckdb.DuckDBPyConnection, problems: list[Problem]) -> None:
