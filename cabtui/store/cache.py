@@ -42,7 +42,7 @@ from cabtui.store.cache_files import (
 from cabtui.store import increment
 from cabtui.store.ingest import IngestReport, Progress, ingest
 from cabtui.store.reading import NotIncremental
-from cabtui.store.tables import SCHEMA_VERSION
+from cabtui.store.tables import SCHEMA_VERSION, files_json
 
 # What writing a file can raise: no permission, read-only or full file system, not a directory.
 # (Other DuckDB errors are bugs or data, not the cache directory: they are not retried.)
@@ -202,7 +202,10 @@ def _build(
             )
             if steady:
                 tree = digest_of(after, tracked) + reading_suffix(source)
-                con.execute("INSERT INTO meta VALUES ('tree', ?)", [tree])
+                con.execute(
+                    "INSERT INTO meta VALUES ('tree', ?), ('files', ?)",
+                    [tree, files_json(report.files)],
+                )
             # Write everything into the file now: DuckDB's close does not say when it cannot
             # (a full disk), and a file renamed without its WAL would lack tables.
             con.execute("CHECKPOINT")
@@ -242,14 +245,15 @@ def open_cache(
     sweep = Path(sweep)
     db = cache_path(sweep)
     fp = cache_fingerprint(sweep, source)
-    if not refresh and _cached_fingerprint(db) == fp:
+    meta = (read_meta(db) if db.is_file() else None) or {}
+    if not refresh and meta.get("fingerprint") == fp:
         _private_file(db)
         _touch(db)
         return Cache(db, None)
-    if not refresh and db.is_file():
+    if not refresh and meta:
         try:
             report = increment.refresh(
-                sweep, db, source, walk, digest_of, reading_suffix(source), progress
+                sweep, db, meta, source, walk, digest_of, reading_suffix(source), progress
             )
             _private_file(db)
             return Cache(db, report)

@@ -1,7 +1,7 @@
 """Refreshing a cache by reading only what was appended to a sweep's files.
 
 A cache remembers each sweep-level JSON-lines file it read (results.jsonl, spans.jsonl,
-model_calls.jsonl: the ``files`` table) with its size, modification time, the bytes up to its
+model_calls.jsonl: meta ``files``) with its size, modification time, the bytes up to its
 last newline and how DuckDB typed it, and a digest of every other file of the opened directory
 (meta ``tree``). When only those files grew, a refresh reads their appended tails: the runs,
 spans, model calls and problems of the tails are added, the counts of the runs they touch are
@@ -22,6 +22,7 @@ open keeps reading the file it opened, never a half-applied refresh.
 from __future__ import annotations
 
 import errno
+from collections import Counter
 import os
 import shutil
 import tempfile
@@ -35,7 +36,7 @@ import duckdb
 from cabtui.scoring import MISMATCH_TOLERANCE
 from cabtui.sources import discover
 from cabtui.store import tables
-from cabtui.store.cache_files import read_meta, remove_path, this_host, track
+from cabtui.store.cache_files import remove_path, this_host, track
 from cabtui.store.checks import at
 from cabtui.store.ingest import MEMORY_LIMIT, Ingest, IngestReport, Progress, weights_case
 from cabtui.store.reading import JSON_OPTIONS, SAMPLE_ROWS, NotIncremental, Source
@@ -47,6 +48,7 @@ from cabtui.sweep.problems import Problem
 Walk = Callable[[Path], list[tuple[str, int, int]]]
 Digest = Callable[[list[tuple[str, int, int]], frozenset[str]], str]
 _ORDER = {"results.jsonl": 0, "spans.jsonl": 1, "model_calls.jsonl": 2}
+_WHAT = {"spans.jsonl": "spans", "model_calls.jsonl": "model calls"}
 
 
 @dataclass
@@ -76,6 +78,7 @@ class _Job:
 def refresh(
     sweep: Path,
     db: Path,
+    meta: dict[str, str],
     source: str | None,
     walk: Walk,
     digest_of: Digest,
@@ -85,16 +88,11 @@ def refresh(
     """Bring the cache ``db`` of ``sweep`` up to date by reading what was appended; raise
     NotIncremental when that cannot give what a cold ingest gives (nothing is changed then)."""
     started = time.perf_counter()
-    meta = read_meta(db) or {}
     if source not in (None, "cab") or meta.get("schema_version") != tables.SCHEMA_VERSION:
         raise NotIncremental("another reading or schema")
     if "tree" not in meta:
         raise NotIncremental("the cache does not follow its files")
-    ro = duckdb.connect(str(db), read_only=True)
-    try:
-        known = tables.read_files(ro)
-    finally:
-        ro.close()
+    known = tables.files_of(meta.get("files"))
     entries = walk(sweep)
     tracked = frozenset(f.rel for f in known)
     if digest_of(entries, tracked) + suffix != meta["tree"]:
@@ -148,6 +146,7 @@ def _apply(
     ingest.strict = True
     try:
         con.execute(tables.STAGE_DDL)
+        con.execute(tables.DELTA_DDL)
         sweeps, _ = discover(root, source)
         job = _Job(ingest, root, {s.name: s for s in sweeps})
         index = {s.name: i for i, s in enumerate(sweeps)}
@@ -157,15 +156,14 @@ def _apply(
         for p in ingest.report.problems:
             if p.line is None:
                 raise NotIncremental(f"{p.file}: {p.reason}")
+        tables.add_counts(con)
         _runs(job, known)
         tables.recount(con, sorted(job.touched))
         tables.orphan_problems(con)
         tables.add_problems(con, ingest.report.problems)
-        con.execute(
-            "DELETE FROM files WHERE rel IN (SELECT unnest(?::VARCHAR[]))",
-            [[s.rel for s in job.states]],
-        )
-        tables.add_files(con, job.states)
+        now = {f.rel: f for f in job.states}
+        files = tables.files_json([now.get(f.rel, f) for f in known])
+        con.execute("UPDATE meta SET value = ? WHERE key = 'files'", [files])
         con.execute("UPDATE meta SET value = ? WHERE key = 'fingerprint'", [fp])
         for name in ("runs", "spans", "model_calls", "recordings"):
             n = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
@@ -220,12 +218,12 @@ def _tail(job: _Job, f: FileState, size: int, mtime: int) -> None:
         loader = tables.load_spans if f.name == "spans.jsonl" else tables.load_calls
         if ingest.read(tail, "raw", "cell_id"):
             loader(con, "raw", f.label, f.rows)
-            job.touched.update(
-                c for (c,) in con.execute(
-                    "SELECT DISTINCT cell_id FROM raw WHERE cell_id IS NOT NULL "
-                    "AND typeof(cell_id) = 'VARCHAR'"
-                ).fetchall()
-            )  # fmt: skip
+            added = con.execute(
+                "INSERT INTO delta SELECT cell_id, ?, ?, count(*) FROM raw WHERE cell_id IS NOT NULL "
+                "AND typeof(cell_id) = 'VARCHAR' GROUP BY cell_id RETURNING cell_id",
+                [_WHAT[f.name], f.label],
+            ).fetchall()
+            job.touched.update(c for (c,) in added)
     rows = int(con.execute("SELECT count(*) FROM raw").fetchall()[0][0])
     if data[cut:].strip():
         rows -= 1  # again a last line without its newline: read again next time
@@ -273,11 +271,18 @@ def _take_back(job: _Job, f: FileState, lines: int) -> None:
                 raise NotIncremental("a run taken back was the first of a duplicate")
     else:
         table, row = ("spans", "seq") if f.name == "spans.jsonl" else ("model_calls", "source_row")
-        gone = con.execute(
-            f"DELETE FROM {table} WHERE source_file = ? AND {row} >= ? RETURNING cell_id",
-            [f.label, f.rows],
-        ).fetchall()
-        job.touched.update(c for (c,) in gone if c is not None)
+        gone = Counter(
+            c for (c,) in con.execute(
+                f"DELETE FROM {table} WHERE source_file = ? AND {row} >= ? RETURNING cell_id",
+                [f.label, f.rows],
+            ).fetchall()
+        )  # fmt: skip
+        if gone:
+            con.execute(
+                "INSERT INTO delta SELECT unnest(?::VARCHAR[]), ?, ?, -unnest(?::BIGINT[])",
+                [list(gone), _WHAT[f.name], f.label, list(gone.values())],
+            )
+        job.touched.update(gone)
     con.execute("DELETE FROM problems WHERE file = ? AND line > ?", [f.label, lines])
 
 

@@ -261,7 +261,6 @@ def ingest(
             job.check_values(origins)
             tables.finish(con, weights_case(sweeps), MISMATCH_TOLERANCE)
             tables.add_problems(con, job.report.problems)
-            tables.add_files(con, job.files)
             job.report.files = job.files
         for name in ("runs", "spans", "model_calls", "recordings"):
             setattr(job.report, name, con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])

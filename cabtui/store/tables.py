@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -48,14 +49,11 @@ CREATE TABLE recordings (cell_id VARCHAR, path VARCHAR, version INTEGER, size BI
     cols INTEGER, "rows" INTEGER, duration DOUBLE, events BIGINT, markers BIGINT,
     resizes BIGINT, problems VARCHAR[]);
 CREATE TABLE problems (file VARCHAR, line BIGINT, reason VARCHAR);
-CREATE TABLE files (sweep_dir VARCHAR, name VARCHAR, rel VARCHAR, label VARCHAR,
-    source_order INTEGER, size BIGINT, mtime_ns BIGINT, "offset" BIGINT, "rows" BIGINT,
-    lines BIGINT, head VARCHAR, types JSON);
+CREATE TABLE counts (cell_id VARCHAR, what VARCHAR, source_file VARCHAR, n BIGINT);
 """
-# files: each sweep-level JSON-lines file as it was read, for a refresh that reads only what was
-# appended (cabtui.store.increment): its size and modification time, the bytes up to its last
-# newline ("offset"), the rows and lines before that (lines NULL until counted), a digest of
-# its first and last bytes before the offset, and the types DuckDB read it with.
+# counts: spans and model calls per run and file (what: 'spans' or 'model calls'), from which
+# the runs' counts and the problems of runs unknown are derived, and which a refresh updates
+# by what it adds and takes back instead of counting a million spans again.
 
 _SPAN_COLS = {
     "span_id": "VARCHAR",
@@ -230,7 +228,7 @@ def index_recordings(
 
 def _runs_select(composite_expr: str, tolerance: float, stage_only: bool) -> str:
     """The runs of runs_stage with their derived columns: recomputed composite, counts,
-    recording path (``stage_only``: counting only the spans and calls of the staged runs)."""
+    recording path (``stage_only``: the counts of the staged runs only)."""
     only = " WHERE cell_id IN (SELECT cell_id FROM runs_stage)" if stage_only else ""
     return f"""WITH c AS (SELECT r.* EXCLUDE (source_order), {composite_expr} AS composite
             FROM runs_stage r)
@@ -239,16 +237,49 @@ def _runs_select(composite_expr: str, tolerance: float, stage_only: bool) -> str
             c.prompt_tokens + c.completion_tokens AS total_tokens,
             CASE WHEN c.ended_at >= c.started_at
                 THEN (epoch_ms(c.ended_at) - epoch_ms(c.started_at))::DOUBLE END AS duration_ms,
-            coalesce(s.n, 0) AS n_spans, coalesce(m.n, 0) AS n_model_calls,
+            coalesce(k.s, 0) AS n_spans, coalesce(k.m, 0) AS n_model_calls,
             rec.path AS recording, rec.path IS NOT NULL AS has_recording
         FROM c
-        LEFT JOIN (SELECT cell_id, count(*) AS n FROM spans{only} GROUP BY cell_id) s USING (cell_id)
-        LEFT JOIN (SELECT cell_id, count(*) AS n FROM model_calls{only} GROUP BY cell_id) m
-            USING (cell_id)
+        LEFT JOIN ({_PER_RUN}{only} GROUP BY cell_id) k USING (cell_id)
         LEFT JOIN recordings rec USING (cell_id)"""
 
 
+_PER_RUN = (
+    "SELECT cell_id, CAST(sum(n) FILTER (WHERE what = 'spans') AS BIGINT) AS s, "
+    "CAST(sum(n) FILTER (WHERE what = 'model calls') AS BIGINT) AS m FROM counts"
+)
 ORPHANS = "for cell_ids with no run record; kept but not shown"
+
+
+def count(con: duckdb.DuckDBPyConnection) -> None:
+    """Count the spans and model calls of each run and file (a cold ingest)."""
+    con.execute(
+        "INSERT INTO counts SELECT cell_id, 'spans', source_file, count(*) FROM spans GROUP BY ALL "
+        "UNION ALL SELECT cell_id, 'model calls', source_file, count(*) FROM model_calls "
+        "GROUP BY ALL"
+    )
+
+
+DELTA_DDL = "CREATE TEMP TABLE delta (cell_id VARCHAR, what VARCHAR, source_file VARCHAR, n BIGINT)"
+
+
+def add_counts(con: duckdb.DuckDBPyConnection) -> None:
+    """Add to counts the temp table delta (cell_id, what, source_file, rows added or, negative,
+    taken back; source_file never NULL: the refreshed files are sweep-level ones)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE delta AS SELECT cell_id, what, source_file, "
+        "CAST(sum(n) AS BIGINT) AS n FROM delta GROUP BY ALL"
+    )
+    same = "c.cell_id = d.cell_id AND c.what = d.what AND c.source_file = d.source_file"
+    con.execute(
+        "UPDATE counts SET n = counts.n + d.n FROM delta d WHERE counts.cell_id = d.cell_id "
+        "AND counts.what = d.what AND counts.source_file = d.source_file"
+    )
+    con.execute(
+        f"INSERT INTO counts SELECT d.* FROM delta d WHERE NOT EXISTS "
+        f"(SELECT 1 FROM counts c WHERE {same})"
+    )
+    con.execute("DELETE FROM counts WHERE n = 0")
 
 
 def orphan_problems(con: duckdb.DuckDBPyConnection) -> None:
@@ -256,10 +287,8 @@ def orphan_problems(con: duckdb.DuckDBPyConnection) -> None:
     those of an earlier read)."""
     con.execute("DELETE FROM problems WHERE line IS NULL AND suffix(reason, ?)", [ORPHANS])
     unknown = con.execute(
-        """SELECT t, source_file, count(*) FROM (
-             SELECT 'spans' AS t, cell_id, source_file FROM spans
-             UNION ALL SELECT 'model calls', cell_id, source_file FROM model_calls)
-           WHERE cell_id NOT IN (SELECT cell_id FROM runs) GROUP BY ALL ORDER BY ALL"""
+        "SELECT what, source_file, sum(n) FROM counts WHERE cell_id NOT IN "
+        "(SELECT cell_id FROM runs) GROUP BY ALL ORDER BY ALL"
     ).fetchall()
     for what, file, n in unknown:
         con.execute(
@@ -270,6 +299,7 @@ def orphan_problems(con: duckdb.DuckDBPyConnection) -> None:
 
 def finish(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float) -> None:
     """Write the runs table once, from runs_stage, and the views over it."""
+    count(con)
     con.execute(
         f"CREATE TABLE runs AS {_runs_select(composite_expr, tolerance, False)} "
         "ORDER BY c.sweep_dir, c.tui, c.model, c.task_id, c.run"
@@ -295,43 +325,32 @@ def append_runs(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: 
 
 
 def recount(con: duckdb.DuckDBPyConnection, cell_ids: list[str]) -> None:
-    """Count again the spans and model calls of the runs ``cell_ids`` (a refresh)."""
+    """Set again the counts of spans and model calls of the runs ``cell_ids`` (a refresh)."""
     if not cell_ids:
         return
     con.execute("CREATE OR REPLACE TEMP TABLE touched AS SELECT unnest(?::VARCHAR[]) AS cell_id",
                 [sorted(set(cell_ids))])  # fmt: skip
-    only = "WHERE cell_id IN (SELECT cell_id FROM touched)"
     con.execute(
         f"""UPDATE runs SET n_spans = k.s, n_model_calls = k.m FROM (
-              SELECT t.cell_id, coalesce(s.n, 0) AS s, coalesce(m.n, 0) AS m FROM touched t
-              LEFT JOIN (SELECT cell_id, count(*) AS n FROM spans {only} GROUP BY 1) s
-                  USING (cell_id)
-              LEFT JOIN (SELECT cell_id, count(*) AS n FROM model_calls {only} GROUP BY 1) m
-                  USING (cell_id)) k
+              SELECT t.cell_id, coalesce(c.s, 0) AS s, coalesce(c.m, 0) AS m FROM touched t
+              LEFT JOIN ({_PER_RUN} WHERE cell_id IN (SELECT cell_id FROM touched)
+                  GROUP BY cell_id) c USING (cell_id)) k
             WHERE runs.cell_id = k.cell_id
               AND (runs.n_spans <> k.s OR runs.n_model_calls <> k.m)"""
     )
 
 
-def add_files(con: duckdb.DuckDBPyConnection, files: list[FileState]) -> None:
-    if files:
-        con.executemany(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (f.sweep_dir, f.name, f.rel, f.label, f.source_order, f.size, f.mtime_ns,
-                 f.offset, f.rows, f.lines, f.head,
-                 None if f.types is None else json.dumps(f.types))
-                for f in files
-            ],
-        )  # fmt: skip
+def files_json(files: list[FileState]) -> str:
+    """The files a refresh follows, as meta 'files' holds them."""
+    return json.dumps([dataclasses.astuple(f) for f in files])
 
 
-def read_files(con: duckdb.DuckDBPyConnection) -> list[FileState]:
-    rows = con.execute("SELECT * FROM files").fetchall()
-    return [
-        FileState(*r[:11], None if r[11] is None else [tuple(t) for t in json.loads(r[11])])
-        for r in rows
-    ]
+def files_of(text: str | None) -> list[FileState]:
+    out = []
+    for row in json.loads(text or "[]"):
+        types = None if row[11] is None else [(str(n), str(t)) for n, t in row[11]]
+        out.append(FileState(*row[:11], types))
+    return out
 
 
 def add_problems(con: duckdb.DuckDBPyConnection, problems: list[Problem]) -> None:
