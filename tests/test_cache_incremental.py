@@ -19,9 +19,7 @@ from cabtui.store.ingest import ingest
 from cabtui.store.store import Store
 from cabtui.sweep.synth import synth_sweep
 
-TABLES = (
-    "sweeps", "runs", "spans", "model_calls", "recordings", "problems", "scores", "counts"
-)
+TABLES = ("sweeps", "runs", "spans", "model_calls", "recordings", "problems", "scores", "counts")
 FILES = ("results.jsonl", "spans.jsonl", "model_calls.jsonl")
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 
 from cabtui.sources.inspect_map import PASS_SCORER_ENV
+from cabtui.store import increment
 from cabtui.store.cache_files import (
     FALLBACK_PREFIX,
     cache_dir,
@@ -39,7 +40,6 @@ from cabtui.store.cache_files import (
     this_host,
     track,
 )
-from cabtui.store import increment
 from cabtui.store.ingest import IngestReport, Progress, ingest
 from cabtui.store.reading import NotIncremental
 from cabtui.store.tables import SCHEMA_VERSION, files_json

@@ -21,12 +21,13 @@ open keeps reading the file it opened, never a half-applied refresh.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
-from collections import Counter
 import os
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,7 +121,7 @@ def refresh(
     try:
         tmp = work / db.name
         shutil.copyfile(db, tmp)
-        report = _apply(sweep, tmp, source, grown, known, fp, progress)
+        report = _apply(sweep, tmp, source, grown, known, (meta.get("fingerprint"), fp), progress)
         if os.path.exists(f"{tmp}.wal"):
             raise OSError(errno.EIO, "cannot write the whole cache")
         os.chmod(tmp, 0o600)
@@ -138,13 +139,19 @@ def _apply(
     source: str | None,
     grown: list[tuple[FileState, int, int]],
     known: list[FileState],
-    fp: str,
+    fingerprints: tuple[str | None, str],
     progress: Progress | None,
 ) -> IngestReport:
+    """Apply the tails of ``grown`` to the copy ``tmp`` of the cache whose fingerprint was the
+    first of ``fingerprints`` (and is the second after)."""
+    fingerprint_before, fp = fingerprints
     con = duckdb.connect(str(tmp), config={"memory_limit": MEMORY_LIMIT})
     ingest = Ingest(con, root, progress)
     ingest.strict = True
     try:
+        copied = con.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchall()
+        if copied != [(fingerprint_before,)]:
+            raise NotIncremental("the cache was replaced meanwhile")
         con.execute(tables.STAGE_DDL)
         con.execute(tables.DELTA_DDL)
         sweeps, _ = discover(root, source)
@@ -189,9 +196,10 @@ def _tail(job: _Job, f: FileState, size: int, mtime: int) -> None:
     lines: list[int | None] = [f.lines]
 
     def lines_before() -> int:
-        if lines[0] is None:
-            lines[0] = count_lines(path, f.offset)
-        return lines[0]
+        known = lines[0]
+        if known is None:
+            known = lines[0] = count_lines(path, f.offset)
+        return known
 
     if f.size > f.offset:  # the last read ended in a line without its newline: take it back
         _take_back(job, f, lines_before())
@@ -201,6 +209,13 @@ def _tail(job: _Job, f: FileState, size: int, mtime: int) -> None:
     if len(data) != size - f.offset:
         raise NotIncremental(f"{f.rel} changed while read")
     cut = data.rfind(b"\n") + 1
+    if not data.strip():  # blank lines, or nothing: no rows
+        new_lines = None if lines[0] is None else lines[0] + data[:cut].count(b"\n")
+        job.states.append(
+            dataclasses.replace(f, size=size, mtime_ns=mtime, offset=f.offset + cut,
+                                lines=new_lines, head=digest(path, f.offset + cut))
+        )  # fmt: skip
+        return
     job.n += 1
     out = Path(ingest.tmp.name) / f"tail-{job.n}.jsonl"
     out.write_bytes(data)
@@ -271,18 +286,18 @@ def _take_back(job: _Job, f: FileState, lines: int) -> None:
                 raise NotIncremental("a run taken back was the first of a duplicate")
     else:
         table, row = ("spans", "seq") if f.name == "spans.jsonl" else ("model_calls", "source_row")
-        gone = Counter(
+        taken = Counter(
             c for (c,) in con.execute(
                 f"DELETE FROM {table} WHERE source_file = ? AND {row} >= ? RETURNING cell_id",
                 [f.label, f.rows],
             ).fetchall()
         )  # fmt: skip
-        if gone:
+        if taken:
             con.execute(
                 "INSERT INTO delta SELECT unnest(?::VARCHAR[]), ?, ?, -unnest(?::BIGINT[])",
-                [list(gone), _WHAT[f.name], f.label, list(gone.values())],
+                [list(taken), _WHAT[f.name], f.label, list(taken.values())],
             )
-        job.touched.update(gone)
+        job.touched.update(taken)
     con.execute("DELETE FROM problems WHERE file = ? AND line > ?", [f.label, lines])
 
 
@@ -294,8 +309,8 @@ def _runs(job: _Job, known: list[FileState]) -> None:
         "SELECT cell_id, sweep_dir, tui, model, task_id, run, source_order, source_row "
         "FROM runs_stage"
     ).fetchall()
-    for row in staged:
-        job.keys.add((row[1], row[2], row[3], row[4], int(row[5])))
+    for r in staged:
+        job.keys.add((r[1], r[2], r[3], r[4], int(r[5])))
     for sweep_dir, tui, model, task_id, run in job.keys:
         sweep = job.sweeps.get(sweep_dir)
         if sweep is None or any(rd.key == (tui, model, task_id, run) for rd in sweep.run_dirs):
@@ -314,8 +329,8 @@ def _runs(job: _Job, known: list[FileState]) -> None:
             raise NotIncremental("a new run has the cell_id of a run of another file")
         first[cell_id] = (f.source_order, int(row), f.rel)
     dups: list[tuple[str, int, int]] = []
-    for cell_id, *_, order, row in sorted(staged, key=lambda r: (r[6], r[7])):
-        here = (int(order), int(row))
+    for cell_id, *_, s_order, s_row in sorted(staged, key=lambda r: (r[6], r[7])):
+        here = (int(s_order), int(s_row))
         if cell_id not in first:
             first[cell_id] = (*here, None)
             continue
@@ -330,7 +345,9 @@ def _runs(job: _Job, known: list[FileState]) -> None:
         else:
             origin = Source(job.root / f_rel, next(f.label for f in known if f.rel == f_rel))
         ffile, fline = at(origin, f_row, "?")
-        ingest.problem(file, line, f"duplicate cell_id {cell_id} (first at {ffile}:{fline}); skipped")
+        ingest.problem(
+            file, line, f"duplicate cell_id {cell_id} (first at {ffile}:{fline}); skipped"
+        )
     if dups:
         con.execute("CREATE TEMP TABLE dups (c VARCHAR, o INTEGER, r BIGINT)")
         con.executemany("INSERT INTO dups VALUES (?, ?, ?)", dups)

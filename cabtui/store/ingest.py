@@ -189,7 +189,7 @@ class Ingest(Reading, Checks):
             src = Source(level, self.label(level))
             before = stat_of(level)
             if self.read(src, "raw", "cell_id"):
-                loader(self.con, "raw", src.label)
+                loader(self.con, "raw", src.label, 0)
             self.track(sweep, src, None, before)
         per_run = [
             (rd, cell_of[rd.key])
@@ -198,7 +198,7 @@ class Ingest(Reading, Checks):
         ]
         src3 = self.concat(sweep, per_run, artefact)
         if src3 is not None and self.read(src3, "raw", "cell_id"):
-            loader(self.con, "raw", None)
+            loader(self.con, "raw", None, 0)
 
 
 def weights_case(sweeps: list[Sweep]) -> str:

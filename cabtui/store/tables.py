@@ -342,14 +342,14 @@ def recount(con: duckdb.DuckDBPyConnection, cell_ids: list[str]) -> None:
 
 def files_json(files: list[FileState]) -> str:
     """The files a refresh follows, as meta 'files' holds them."""
-    return json.dumps([dataclasses.astuple(f) for f in files])
+    return json.dumps([dataclasses.asdict(f) for f in files])
 
 
 def files_of(text: str | None) -> list[FileState]:
     out = []
     for row in json.loads(text or "[]"):
-        types = None if row[11] is None else [(str(n), str(t)) for n, t in row[11]]
-        out.append(FileState(*row[:11], types))
+        types = row.pop("types")
+        out.append(FileState(**row, types=None if types is None else [tuple(t) for t in types]))
     return out
 
 
