@@ -6,8 +6,8 @@ reach the browser's grid (issue #12, part 7).
 Writes a synthetic sweep of RUNS + NEW runs (``cab-tui synth``), keeps back the last NEW runs'
 results and spans lines, opens it (cold), appends them, and times the watcher's refresh (the
 fingerprint walk plus the re-opened store); then opens the live browser headless, writes one
-more run and times until its row is counted on screen. The cache is rebuilt whole on every
-change (no incremental ingest yet), so the refresh costs about a cold ingest.
+more run and times until its row is counted on screen. The refresh reads only the appended lines
+(cabtui.store.increment) into a copy of the cache renamed into place.
 """
 
 from __future__ import annotations
@@ -109,6 +109,8 @@ def main() -> None:
         f"refresh after {args.new} new runs: {refresh:.2f} s (target 0.5 s; of which the "
         f"fingerprint {walk:.3f} s) -> {fresh.total():,} runs"
     )
+    stages = fresh.report.seconds if fresh.report else {}
+    print("  stages: " + ", ".join(f"{k} {v:.3f} s" for k, v in stages.items()))
     store.close()
     fresh.close()
     latency = asyncio.run(on_screen(sweep, last_results, last_spans))

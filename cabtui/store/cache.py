@@ -13,6 +13,10 @@ files of unknown owner, after a day). When the cache directory cannot be written
 full, not a directory), the sweep is ingested into a temporary directory instead, with a
 warning, so it still opens.
 
+A cache whose sweep changed only by lines appended to its sweep-level JSON-lines files is
+refreshed by reading those lines alone, into a copy renamed into place
+(:mod:`cabtui.store.increment`); any other change rebuilds it.
+
 The temporary files, and ``cab-tui cache ls|prune``, are :mod:`cabtui.store.cache_files`.
 """
 

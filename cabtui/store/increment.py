@@ -93,7 +93,10 @@ def refresh(
         raise NotIncremental("another reading or schema")
     if "tree" not in meta:
         raise NotIncremental("the cache does not follow its files")
-    known = tables.files_of(meta.get("files"))
+    try:
+        known = tables.files_of(meta.get("files"))
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        raise NotIncremental("the files of the cache cannot be read") from e
     entries = walk(sweep)
     tracked = frozenset(f.rel for f in known)
     if digest_of(entries, tracked) + suffix != meta["tree"]:
@@ -120,7 +123,9 @@ def refresh(
     track(work, True)
     try:
         tmp = work / db.name
+        copied = time.perf_counter()
         shutil.copyfile(db, tmp)
+        copied = time.perf_counter() - copied
         report = _apply(sweep, tmp, source, grown, known, (meta.get("fingerprint"), fp), progress)
         if os.path.exists(f"{tmp}.wal"):
             raise OSError(errno.EIO, "cannot write the whole cache")
@@ -129,6 +134,7 @@ def refresh(
     finally:
         remove_path(work)
         track(work, False)
+    report.seconds["copy"] = copied
     report.seconds["refresh"] = time.perf_counter() - started
     return report
 
@@ -154,19 +160,23 @@ def _apply(
             raise NotIncremental("the cache was replaced meanwhile")
         con.execute(tables.STAGE_DDL)
         con.execute(tables.DELTA_DDL)
-        sweeps, _ = discover(root, source)
+        with ingest.timed("discover"):
+            sweeps, _ = discover(root, source)
         job = _Job(ingest, root, {s.name: s for s in sweeps})
         index = {s.name: i for i, s in enumerate(sweeps)}
         grown.sort(key=lambda g: (index.get(g[0].sweep_dir, -1), _ORDER.get(g[0].name, 3)))
-        for f, size, mtime in grown:
-            _tail(job, f, size, mtime)
+        with ingest.timed("tails"):
+            for f, size, mtime in grown:
+                _tail(job, f, size, mtime)
         for p in ingest.report.problems:
             if p.line is None:
                 raise NotIncremental(f"{p.file}: {p.reason}")
-        tables.add_counts(con)
-        _runs(job, known)
-        tables.recount(con, sorted(job.touched))
-        tables.orphan_problems(con)
+        with ingest.timed("runs"):
+            tables.add_counts(con)
+            _runs(job, known)
+        with ingest.timed("counts"):
+            tables.recount(con, sorted(job.touched))
+            tables.orphan_problems(con)
         tables.add_problems(con, ingest.report.problems)
         now = {f.rel: f for f in job.states}
         files = tables.files_json([now.get(f.rel, f) for f in known])
@@ -176,7 +186,8 @@ def _apply(
             n = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
             setattr(ingest.report, name, n)
         ingest.report.sweeps = list(job.sweeps)
-        con.execute("CHECKPOINT")
+        with ingest.timed("checkpoint"):
+            con.execute("CHECKPOINT")
     except duckdb.Error as e:
         raise NotIncremental(str(e).splitlines()[0] if str(e) else type(e).__name__) from e
     finally:
