@@ -269,3 +269,25 @@ def test_a_store_open_on_the_cache_keeps_reading_the_file_it_opened(tmp_path: Pa
     finally:
         store.close()
         fresh.close()
+
+
+def test_a_folder_of_sweeps_follows_each_of_them(tmp_path: Path) -> None:
+    """Two sweeps opened together: each one's files are followed, their runs kept in order
+    (a run of the second sweep that repeats one of the first is the duplicate)."""
+    a, b = live_sweep(tmp_path / "a"), live_sweep(tmp_path / "b")
+    root = tmp_path / "both"
+    root.mkdir()
+    a.sweep = a.sweep.rename(root / "one")
+    b.sweep = b.sweep.rename(root / "two")
+    open_cache(root)
+    a.append("results.jsonl", 3, None)
+    b.append("results.jsonl", 2, None)
+    b.append("spans.jsonl", 30, 0.5)
+    opened = open_cache(root)
+    assert incremental(opened) and opened.report is not None
+    assert_same_as_cold(root, opened.path, tmp_path)
+    b.append("spans.jsonl", 5, None)
+    a.append("model_calls.jsonl", 4, None)
+    opened = open_cache(root)
+    assert incremental(opened)
+    assert_same_as_cold(root, opened.path, tmp_path)
