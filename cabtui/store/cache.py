@@ -45,7 +45,6 @@ from cabtui.store.cache_files import (
     track,
 )
 from cabtui.store.ingest import IngestReport, Progress, ingest
-from cabtui.store.reading import NotIncremental
 from cabtui.store.tables import SCHEMA_VERSION, files_json
 
 # What writing a file can raise: no permission, read-only or full file system, not a directory.
@@ -261,8 +260,8 @@ def open_cache(
             )
             _private_file(db)
             return Cache(db, report)
-        except (NotIncremental, *WRITE_ERRORS):
-            pass  # built again whole, below
+        except Exception:  # NotIncremental, a write error, or a bug of the refresh itself
+            pass  # whatever it was, the cache is built again whole below, which is always right
     try:
         _private_dir(db.parent)
         remove_stale_temps(db.parent)
