@@ -44,7 +44,6 @@ from cabtui.store.reading import JSON_OPTIONS, SAMPLE_ROWS, NotIncremental, Sour
 from cabtui.store.tails import FileState, count_lines, digest
 from cabtui.sweep.layout import Sweep
 from cabtui.sweep.lines import MAX_LINE_BYTES
-from cabtui.sweep.problems import Problem
 
 Walk = Callable[[Path], list[tuple[str, int, int]]]
 Digest = Callable[[list[tuple[str, int, int]], frozenset[str]], str]
@@ -72,6 +71,7 @@ class _Job:
     origins: dict[int, Source] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)  # runs whose spans or calls changed
     keys: set[tuple[str, str, str, str, int]] = field(default_factory=set)  # runs added/removed
+    gone: set[str] = field(default_factory=set)  # cell_ids of runs taken back
     states: list[FileState] = field(default_factory=list)
     n: int = 0
 
@@ -176,7 +176,7 @@ def _apply(
             _runs(job, known)
         with ingest.timed("counts"):
             tables.recount(con, sorted(job.touched))
-            tables.orphan_problems(con)
+            _orphans(job)
         tables.add_problems(con, ingest.report.problems)
         now = {f.rel: f for f in job.states}
         files = tables.files_json([now.get(f.rel, f) for f in known])
@@ -289,6 +289,7 @@ def _take_back(job: _Job, f: FileState, lines: int) -> None:
         for cell_id, *key in gone:
             job.keys.add((key[0], key[1], key[2], key[3], int(key[4])))
             job.touched.discard(cell_id)
+            job.gone.add(cell_id)
             first = con.execute(
                 "SELECT count(*) FROM problems WHERE starts_with(reason, ?)",
                 [f"duplicate cell_id {cell_id} (first at {f.label}:"],
@@ -372,7 +373,55 @@ def _runs(job: _Job, known: list[FileState]) -> None:
         if p.line is None:
             raise NotIncremental(f"{p.file}: {p.reason}")
     tables.append_runs(con, weights_case(list(job.sweeps.values())), MISMATCH_TOLERANCE)
-    job.touched.update(c for c, *_ in staged)
+    # the runs added were counted as they were added: only those read before are counted again
+    job.touched.difference_update(
+        c for (c,) in con.execute("SELECT cell_id FROM runs_stage").fetchall()
+    )
 
 
-__all__ = ["NotIncremental", "Problem", "refresh"]
+def _orphans(job: _Job) -> None:
+    """The problems of spans and model calls whose runs are unknown, updated by the runs whose
+    counts changed (delta), were added (runs_stage) or were taken back: their share of each
+    file's total before is taken off and their share now added."""
+    con = job.ingest.con
+    con.execute(
+        "CREATE TEMP TABLE x AS SELECT DISTINCT cell_id FROM (SELECT cell_id FROM delta "
+        "UNION ALL SELECT cell_id FROM runs_stage UNION ALL SELECT unnest(?::VARCHAR[]))",
+        [sorted(job.gone)],
+    )
+    con.execute(
+        "CREATE TEMP TABLE x_run AS SELECT cell_id FROM runs WHERE cell_id IN (SELECT cell_id FROM x)"
+    )
+    # runs before = runs now less those added, and those taken back
+    con.execute(
+        "CREATE TEMP TABLE x_was AS SELECT cell_id FROM x WHERE cell_id IN (SELECT unnest(?::VARCHAR[])) "
+        "OR (cell_id IN (SELECT cell_id FROM x_run) AND cell_id NOT IN (SELECT cell_id FROM runs_stage))",
+        [sorted(job.gone)],
+    )
+    part = (
+        "SELECT what, source_file, CAST(sum(n) AS BIGINT) FROM {t} WHERE cell_id IN "
+        "(SELECT cell_id FROM x WHERE cell_id NOT IN (SELECT cell_id FROM {runs})) GROUP BY ALL"
+    )
+    now = con.execute(part.format(t="counts", runs="x_run")).fetchall()
+    was_counts = con.execute(part.format(t="counts", runs="x_was")).fetchall()
+    was_delta = con.execute(part.format(t="delta", runs="x_was")).fetchall()
+    totals: dict[tuple[str, str], int] = {}
+    for file, reason in con.execute(
+        "SELECT file, reason FROM problems WHERE line IS NULL AND suffix(reason, ?)",
+        [tables.ORPHANS],
+    ).fetchall():
+        n, _, rest = reason.partition(" ")
+        totals[(rest.removesuffix(f" {tables.ORPHANS}"), file)] = int(n)
+    for rows, sign in ((now, 1), (was_counts, -1), (was_delta, 1)):
+        for what, file, n in rows:
+            key = (what, file or "runs/")
+            totals[key] = totals.get(key, 0) + sign * int(n)
+    con.execute("DELETE FROM problems WHERE line IS NULL AND suffix(reason, ?)", [tables.ORPHANS])
+    for (what, file), n in sorted(totals.items()):
+        if n:
+            con.execute(
+                "INSERT INTO problems VALUES (?, NULL, ?)", [file, f"{n} {what} {tables.ORPHANS}"]
+            )
+
+
+__all__ = ["NotIncremental", "refresh"]

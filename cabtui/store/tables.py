@@ -279,7 +279,8 @@ def add_counts(con: duckdb.DuckDBPyConnection) -> None:
         f"INSERT INTO counts SELECT d.* FROM delta d WHERE NOT EXISTS "
         f"(SELECT 1 FROM counts c WHERE {same})"
     )
-    con.execute("DELETE FROM counts WHERE n = 0")
+    if con.execute("SELECT count(*) FROM delta WHERE n < 0").fetchall()[0][0]:
+        con.execute("DELETE FROM counts WHERE n = 0")
 
 
 def orphan_problems(con: duckdb.DuckDBPyConnection) -> None:
