@@ -40,6 +40,7 @@ from cabtui.store import tables
 from cabtui.store.cache_files import remove_path, this_host, track
 from cabtui.store.checks import at
 from cabtui.store.ingest import MEMORY_LIMIT, Ingest, IngestReport, Progress, weights_case
+from cabtui.store.orphans import update_orphans
 from cabtui.store.reading import JSON_OPTIONS, SAMPLE_ROWS, NotIncremental, Source
 from cabtui.store.tails import FileState, count_lines, digest
 from cabtui.sweep.layout import Sweep
@@ -176,7 +177,7 @@ def _apply(
             _runs(job, known)
         with ingest.timed("counts"):
             tables.recount(con, sorted(job.touched))
-            _orphans(job)
+            update_orphans(con, job.gone)
         tables.add_problems(con, ingest.report.problems)
         now = {f.rel: f for f in job.states}
         files = tables.files_json([now.get(f.rel, f) for f in known])
@@ -377,51 +378,6 @@ def _runs(job: _Job, known: list[FileState]) -> None:
     job.touched.difference_update(
         c for (c,) in con.execute("SELECT cell_id FROM runs_stage").fetchall()
     )
-
-
-def _orphans(job: _Job) -> None:
-    """The problems of spans and model calls whose runs are unknown, updated by the runs whose
-    counts changed (delta), were added (runs_stage) or were taken back: their share of each
-    file's total before is taken off and their share now added."""
-    con = job.ingest.con
-    con.execute(
-        "CREATE TEMP TABLE x AS SELECT DISTINCT cell_id FROM (SELECT cell_id FROM delta "
-        "UNION ALL SELECT cell_id FROM runs_stage UNION ALL SELECT unnest(?::VARCHAR[]))",
-        [sorted(job.gone)],
-    )
-    con.execute(
-        "CREATE TEMP TABLE x_run AS SELECT cell_id FROM runs WHERE cell_id IN (SELECT cell_id FROM x)"
-    )
-    # runs before = runs now less those added, and those taken back
-    con.execute(
-        "CREATE TEMP TABLE x_was AS SELECT cell_id FROM x WHERE cell_id IN (SELECT unnest(?::VARCHAR[])) "
-        "OR (cell_id IN (SELECT cell_id FROM x_run) AND cell_id NOT IN (SELECT cell_id FROM runs_stage))",
-        [sorted(job.gone)],
-    )
-    part = (
-        "SELECT what, source_file, CAST(sum(n) AS BIGINT) FROM {t} WHERE cell_id IN "
-        "(SELECT cell_id FROM x WHERE cell_id NOT IN (SELECT cell_id FROM {runs})) GROUP BY ALL"
-    )
-    now = con.execute(part.format(t="counts", runs="x_run")).fetchall()
-    was_counts = con.execute(part.format(t="counts", runs="x_was")).fetchall()
-    was_delta = con.execute(part.format(t="delta", runs="x_was")).fetchall()
-    totals: dict[tuple[str, str], int] = {}
-    for file, reason in con.execute(
-        "SELECT file, reason FROM problems WHERE line IS NULL AND suffix(reason, ?)",
-        [tables.ORPHANS],
-    ).fetchall():
-        n, _, rest = reason.partition(" ")
-        totals[(rest.removesuffix(f" {tables.ORPHANS}"), file)] = int(n)
-    for rows, sign in ((now, 1), (was_counts, -1), (was_delta, 1)):
-        for what, file, n in rows:
-            key = (what, file or "runs/")
-            totals[key] = totals.get(key, 0) + sign * int(n)
-    con.execute("DELETE FROM problems WHERE line IS NULL AND suffix(reason, ?)", [tables.ORPHANS])
-    for (what, file), n in sorted(totals.items()):
-        if n:
-            con.execute(
-                "INSERT INTO problems VALUES (?, NULL, ?)", [file, f"{n} {what} {tables.ORPHANS}"]
-            )
 
 
 __all__ = ["NotIncremental", "refresh"]

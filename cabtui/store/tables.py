@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 
 from cabtui.scoring import Weights
+from cabtui.store.orphans import orphan_problems
 from cabtui.store.schema import AXES, KEYS, lit, q
 from cabtui.store.tails import FileState
 from cabtui.sweep.asciicast import CastError
@@ -248,7 +249,6 @@ _PER_RUN = (
     "SELECT cell_id, CAST(sum(n) FILTER (WHERE what = 'spans') AS BIGINT) AS s, "
     "CAST(sum(n) FILTER (WHERE what = 'model calls') AS BIGINT) AS m FROM counts"
 )
-ORPHANS = "for cell_ids with no run record; kept but not shown"
 
 
 def count(con: duckdb.DuckDBPyConnection) -> None:
@@ -281,21 +281,6 @@ def add_counts(con: duckdb.DuckDBPyConnection) -> None:
     )
     if con.execute("SELECT count(*) FROM delta WHERE n < 0").fetchall()[0][0]:
         con.execute("DELETE FROM counts WHERE n = 0")
-
-
-def orphan_problems(con: duckdb.DuckDBPyConnection) -> None:
-    """One problem per file of spans or model calls whose cell_ids have no run (replacing
-    those of an earlier read)."""
-    con.execute("DELETE FROM problems WHERE line IS NULL AND suffix(reason, ?)", [ORPHANS])
-    unknown = con.execute(
-        "SELECT what, source_file, sum(n) FROM counts WHERE cell_id NOT IN "
-        "(SELECT cell_id FROM runs) GROUP BY ALL ORDER BY ALL"
-    ).fetchall()
-    for what, file, n in unknown:
-        con.execute(
-            "INSERT INTO problems VALUES (?, NULL, ?)",
-            [file or "runs/", f"{n} {what} {ORPHANS}"],
-        )
 
 
 def finish(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float) -> None:
