@@ -1,13 +1,14 @@
 """Live sweeps: how long a refresh takes once runs arrive, and how long a new run takes to
 reach the browser's grid (issue #12, part 7).
 
-    .venv/bin/python bench/live_bench.py [--runs 100000] [--new 100] [--dir /tmp/cabtui-live]
+    .venv/bin/python bench/live_bench.py [--runs 100000] [--new 100] [--dir /tmp/cabtui-live] [--check]
 
 Writes a synthetic sweep of RUNS + NEW runs (``cab-tui synth``), keeps back the last NEW runs'
 results and spans lines, opens it (cold), appends them, and times the watcher's refresh (the
 fingerprint walk plus the re-opened store); then opens the live browser headless, writes one
-more run and times until its row is counted on screen. The cache is rebuilt whole on every
-change (no incremental ingest yet), so the refresh costs about a cold ingest.
+more run and times until its row is counted on screen. The refresh reads only the appended lines
+(cabtui.store.increment) into a copy of the cache renamed into place. ``--check`` also ingests
+the sweep cold and compares the two caches table by table.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+
+import duckdb
 
 from cabtui.store.cache import cache_fingerprint
 from cabtui.store.live import Watcher
@@ -73,11 +76,32 @@ async def on_screen(sweep: Path, results: list[str], spans: list[str]) -> float:
         return time.perf_counter() - t0
 
 
+def same_as_cold(sweep: Path, db: Path) -> list[str]:
+    """The tables in which the cache ``db`` differs from a cold ingest of ``sweep``."""
+    from cabtui.store.ingest import ingest
+
+    with tempfile.TemporaryDirectory() as d:
+        cold = Path(d) / "cold.duckdb"
+        ingest(sweep, cold)
+        con = duckdb.connect()
+        con.execute("ATTACH ? AS a (READ_ONLY)", [str(db)])
+        con.execute("ATTACH ? AS b (READ_ONLY)", [str(cold)])
+        differ = []
+        for t in ("sweeps", "runs", "spans", "model_calls", "recordings", "problems", "scores"):
+            for x, y in (("a", "b"), ("b", "a")):
+                sql = f"SELECT count(*) FROM (FROM {x}.{t} EXCEPT ALL FROM {y}.{t})"
+                if con.execute(sql).fetchall()[0][0] and t not in differ:
+                    differ.append(t)
+        con.close()
+    return differ
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=100_000)
     ap.add_argument("--new", type=int, default=100)
     ap.add_argument("--dir", type=Path, default=None)
+    ap.add_argument("--check", action="store_true", help="compare with a cold ingest")
     args = ap.parse_args()
     base = args.dir or Path(tempfile.mkdtemp(prefix="cabtui-live-bench-"))
     os.environ["CABTUI_CACHE_DIR"] = str(base / "cache")
@@ -109,6 +133,13 @@ def main() -> None:
         f"refresh after {args.new} new runs: {refresh:.2f} s (target 0.5 s; of which the "
         f"fingerprint {walk:.3f} s) -> {fresh.total():,} runs"
     )
+    stages = fresh.report.seconds if fresh.report else {}
+    print("  stages: " + ", ".join(f"{k} {v:.3f} s" for k, v in stages.items()))
+    if args.check:
+        differ = same_as_cold(sweep, fresh.db_path)
+        print(
+            f"refreshed cache = cold ingest: {'yes' if not differ else 'NO: ' + ', '.join(differ)}"
+        )
     store.close()
     fresh.close()
     latency = asyncio.run(on_screen(sweep, last_results, last_spans))

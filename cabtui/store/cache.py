@@ -13,6 +13,10 @@ files of unknown owner, after a day). When the cache directory cannot be written
 full, not a directory), the sweep is ingested into a temporary directory instead, with a
 warning, so it still opens.
 
+A cache whose sweep changed only by lines appended to its sweep-level JSON-lines files is
+refreshed by reading those lines alone, into a copy renamed into place
+(:mod:`cabtui.store.increment`); any other change rebuilds it.
+
 The temporary files, and ``cab-tui cache ls|prune``, are :mod:`cabtui.store.cache_files`.
 """
 
@@ -31,6 +35,7 @@ from pathlib import Path
 import duckdb
 
 from cabtui.sources.inspect_map import PASS_SCORER_ENV
+from cabtui.store import increment
 from cabtui.store.cache_files import (
     FALLBACK_PREFIX,
     cache_dir,
@@ -41,7 +46,7 @@ from cabtui.store.cache_files import (
     track,
 )
 from cabtui.store.ingest import IngestReport, Progress, ingest
-from cabtui.store.tables import SCHEMA_VERSION
+from cabtui.store.tables import SCHEMA_VERSION, files_json
 
 # What writing a file can raise: no permission, read-only or full file system, not a directory.
 # (Other DuckDB errors are bugs or data, not the cache directory: they are not retried.)
@@ -73,15 +78,17 @@ def cache_path(sweep: Path) -> Path:
     return cache_dir() / f"{Path(sweep).resolve().name}-{key}.duckdb"
 
 
-def fingerprint(sweep: Path) -> str:
-    """A digest of every file's path, size and modification time under ``sweep``."""
-    h = hashlib.sha1(SCHEMA_VERSION.encode())
+Entry = tuple[str, int, int]  # a file's path relative to the opened directory, size, mtime_ns
+
+
+def walk(sweep: Path) -> list[Entry]:
+    """Every file under ``sweep`` (or ``sweep`` itself, named "", when it is a file)."""
+    found: list[Entry] = []
     if os.path.isfile(sweep):  # one Inspect log opened alone
         st = os.stat(sweep)
-        h.update(f"{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        found.append(("", st.st_size, st.st_mtime_ns))
     # scandir with its cached entry types, depth first in name order, links to directories not
     # followed (as os.walk does): about twice as fast as os.walk and a stat per file
-    lines: list[str] = []
     stack = [(str(sweep), "")]
     while stack:
         folder, rel = stack.pop()
@@ -99,19 +106,40 @@ def fingerprint(sweep: Path) -> str:
                 st = e.stat()
             except OSError:
                 continue
-            lines.append(f"{rel}{e.name}\0{st.st_size}\0{st.st_mtime_ns}\n")
+            found.append((f"{rel}{e.name}", st.st_size, st.st_mtime_ns))
         stack.extend(reversed(below))
+    return found
+
+
+def digest_of(entries: list[Entry], skip: frozenset[str] = frozenset()) -> str:
+    """A digest of ``entries`` (less those named in ``skip``)."""
+    h = hashlib.sha1(SCHEMA_VERSION.encode())
+    lines = [
+        f"{rel}\0{size}\0{mtime}\n" if rel else f"{size}\0{mtime}\n"
+        for rel, size, mtime in entries
+        if rel not in skip
+    ]
     h.update("".join(lines).encode())
     return h.hexdigest()
+
+
+def fingerprint(sweep: Path) -> str:
+    """A digest of every file's path, size and modification time under ``sweep``."""
+    return digest_of(walk(sweep))
+
+
+def reading_suffix(source: str | None = None) -> str:
+    """What else a cache depends on: a forced source, Inspect's pass scorer."""
+    suffix = f":{source}" if source else ""
+    if os.environ.get(PASS_SCORER_ENV):
+        suffix += f":pass={os.environ[PASS_SCORER_ENV]}"
+    return suffix
 
 
 def cache_fingerprint(sweep: Path, source: str | None = None) -> str:
     """What a cache of ``sweep`` read as ``source`` records: :func:`fingerprint`, and the
     reading (a forced source, Inspect's pass scorer), each of which is another cache."""
-    fp = fingerprint(sweep) + (f":{source}" if source else "")
-    if os.environ.get(PASS_SCORER_ENV):
-        fp += f":pass={os.environ[PASS_SCORER_ENV]}"
-    return fp
+    return fingerprint(sweep) + reading_suffix(source)
 
 
 def _cached_fingerprint(db: Path) -> str | None:
@@ -167,12 +195,21 @@ def _build(
         full = [p for p in report.problems if "No space left on device" in p.reason]
         if full:  # a read reported as failed because its scratch space ran out: not the data
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        after = walk(sweep)  # unchanged while read: a refresh may read only what follows
+        tracked = frozenset(f.rel for f in report.files)
+        steady = tracked and digest_of(after) + reading_suffix(source) == fp
         con = duckdb.connect(str(tmp))
         try:
             con.execute(
                 "INSERT INTO meta VALUES ('fingerprint', ?), ('source', ?), ('built_at', ?)",
                 [fp, str(sweep.resolve()), repr(time.time())],
             )
+            if steady:
+                tree = digest_of(after, tracked) + reading_suffix(source)
+                con.execute(
+                    "INSERT INTO meta VALUES ('tree', ?), ('files', ?)",
+                    [tree, files_json(report.files)],
+                )
             # Write everything into the file now: DuckDB's close does not say when it cannot
             # (a full disk), and a file renamed without its WAL would lack tables.
             con.execute("CHECKPOINT")
@@ -212,10 +249,20 @@ def open_cache(
     sweep = Path(sweep)
     db = cache_path(sweep)
     fp = cache_fingerprint(sweep, source)
-    if not refresh and _cached_fingerprint(db) == fp:
+    meta = (read_meta(db) if db.is_file() else None) or {}
+    if not refresh and meta.get("fingerprint") == fp:
         _private_file(db)
         _touch(db)
         return Cache(db, None)
+    if not refresh and meta:
+        try:
+            report = increment.refresh(
+                sweep, db, meta, source, walk, digest_of, reading_suffix(source), progress
+            )
+            _private_file(db)
+            return Cache(db, report)
+        except Exception:  # NotIncremental, a write error, or a bug of the refresh itself
+            pass  # whatever it was, the cache is built again whole below, which is always right
     try:
         _private_dir(db.parent)
         remove_stale_temps(db.parent)

@@ -27,8 +27,8 @@ class Checks:
                WHERE k > 1"""
         ).fetchall()
         for cell_id, order, row, first_order, first_row in dups:
-            file, line = origins[order].where([row]).get(row, (origins[order].label, None))
-            ffile, fline = origins[first_order].where([first_row]).get(first_row, ("?", None))
+            file, line = at(origins[order], row)
+            ffile, fline = at(origins[first_order], first_row, "?")
             self.problem(
                 file, line, f"duplicate cell_id {cell_id} (first at {ffile}:{fline}); skipped"
             )
@@ -75,9 +75,11 @@ class Checks:
         ).fetchall()
         places: dict[int, dict[int, tuple[str, int]]] = {}
         for order in {o for o, _, _ in rows}:
-            places[order] = origins[order].where([r for o, r, _ in rows if o == order])
+            base = origins[order].row_base
+            places[order] = origins[order].where([r - base for o, r, _ in rows if o == order])
         for order, row, reasons in rows:
-            file, line = places[order].get(row, (origins[order].label, None))
+            src = origins[order]
+            file, line = places[order].get(row - src.row_base, (src.label, None))
             for reason in reasons:
                 shown = "; shown as missing" if "before started_at" not in reason else ""
                 self.problem(file, line, reason + shown)
@@ -92,6 +94,12 @@ class Checks:
             )
             any_bad = " OR ".join(f"coalesce({c}, false)" for c, _, col in arms if col)
             self.con.execute(f"UPDATE runs_stage SET {sets} WHERE {any_bad}")
+
+
+def at(source: Source, row: int, unknown: str | None = None) -> tuple[str, int | None]:
+    """(file, line) of the run at ``row`` (counted in the whole file) of ``source``."""
+    rel = row - source.row_base
+    return source.where([rel]).get(rel, (source.label if unknown is None else unknown, None))
 
 
 # Values outside these bounds cannot be true: (low, high or None for no upper bound).

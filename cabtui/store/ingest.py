@@ -22,11 +22,13 @@ from cabtui.store import tables
 from cabtui.store.checks import Checks
 from cabtui.store.reading import Reading, Source
 from cabtui.store.schema import KEYS, flatten_select, lit
+from cabtui.store.tails import FileState, digest, last_newline_end, stat_of
 from cabtui.sweep.cellid import CELL_ID_PATTERN, RUN_SUFFIX_PATTERN, CellId, parse_cell_id
 from cabtui.sweep.layout import RunDir, Sweep
 from cabtui.sweep.problems import Problem
 
 Progress = Callable[[str, int, int], None]
+Loader = Callable[[duckdb.DuckDBPyConnection, str, str | None, int], None]
 MEMORY_LIMIT = "640MB"  # DuckDB spills to disk past this; keeps an ingest's peak under 1 GB
 
 
@@ -39,6 +41,7 @@ class IngestReport:
     sweeps: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # time spent per stage
     problems: list[Problem] = field(default_factory=list)
+    files: list[FileState] = field(default_factory=list)  # the files a refresh can follow
 
 
 class Ingest(Reading, Checks):
@@ -50,6 +53,7 @@ class Ingest(Reading, Checks):
         # the pid lets a later cab-tui remove it if this process is killed (cache_files.stale_temps)
         self.tmp = tempfile.TemporaryDirectory(prefix=f"cabtui-ingest-{os.getpid()}-")
         self.order = 0
+        self.files: list[FileState] = []  # the sweep-level files read, for a later refresh
 
     def problem(self, file: str, line: int | None, reason: str) -> None:
         self.report.problems.append(Problem(file, line, reason))
@@ -107,10 +111,37 @@ class Ingest(Reading, Checks):
                 {parts}[5] AS family,
                 coalesce(TRY_CAST(nullif(regexp_extract(cell_id, {lit(RUN_SUFFIX_PATTERN)}, 1), '') AS INTEGER), 1) AS run,
                 {lit(sweep.name)} AS sweep_dir, {lit(source.label)} AS source_file,
-                rowid + 1 AS source_row, {order} AS source_order,
+                rowid + 1 + {source.row_base} AS source_row, {order} AS source_order,
                 {", ".join(flat.select)}
             FROM raw WHERE {valid}"""
         )
+
+    def track(
+        self, sweep: Sweep, src: Source, order: int | None, before: tuple[int, int] | None
+    ) -> None:
+        """Remember how the sweep-level file ``src`` was just read into raw (``before``: its
+        size and modification time before), so that a refresh reads only what follows. A file
+        of another harness, read carefully, or written to while read is not remembered: any
+        change to it rebuilds the cache."""
+        path = src.path
+        if sweep.importer is not None or before is None or path.is_symlink():
+            return
+        try:
+            rows = self._count("raw")
+        except duckdb.Error:
+            return
+        if (self.read_types is None and rows) or stat_of(path) != before:
+            return
+        size, mtime_ns = before
+        offset = last_newline_end(path, size)
+        with open(path, "rb") as f:
+            f.seek(offset)
+            if f.read(size - offset).strip():
+                rows -= 1  # a last line without its newline: read again once it has one
+        self.files.append(
+            FileState(sweep.name, path.name, _rel(path, self.root), src.label, order, size,
+                      mtime_ns, offset, rows, None, digest(path, offset), self.read_types)
+        )  # fmt: skip
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
@@ -131,7 +162,9 @@ class Ingest(Reading, Checks):
                 src.row_file = array("I", range(len(sweep.row_files)))
                 src.row_line = array("I", [1] * len(sweep.row_files))
             origins[len(origins)] = src
+            before = stat_of(results)
             self.load_runs(sweep, src, len(origins) - 1)
+            self.track(sweep, src, len(origins) - 1, before)
         known = set(tables.run_dirs(self.con, sweep))
         loose = [
             (rd, _cell_id(sweep, rd))
@@ -148,14 +181,16 @@ class Ingest(Reading, Checks):
         sweep: Sweep,
         cell_of: dict[tuple[str, str, str, int], str],
         artefact: str,
-        loader: Callable[[duckdb.DuckDBPyConnection, str, str | None], None],
+        loader: Loader,
     ) -> None:
         """Spans or model calls: the sweep-level file, then the per-run files in one stream."""
         level = sweep.file(artefact)
         if level is not None:
             src = Source(level, self.label(level))
+            before = stat_of(level)
             if self.read(src, "raw", "cell_id"):
-                loader(self.con, "raw", src.label)
+                loader(self.con, "raw", src.label, 0)
+            self.track(sweep, src, None, before)
         per_run = [
             (rd, cell_of[rd.key])
             for rd in sweep.run_dirs
@@ -163,11 +198,13 @@ class Ingest(Reading, Checks):
         ]
         src3 = self.concat(sweep, per_run, artefact)
         if src3 is not None and self.read(src3, "raw", "cell_id"):
-            loader(self.con, "raw", None)
+            loader(self.con, "raw", None, 0)
 
 
-def _weights_case(sweeps: list[Sweep]) -> str:
+def weights_case(sweeps: list[Sweep]) -> str:
     """The composite with each sweep's own weights; none for sources that define none."""
+    if not sweeps:
+        return "NULL"
     cab = [s for s in sweeps if s.source == "cab"]
     if not cab:
         return "CAST(NULL AS DOUBLE)"
@@ -222,8 +259,9 @@ def ingest(
             job.dedupe_runs(origins)
             con.execute("UPDATE runs_stage SET source = 'cab' WHERE source IS NULL")
             job.check_values(origins)
-            tables.finish(con, _weights_case(sweeps) if sweeps else "NULL", MISMATCH_TOLERANCE)
+            tables.finish(con, weights_case(sweeps), MISMATCH_TOLERANCE)
             tables.add_problems(con, job.report.problems)
+            job.report.files = job.files
         for name in ("runs", "spans", "model_calls", "recordings"):
             setattr(job.report, name, con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
         job.progress("done", total, total)
@@ -231,6 +269,14 @@ def ingest(
         con.close()
         job.tmp.cleanup()
     return job.report
+
+
+def _rel(path: Path, root: Path) -> str:
+    """``path`` relative to the opened directory, as the fingerprint walk names it."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
 
 
 def _cell_id(sweep: Sweep, rd: RunDir) -> str:

@@ -2,8 +2,9 @@
 change, and tell half-written files from broken ones.
 
 A :class:`Watcher` compares the sweep's fingerprint (every file's path, size and modification
-time) with the one its store was built from; when they differ it opens the store again (the
-cache is rebuilt) and returns it. No Textual here: ``cab-tui tail`` and the browser's live
+time) with the one its store was built from; when they differ it opens the store again and
+returns it: the cache reads only the lines appended to the sweep-level JSON-lines files when
+that is all that changed (:mod:`cabtui.store.increment`), and is rebuilt otherwise. No Textual here: ``cab-tui tail`` and the browser's live
 widget both poll through it.
 
 A file still being written (a last line without its newline, a JSON document cut mid-write) is

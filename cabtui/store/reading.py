@@ -9,6 +9,7 @@ a sweep of many small files costs one read, not one per file.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from array import array
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from cabtui.store.schema import q
+from cabtui.store.schema import lit, q
 from cabtui.sweep.layout import RunDir, Sweep
 from cabtui.sweep.lines import (
     BOM,
@@ -29,10 +30,29 @@ from cabtui.sweep.lines import (
 )
 
 MAX_COLUMNS = 2000  # distinct top-level keys of one file before it is read carefully
+# How DuckDB reads every stream (the one parameter: the largest line it holds, in bytes).
+JSON_OPTIONS = (
+    "format='newline_delimited', ignore_errors=true, maximum_object_size=?, "
+    "map_inference_threshold=-1"
+)
+STRICT_JSON_OPTIONS = JSON_OPTIONS.replace("ignore_errors=true", "ignore_errors=false")
+SAMPLE_ROWS = 20480  # DuckDB detects a file's types from its first rows (read_json's sample_size)
+
+
+def columns_option(schema: dict[str, str] | None) -> str:
+    """read_json's ``columns`` argument for ``schema`` (name -> DuckDB type), or nothing."""
+    if schema is None:
+        return ""
+    pairs = ", ".join(f"{lit(k)}: {lit(v)}" for k, v in schema.items())
+    return f", columns={{{pairs}}}"
 
 
 class _Careful(Exception):
     """DuckDB's read of a file cannot be trusted whole: read it line by line."""
+
+
+class NotIncremental(Exception):
+    """A tail cannot be read the way a cold ingest reads its whole file: rebuild instead."""
 
 
 @dataclass
@@ -44,9 +64,14 @@ class Source:
     files: list[str] | None = None  # when concatenated: the files, and per row its file and line
     row_file: array[int] = field(default_factory=lambda: array("I"))
     row_line: array[int] = field(default_factory=lambda: array("I"))
+    # A tail of a file read alone (a refresh): the rows and lines of the file before it, and
+    # the types the whole file was read with (its columns are read as those).
+    row_base: int = 0
+    line_base: int = 0
+    schema: dict[str, str] | None = None
 
     def where(self, rows: list[int]) -> dict[int, tuple[str, int]]:
-        """Map 1-based row numbers to (file, line)."""
+        """Map 1-based row numbers (of this stream) to (file, line)."""
         if self.files is not None:
             n = len(self.row_file)
             return {
@@ -57,7 +82,7 @@ class Source:
         wanted, found = set(rows), {}
         for i, (number, _) in enumerate(nonblank_lines(self.path), start=1):
             if i in wanted:
-                found[i] = (self.label, number)
+                found[i] = (self.label, number + self.line_base)
         return found
 
     def raw_lines(self, rows: list[int]) -> dict[int, tuple[bytes, bool]]:
@@ -79,6 +104,8 @@ class Reading:
     con: duckdb.DuckDBPyConnection
     tmp: tempfile.TemporaryDirectory[str]
     order: int
+    strict = False  # a refresh: a stream that needs the careful reading raises NotIncremental
+    read_types: list[tuple[str, str]] | None = None  # the types of the last fast read
 
     def problem(self, file: str, line: int | None, reason: str) -> None:
         raise NotImplementedError
@@ -96,9 +123,13 @@ class Reading:
         instead: :func:`scrub` writes a copy in which each unusable line is an empty object
         (reported with its reason) and every other line is plain JSON, and DuckDB reads that."""
         skip: dict[int, str] = {}
+        self.read_types = None
+        self.con.execute(f"DROP TABLE IF EXISTS {table}")
         try:
             cols = self._fast(source, table, required)
-        except (duckdb.Error, _Careful):
+        except (duckdb.Error, _Careful) as e:
+            if self.strict:
+                raise NotIncremental(f"{source.label} needs the careful reading") from e
             cols = None
         if cols is None:
             try:
@@ -122,9 +153,14 @@ class Reading:
         with open(source.path, "rb") as f:
             if f.read(len(BOM)) == BOM:
                 raise _Careful
+            f.seek(0, os.SEEK_END)
+            whole = f.tell() == 0 or (f.seek(-1, os.SEEK_END) >= 0 and f.read(1) == b"\n")
         if has_long_line(source.path):
             raise _Careful
-        cols = self._read_json(source.path, table, strict=True)
+        # strict (duplicate keys are read carefully) unless the last line is still being
+        # written: that one line is then reported (or held back) without reading all carefully
+        cols = self._read_json(source.path, table, source.schema, strict=whole)
+        self.read_types = [(c, str(t)) for c, t in zip(cols, self.con.table(table).types)]
         if cols == ["json"] or len(cols) > MAX_COLUMNS:
             raise _Careful  # lines that are not objects, or keys beyond reason
         if required is not None:
@@ -138,6 +174,7 @@ class Reading:
     def _careful(self, source: Source, table: str) -> tuple[list[str], dict[int, str]]:
         clean = Path(self.tmp.name) / f"clean-{self.order}.jsonl"
         self.order += 1
+        self.read_types = None
         skip, notes = scrub(source.path, clean)
         rows = sorted({*skip, *(r for r, _ in notes)})
         where = source.where(rows) if rows else {}
@@ -163,13 +200,16 @@ class Reading:
     def _count(self, table: str) -> int:
         return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
-    def _read_json(self, path: Path, table: str, strict: bool = False) -> list[str]:
-        """The file as a table. ``strict``: any line DuckDB cannot take whole is an error (with
-        ignore_errors it would keep the first of duplicate keys, or a NULL row, silently)."""
+    def _read_json(
+        self, path: Path, table: str, schema: dict[str, str] | None = None, strict: bool = False
+    ) -> list[str]:
+        """The file as a table (``schema``: its columns' types, else detected). ``strict``: any
+        line DuckDB cannot take whole is an error (with ignore_errors it would keep the first of
+        duplicate keys, or a NULL row, silently)."""
+        options = STRICT_JSON_OPTIONS if strict else JSON_OPTIONS
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_json(?, "
-            f"format='newline_delimited', ignore_errors={'false' if strict else 'true'}, "
-            "maximum_object_size=?, map_inference_threshold=-1)",
+            f"{options}{columns_option(schema)})",
             [str(path), MAX_LINE_BYTES + 1],
         )
         return list(self.con.table(table).columns)

@@ -401,7 +401,7 @@ class Store:
 
     def model_calls(self, cell_id: str) -> list[dict[str, Any]]:
         return self._dicts(
-            "SELECT * EXCLUDE (cell_id, source_file) FROM model_calls WHERE cell_id = ? "
+            "SELECT * EXCLUDE (cell_id, source_file, source_row) FROM model_calls WHERE cell_id = ? "
             "ORDER BY seq NULLS LAST, timestamp",
             [cell_id],
             ("prompt", "completion"),

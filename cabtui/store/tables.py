@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -11,13 +12,15 @@ from typing import Any
 import duckdb
 
 from cabtui.scoring import Weights
+from cabtui.store.orphans import orphan_problems
 from cabtui.store.schema import AXES, KEYS, lit, q
+from cabtui.store.tails import FileState
 from cabtui.sweep.asciicast import CastError
 from cabtui.sweep.cast_reader import read_cast
 from cabtui.sweep.layout import Sweep
 from cabtui.sweep.problems import Problem
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 _RUNS_STAGE = ",\n".join(
     [
@@ -29,23 +32,29 @@ _RUNS_STAGE = ",\n".join(
     ]
 )
 
+STAGE_DDL = f"CREATE TEMP TABLE runs_stage ({_RUNS_STAGE})"
 DDL = f"""
 CREATE TABLE meta (key VARCHAR, value VARCHAR);
 CREATE TABLE sweeps (sweep_dir VARCHAR, sweep_id VARCHAR, path VARCHAR, manifest JSON,
     synthetic BOOLEAN, w_pass_rate DOUBLE, w_integrity DOUBLE, w_cost DOUBLE, w_latency DOUBLE,
     w_blast_radius DOUBLE, latency_ref_ms DOUBLE);
-CREATE TEMP TABLE runs_stage ({_RUNS_STAGE});
+{STAGE_DDL};
 CREATE TABLE spans (cell_id VARCHAR, seq BIGINT, span_id VARCHAR, parent_id VARCHAR,
     kind VARCHAR, name VARCHAR, start_ms DOUBLE, duration_ms DOUBLE, attrs JSON, error JSON,
     source_file VARCHAR);
 CREATE TABLE model_calls (cell_id VARCHAR, seq BIGINT, "timestamp" TIMESTAMPTZ,
     request_hash VARCHAR, prompt JSON, completion JSON, prompt_tokens BIGINT,
-    completion_tokens BIGINT, latency_ms DOUBLE, finish_reason VARCHAR, source_file VARCHAR);
+    completion_tokens BIGINT, latency_ms DOUBLE, finish_reason VARCHAR, source_file VARCHAR,
+    source_row BIGINT);
 CREATE TABLE recordings (cell_id VARCHAR, path VARCHAR, version INTEGER, size BIGINT,
     cols INTEGER, "rows" INTEGER, duration DOUBLE, events BIGINT, markers BIGINT,
     resizes BIGINT, problems VARCHAR[]);
 CREATE TABLE problems (file VARCHAR, line BIGINT, reason VARCHAR);
+CREATE TABLE counts (cell_id VARCHAR, what VARCHAR, source_file VARCHAR, n BIGINT);
 """
+# counts: spans and model calls per run and file (what: 'spans' or 'model calls'), from which
+# the runs' counts and the problems of runs unknown are derived, and which a refresh updates
+# by what it adds and takes back instead of counting a million spans again.
 
 _SPAN_COLS = {
     "span_id": "VARCHAR",
@@ -128,10 +137,12 @@ def _load(
     wanted: dict[str, str],
     label: str | None,
     seq: bool,
+    row_base: int,
 ) -> None:
     cols = con.table(raw).columns
     src = lit(label) if label is not None else "NULL"
-    seq_expr = "rowid AS seq, " if seq else ""
+    row = f"rowid + {int(row_base)}"
+    seq_expr = f"{row} AS seq, " if seq else f"{row} AS source_row, "
     con.execute(
         f"INSERT INTO {table} BY NAME SELECT cell_id, {seq_expr}{_typed(cols, wanted)}, "
         f"{src} AS source_file FROM {raw} "
@@ -139,12 +150,17 @@ def _load(
     )
 
 
-def load_spans(con: duckdb.DuckDBPyConnection, raw: str, label: str | None) -> None:
-    _load(con, "spans", raw, _SPAN_COLS, label, seq=True)
+def load_spans(
+    con: duckdb.DuckDBPyConnection, raw: str, label: str | None, row_base: int = 0
+) -> None:
+    """Spans, ``seq`` their row in the stream (``row_base``: rows of the file before a tail)."""
+    _load(con, "spans", raw, _SPAN_COLS, label, True, row_base)
 
 
-def load_calls(con: duckdb.DuckDBPyConnection, raw: str, label: str | None) -> None:
-    _load(con, "model_calls", raw, _CALL_COLS, label, seq=False)
+def load_calls(
+    con: duckdb.DuckDBPyConnection, raw: str, label: str | None, row_base: int = 0
+) -> None:
+    _load(con, "model_calls", raw, _CALL_COLS, label, False, row_base)
 
 
 def index_recordings(
@@ -211,35 +227,70 @@ def index_recordings(
         )
 
 
-def finish(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float) -> None:
-    """Build the final runs table: recomputed composite, counts, recording path."""
-    con.execute(
-        f"""CREATE TABLE runs AS
-        WITH c AS (SELECT r.* EXCLUDE (source_order), {composite_expr} AS composite FROM runs_stage r)
+def _runs_select(composite_expr: str, tolerance: float, stage_only: bool) -> str:
+    """The runs of runs_stage with their derived columns: recomputed composite, counts,
+    recording path (``stage_only``: the counts of the staged runs only)."""
+    only = " WHERE cell_id IN (SELECT cell_id FROM runs_stage)" if stage_only else ""
+    return f"""WITH c AS (SELECT r.* EXCLUDE (source_order), {composite_expr} AS composite
+            FROM runs_stage r)
         SELECT c.*,
             abs(c.composite - c.composite_recorded) > {tolerance!r} AS composite_mismatch,
             c.prompt_tokens + c.completion_tokens AS total_tokens,
             CASE WHEN c.ended_at >= c.started_at
                 THEN (epoch_ms(c.ended_at) - epoch_ms(c.started_at))::DOUBLE END AS duration_ms,
-            coalesce(s.n, 0) AS n_spans, coalesce(m.n, 0) AS n_model_calls,
+            coalesce(k.s, 0) AS n_spans, coalesce(k.m, 0) AS n_model_calls,
             rec.path AS recording, rec.path IS NOT NULL AS has_recording
         FROM c
-        LEFT JOIN (SELECT cell_id, count(*) AS n FROM spans GROUP BY cell_id) s USING (cell_id)
-        LEFT JOIN (SELECT cell_id, count(*) AS n FROM model_calls GROUP BY cell_id) m USING (cell_id)
-        LEFT JOIN recordings rec USING (cell_id)
-        ORDER BY c.sweep_dir, c.tui, c.model, c.task_id, c.run"""
+        LEFT JOIN ({_PER_RUN}{only} GROUP BY cell_id) k USING (cell_id)
+        LEFT JOIN recordings rec USING (cell_id)"""
+
+
+_PER_RUN = (
+    "SELECT cell_id, CAST(sum(n) FILTER (WHERE what = 'spans') AS BIGINT) AS s, "
+    "CAST(sum(n) FILTER (WHERE what = 'model calls') AS BIGINT) AS m FROM counts"
+)
+
+
+def count(con: duckdb.DuckDBPyConnection) -> None:
+    """Count the spans and model calls of each run and file (a cold ingest)."""
+    con.execute(
+        "INSERT INTO counts SELECT cell_id, 'spans', source_file, count(*) FROM spans GROUP BY ALL "
+        "UNION ALL SELECT cell_id, 'model calls', source_file, count(*) FROM model_calls "
+        "GROUP BY ALL"
     )
-    unknown = con.execute(
-        """SELECT t, source_file, count(*) FROM (
-             SELECT 'spans' AS t, cell_id, source_file FROM spans
-             UNION ALL SELECT 'model calls', cell_id, source_file FROM model_calls)
-           WHERE cell_id NOT IN (SELECT cell_id FROM runs) GROUP BY ALL"""
-    ).fetchall()
-    for what, file, n in unknown:
-        con.execute(
-            "INSERT INTO problems VALUES (?, NULL, ?)",
-            [file or "runs/", f"{n} {what} for cell_ids with no run record; kept but not shown"],
-        )
+
+
+DELTA_DDL = "CREATE TEMP TABLE delta (cell_id VARCHAR, what VARCHAR, source_file VARCHAR, n BIGINT)"
+
+
+def add_counts(con: duckdb.DuckDBPyConnection) -> None:
+    """Add to counts the temp table delta (cell_id, what, source_file, rows added or, negative,
+    taken back; source_file never NULL: the refreshed files are sweep-level ones)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE delta AS SELECT cell_id, what, source_file, "
+        "CAST(sum(n) AS BIGINT) AS n FROM delta GROUP BY ALL"
+    )
+    same = "c.cell_id = d.cell_id AND c.what = d.what AND c.source_file = d.source_file"
+    con.execute(
+        "UPDATE counts SET n = counts.n + d.n FROM delta d WHERE counts.cell_id = d.cell_id "
+        "AND counts.what = d.what AND counts.source_file = d.source_file"
+    )
+    con.execute(
+        f"INSERT INTO counts SELECT d.* FROM delta d WHERE NOT EXISTS "
+        f"(SELECT 1 FROM counts c WHERE {same})"
+    )
+    if con.execute("SELECT count(*) FROM delta WHERE n < 0").fetchall()[0][0]:
+        con.execute("DELETE FROM counts WHERE n = 0")
+
+
+def finish(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float) -> None:
+    """Write the runs table once, from runs_stage, and the views over it."""
+    count(con)
+    con.execute(
+        f"CREATE TABLE runs AS {_runs_select(composite_expr, tolerance, False)} "
+        "ORDER BY c.sweep_dir, c.tui, c.model, c.task_id, c.run"
+    )
+    orphan_problems(con)
     con.execute(
         "CREATE VIEW scores AS "
         + " UNION ALL ".join(
@@ -252,6 +303,40 @@ def finish(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float
         "string_split(e.key, '.')[-1] AS key, e.value FROM runs, "
         "json_each(runs.extra) AS e WHERE runs.extra IS NOT NULL AND e.key LIKE 'scores.%'"
     )
+
+
+def append_runs(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float) -> None:
+    """Add the runs of runs_stage to the runs table (a refresh)."""
+    con.execute(f"INSERT INTO runs BY NAME {_runs_select(composite_expr, tolerance, True)}")
+
+
+def recount(con: duckdb.DuckDBPyConnection, cell_ids: list[str]) -> None:
+    """Set again the counts of spans and model calls of the runs ``cell_ids`` (a refresh)."""
+    if not cell_ids:
+        return
+    con.execute("CREATE OR REPLACE TEMP TABLE touched AS SELECT unnest(?::VARCHAR[]) AS cell_id",
+                [sorted(set(cell_ids))])  # fmt: skip
+    con.execute(
+        f"""UPDATE runs SET n_spans = k.s, n_model_calls = k.m FROM (
+              SELECT t.cell_id, coalesce(c.s, 0) AS s, coalesce(c.m, 0) AS m FROM touched t
+              LEFT JOIN ({_PER_RUN} WHERE cell_id IN (SELECT cell_id FROM touched)
+                  GROUP BY cell_id) c USING (cell_id)) k
+            WHERE runs.cell_id = k.cell_id
+              AND (runs.n_spans <> k.s OR runs.n_model_calls <> k.m)"""
+    )
+
+
+def files_json(files: list[FileState]) -> str:
+    """The files a refresh follows, as meta 'files' holds them."""
+    return json.dumps([dataclasses.asdict(f) for f in files])
+
+
+def files_of(text: str | None) -> list[FileState]:
+    out = []
+    for row in json.loads(text or "[]"):
+        types = row.pop("types")
+        out.append(FileState(**row, types=None if types is None else [tuple(t) for t in types]))
+    return out
 
 
 def add_problems(con: duckdb.DuckDBPyConnection, problems: list[Problem]) -> None:

@@ -1,0 +1,81 @@
+"""The state of a JSON-lines file as an ingest read it, so that a refresh reads only what was
+appended since: where its last complete line ends, and a digest of what lies before."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+EDGE = 4096  # bytes at each end of the read part that the digest covers
+_CHUNK = 1 << 20
+
+
+@dataclass
+class FileState:
+    """One sweep-level file as read: see the ``files`` table (cabtui.store.tables)."""
+
+    sweep_dir: str
+    name: str  # results.jsonl, spans.jsonl or model_calls.jsonl
+    rel: str  # its path relative to the opened directory, as the fingerprint walk gives it
+    label: str
+    source_order: int | None  # results.jsonl: its place among the run streams
+    size: int
+    mtime_ns: int
+    offset: int  # bytes up to and with its last newline
+    rows: int  # rows (non-blank lines) before offset
+    lines: int | None  # lines before offset (None: not counted yet)
+    head: str
+    types: list[tuple[str, str]] | None  # how DuckDB read it (None: read carefully)
+
+
+def last_newline_end(path: Path, size: int) -> int:
+    """The offset just past the last newline in the first ``size`` bytes of ``path`` (0 if
+    none)."""
+    with open(path, "rb") as f:
+        end = size
+        while end > 0:
+            start = max(0, end - _CHUNK)
+            f.seek(start)
+            block = f.read(end - start)
+            i = block.rfind(b"\n")
+            if i >= 0:
+                return start + i + 1
+            end = start
+    return 0
+
+
+def digest(path: Path, offset: int) -> str:
+    """A digest of the first and last EDGE bytes before ``offset``: an appended file keeps it,
+    a rewritten one almost never does."""
+    h = hashlib.sha1(str(offset).encode())
+    with open(path, "rb") as f:
+        h.update(f.read(min(EDGE, offset)))
+        start = max(0, offset - EDGE)
+        f.seek(start)
+        h.update(f.read(offset - start))
+    return h.hexdigest()
+
+
+def count_lines(path: Path, offset: int) -> int:
+    """Newlines in the first ``offset`` bytes of ``path``."""
+    n = 0
+    with open(path, "rb") as f:
+        left = offset
+        while left > 0:
+            block = f.read(min(_CHUNK * 8, left))
+            if not block:
+                break
+            n += block.count(b"\n")
+            left -= len(block)
+    return n
+
+
+def stat_of(path: Path) -> tuple[int, int] | None:
+    """(size, mtime_ns) of a regular file, or None."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
