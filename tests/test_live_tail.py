@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+import pytest
+
 from cabtui.commands.data import JSON_RUN_COLUMNS
 from cabtui.sweep.synth import synth_sweep
 from tests.conftest import ROOT
@@ -152,3 +154,57 @@ def test_tail_filters_and_reports_a_line_that_stays_broken(tmp_path: Path) -> No
     assert all(r["run"] == 2 for r in arrived)
     assert code == 0, err
     assert err.count("results.jsonl:3") == 1
+
+
+def test_a_run_folder_without_its_record_is_a_run_still_running(tmp_path: Path) -> None:
+    """A cabtui sweep's run folder written (its spans, its recording) before its results line:
+    a run with status running and its elapsed time, its spans no orphans; once the line is
+    written, the run as recorded. A folder silent for over an hour is not running."""
+    from cabtui.store.orphans import ORPHANS
+    from cabtui.store.query import Query
+    from cabtui.store.store import Store
+
+    full, live = partial_cab_sweep(tmp_path, runs=4, keep=2)
+    lines = (full / "results.jsonl").read_text().splitlines(keepends=True)
+    third = json.loads(lines[2])["cell_id"]
+    path, _, run = third.partition("#run")
+    folder = Path("runs", *path.split("/")[1:], f"run-{run or 1}")
+    if not (full / folder).is_dir():
+        pytest.skip("the synthetic sweep wrote no folder for this run")
+    shutil.copytree(full / folder, live / folder)
+    started = time.time() - 90
+    for f in (live / folder).rglob("*"):
+        os.utime(f, (started, started))
+
+    def runs() -> dict[str, dict[str, object]]:
+        store = Store.open(live)
+        try:
+            rows = store.runs(Query(), limit=None, columns=("cell_id", "status", "wall_clock_ms"))
+            orphans = [p for p in store.problems() if p.reason.endswith(ORPHANS)]
+            assert not orphans, orphans
+            return {r["cell_id"]: r for r in rows.to_pylist()}
+        finally:
+            store.close()
+
+    now = runs()
+    assert len(now) == 3 and now[third]["status"] == "running"
+    assert 90_000 <= float(now[third]["wall_clock_ms"]) < 90_000 + 120_000  # type: ignore[arg-type]  # a number here
+    with (live / "results.jsonl").open("a") as f:
+        f.write(lines[2])
+    done = runs()
+    assert len(done) == 3 and done[third]["status"] != "running"
+    long_ago = time.time() - 2 * 3600
+    for line in lines[3:]:
+        cid = json.loads(line)["cell_id"]
+        p, _, r = cid.partition("#run")
+        f4 = Path("runs", *p.split("/")[1:], f"run-{r or 1}")
+        if (full / f4).is_dir():
+            shutil.copytree(full / f4, live / f4)
+            for f in [live / f4, *(live / f4).rglob("*")]:
+                os.utime(f, (long_ago, long_ago))
+    store = Store.open(live, refresh=True)
+    try:
+        statuses = store.runs(Query(), limit=None, columns=("status",)).column("status")
+        assert "running" not in statuses.to_pylist()
+    finally:
+        store.close()

@@ -40,10 +40,10 @@ from cabtui.sources.common import (
     span_id,
     task_parts,
 )
+from cabtui.sweep.layout import STALE_S
 
 PHASES = ("environment_setup", "agent_setup", "agent_execution", "verifier")
 RUNNING = "_running"  # set in the TrialResult made for a trial still running (see running())
-STALE_S = 3600.0  # a trial without result.json that wrote nothing for this long is not running
 _RUN_DIR = re.compile(r"^run[_-]?(\d{1,6})$")
 
 

@@ -5,6 +5,7 @@ runs are :mod:`cabtui.store.checks`."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -12,6 +13,7 @@ from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -24,7 +26,7 @@ from cabtui.store.reading import Reading, Source
 from cabtui.store.schema import KEYS, flatten_select, lit
 from cabtui.store.tails import FileState, digest, last_newline_end, stat_of
 from cabtui.sweep.cellid import CELL_ID_PATTERN, RUN_SUFFIX_PATTERN, CellId, parse_cell_id
-from cabtui.sweep.layout import RunDir, Sweep
+from cabtui.sweep.layout import STALE_S, RunDir, Sweep
 from cabtui.sweep.problems import Problem
 
 Progress = Callable[[str, int, int], None]
@@ -175,6 +177,39 @@ class Ingest(Reading, Checks):
         if src2 is not None:
             origins[len(origins)] = src2
             self.load_runs(sweep, src2, len(origins) - 1)
+        if sweep.importer is None:
+            src3 = self.running(sweep, set(tables.run_dirs(self.con, sweep)))
+            if src3 is not None:
+                origins[len(origins)] = src3
+                self.load_runs(sweep, src3, len(origins) - 1)
+
+    def running(self, sweep: Sweep, known: set[tuple[str, str, str, int]]) -> Source | None:
+        """Runs still running: a run folder written to within the hour, with no record yet (in
+        results.jsonl or its record.json). Each is a record with status running, started when
+        its first file was written."""
+        out = Path(self.tmp.name) / f"running-{self.order}.jsonl"
+        self.order += 1
+        src = Source(out, "running", files=[])
+        assert src.files is not None
+        now = time.time()
+        with open(out, "w", encoding="utf-8") as w:
+            for rd in sweep.run_dirs:
+                if rd.key in known or "record.json" in rd.files or not rd.files:
+                    continue
+                times = [t for t in (_mtime(sweep.path / f) for f in rd.files.values()) if t]
+                if not times or now - max(times) > STALE_S:
+                    continue  # silent for an hour: not running (its files are orphans)
+                started = datetime.fromtimestamp(min(times), timezone.utc).isoformat()
+                record = {
+                    "cell_id": _cell_id(sweep, rd),
+                    "status": "running",
+                    "started_at": started,
+                }
+                w.write(json.dumps(record) + "\n")
+                src.files.append(self.label(sweep.path / rd.rel))
+                src.row_file.append(len(src.files) - 1)
+                src.row_line.append(1)
+        return src if src.files else None
 
     def sweep_artefact(
         self,
@@ -277,6 +312,13 @@ def _rel(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return path.name
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 def _cell_id(sweep: Sweep, rd: RunDir) -> str:

@@ -34,6 +34,11 @@ def run_dir_path(tui: str, model: str, task_id: str, run: int) -> Path:
     return Path("runs", tui, *model.split("/"), *task_id.split("/"), f"run-{run}")
 
 
+# A run folder (or a Harbor trial) without its result that wrote nothing for this long is not
+# running any more: it stopped before it finished.
+STALE_S = 3600.0
+
+
 @dataclass(frozen=True)
 class RunDir:
     """runs/<tui>/<vendor>/<model>/<family>/<task>/run-<N>/ and the artefacts it holds."""
