@@ -41,6 +41,8 @@ class Store:
     """``warning``: set when the cache directory could not be written and the store was built
     in a temporary directory instead (removed by :meth:`close`, or at exit)."""
 
+    ATTACH = "(READ_ONLY)"  # a published sweep's store writes the runs it fetches (store.remote)
+
     def __init__(self, db_path: Path, root: Path, report: IngestReport | None = None):
         self.db_path = Path(db_path)
         self.root = Path(root)
@@ -52,7 +54,7 @@ class Store:
         # otherwise be read as the file it replaced.
         self._con = duckdb.connect(":memory:", config={"temp_directory": f"{db_path}.tmp"})
         try:
-            self._con.execute("ATTACH ? AS cache (READ_ONLY)", [str(db_path)])
+            self._con.execute(f"ATTACH ? AS cache {self.ATTACH}", [str(db_path)])
         except BaseException:
             self._con.close()
             raise

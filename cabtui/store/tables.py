@@ -240,7 +240,12 @@ def finish(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float
             "INSERT INTO problems VALUES (?, NULL, ?)",
             [file or "runs/", f"{n} {what} for cell_ids with no run record; kept but not shown"],
         )
-    con.execute(
+    con.execute(scores_view_sql())
+
+
+def scores_view_sql() -> str:
+    """The long-form scores view over the runs table: one row per run, axis and key."""
+    return (
         "CREATE VIEW scores AS "
         + " UNION ALL ".join(
             f"SELECT cell_id, {lit(k.axis)} AS axis, {lit(k.path[-1])} AS key, "

@@ -1,0 +1,297 @@
+"""A sweep opened from where it was published (``cab-tui export``, then any sync).
+
+Opening reads the manifest and the small files (the runs index, sweeps, problems) into a local
+DuckDB cache keyed by the URL and the export id: browsing, filtering, pivots and paired
+statistics then run locally. A run's details, spans, model calls and recording are fetched on
+its first visit (a footer and one row group of each part, one range of the pack) and kept in the
+cache: a second visit reads nothing. A new export id is a new cache; the old one is left alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from cabtui.scoring import Weights
+from cabtui.store.cache_files import cache_dir
+from cabtui.store.export_layout import (
+    FORMAT,
+    FORMAT_VERSION,
+    GROUPS_KEY,
+    MANIFEST,
+    ORD,
+    PACK,
+    PACK_COLUMNS,
+    PART_TABLES,
+    RUNS_FILE,
+    SMALL_TABLES,
+    locate,
+    part_name,
+)
+from cabtui.store.ingest import Progress
+from cabtui.store.remote_io import (
+    DEFAULT_TIMEOUT,
+    HttpTransport,
+    RemoteError,
+    Transport,
+    transport_for,
+)
+from cabtui.store.store import Store
+from cabtui.store.tables import SCHEMA_VERSION, scores_view_sql
+
+_CHECKSUM = re.compile(r"(?i)checksum|crc|corrupt|invalid|magic|thrift|deserializ")
+
+
+def _cols(cols: list[list[str]]) -> str:
+    return ", ".join(f'"{n}" {t}' for n, t in cols)
+
+
+def _verified(t: Transport, name: str, info: dict[str, Any]) -> bytes:
+    data = t.read(name, info.get("size"))
+    if hashlib.sha256(data).hexdigest() != info.get("sha256"):
+        raise RemoteError(f"checksum mismatch in {t.shown(name)}: the export is damaged or changing")
+    return data
+
+
+def read_manifest(t: Transport) -> dict[str, Any]:
+    if isinstance(t, HttpTransport):
+        t.check_ranges(MANIFEST)
+    raw = t.read(MANIFEST)
+    try:
+        m = json.loads(raw)
+    except ValueError:
+        raise RemoteError(f"{t.shown(MANIFEST)} is not a cab-tui export manifest") from None
+    if not isinstance(m, dict) or m.get("format") != FORMAT:
+        raise RemoteError(f"{t.shown(MANIFEST)} is not a cab-tui export manifest")
+    if m.get("version") != FORMAT_VERSION or m.get("schema_version") != SCHEMA_VERSION:
+        raise RemoteError(
+            f"the export at {t.shown('')} is of another cab-tui version (format "
+            f"{m.get('version')}, schema {m.get('schema_version')}); re-export it or upgrade"
+        )
+    if not re.fullmatch(r"[0-9a-f]{8,64}", str(m.get("export_id", ""))):
+        raise RemoteError(f"{t.shown(MANIFEST)} has no valid export id")
+    return m
+
+
+def cache_paths(url: str, export_id: str) -> tuple[Path, Path]:
+    """The cache file and the directory of fetched recordings of one export of ``url``."""
+    key = hashlib.sha1(url.rstrip("/").encode()).hexdigest()[:12]
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", url.rstrip("/").rsplit("/", 1)[-1])[:40] or "sweep"
+    stem = cache_dir() / f"remote-{name}-{key}-{export_id}"
+    return stem.with_suffix(".duckdb"), Path(f"{stem}.rec")
+
+
+def _build(t: Transport, m: dict[str, Any], db: Path, progress: Progress | None) -> None:
+    db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    work = Path(tempfile.mkdtemp(prefix=f"{db.name}.", suffix=".tmp", dir=db.parent))
+    tmp = work / db.name
+    cols = m["columns"]
+    details = set(m["detail_columns"])
+    runs = [c for c in cols["runs"] if c[0] not in details]
+    detail_cols = [c for c in cols["runs"] if c[0] in details or c[0] == "cell_id"]
+    recs = [c for c in cols["recordings"] if c[0] not in PACK_COLUMNS]
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            con.execute("CREATE TABLE meta (key VARCHAR, value VARCHAR)")
+            con.execute(f"CREATE TABLE runs_index ({_cols(runs)}, {ORD} BIGINT)")
+            con.execute(f"CREATE TABLE run_details ({_cols(detail_cols)})")
+            for table in ("spans", "model_calls", *SMALL_TABLES):
+                con.execute(f"CREATE TABLE {table} ({_cols(cols[table])})")
+            con.execute(f"CREATE TABLE recordings ({_cols(recs)})")
+            con.execute("CREATE TABLE fetched (cell_id VARCHAR PRIMARY KEY)")
+            names = [RUNS_FILE, *(f"{s}.parquet" for s in SMALL_TABLES)]
+            for i, (name, table) in enumerate(zip(names, ("runs_index", *SMALL_TABLES))):
+                if progress:
+                    progress(f"fetching {name}", i, len(names))
+                info = m["files"].get(name)
+                if info is None:
+                    raise RemoteError(f"{t.shown(MANIFEST)} lists no {name}")
+                data = pq.read_table(pa.BufferReader(_verified(t, name, info)))
+                con.register("incoming", data)
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+                con.unregister("incoming")
+            con.execute(
+                "CREATE VIEW runs AS SELECT i.* EXCLUDE (export_ord), d.* EXCLUDE (cell_id) "
+                "FROM runs_index i LEFT JOIN run_details d USING (cell_id)"
+            )
+            con.execute(scores_view_sql())
+            con.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [("schema_version", SCHEMA_VERSION), ("source", t.url),
+                 ("export_id", m["export_id"]), ("fingerprint", f"export:{m['export_id']}")],
+            )  # fmt: skip
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, db)
+    except (duckdb.Error, pa.ArrowException) as e:
+        raise RemoteError(f"cannot read the runs index of {t.shown('')}: {type(e).__name__}") from None
+    finally:
+        for p in sorted(work.rglob("*"), reverse=True):
+            with contextlib.suppress(OSError):
+                p.unlink() if p.is_file() else p.rmdir()
+        with contextlib.suppress(OSError):
+            work.rmdir()
+
+
+class RemoteStore(Store):
+    """A :class:`Store` over a published sweep; see the module's docstring."""
+
+    ATTACH = ""
+
+    def __init__(self, db_path: Path, rec_dir: Path, transport: Transport, manifest: dict[str, Any]):
+        super().__init__(db_path, rec_dir)
+        self.transport, self.manifest, self.url = transport, manifest, transport.url
+        self._lock = threading.Lock()
+        self._footers: dict[str, Any] = {}
+
+    @classmethod
+    def open_url(
+        cls,
+        url: str,
+        progress: Progress | None = None,
+        endpoint_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> RemoteStore:
+        t = transport_for(url, endpoint_url, timeout)
+        m = read_manifest(t)
+        db, rec_dir = cache_paths(t.url, m["export_id"])
+        if not db.is_file():
+            _build(t, m, db, progress)
+        rec_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            return cls(db, rec_dir, t, m)
+        except duckdb.IOException as e:
+            if "lock" in str(e).lower():
+                raise RemoteError(f"the cache of {t.shown('')} is open in another cab-tui") from None
+            raise RemoteError(f"cannot open the cache {db}: {type(e).__name__}") from None
+
+    # -- fetching one run ---------------------------------------------------------------------
+
+    def fetched(self, cell_id: str) -> bool:
+        rows = self.cursor().execute("SELECT 1 FROM fetched WHERE cell_id = ?", [cell_id])
+        return bool(rows.fetchall())
+
+    def _group(self, table: str, part: int, group: int, cell_id: str) -> pa.Table | None:
+        name = part_name(table, part)
+        info = self.manifest["files"].get(name)
+        if info is None:
+            return None
+        try:
+            f = self.transport.open(name, int(info["size"]))
+            pf = pq.ParquetFile(f, metadata=self._footers.get(name), pre_buffer=True,
+                                page_checksum_verification=True)  # fmt: skip
+            self._footers[name] = pf.metadata
+            groups = json.loads(pf.schema_arrow.metadata[GROUPS_KEY])
+            if group not in groups:
+                return None
+            data = pf.read_row_group(groups.index(group))
+        except (pa.ArrowException, OSError, ValueError, KeyError) as e:
+            if isinstance(e, RemoteError):
+                raise
+            cause = e.__context__ if isinstance(e.__context__, RemoteError) else None
+            if cause is not None:
+                raise RemoteError(str(cause)) from None
+            what = "checksum mismatch" if _CHECKSUM.search(str(e)) else "unreadable data"
+            raise RemoteError(f"{what} in {self.transport.shown(name)}") from None
+        return data.filter(pc.equal(data.column("cell_id"), cell_id))
+
+    def _recording(self, recs: pa.Table, cell_id: str) -> pa.Table:
+        row = recs.to_pylist()[0]
+        offset, length, digest = (row[c] for c in PACK_COLUMNS)
+        recs = recs.drop_columns(list(PACK_COLUMNS))
+        if offset is None:
+            return recs
+        blob = self.transport.read_range(PACK, int(offset), int(length))
+        if hashlib.sha256(blob).hexdigest() != digest:
+            raise RemoteError(f"checksum mismatch in the recording of {cell_id}")
+        name = hashlib.sha1(cell_id.encode()).hexdigest()[:20] + ".cast.gz"
+        tmp = self.root / f".{name}.tmp"
+        tmp.write_bytes(blob)
+        os.replace(tmp, self.root / name)
+        return recs.set_column(recs.schema.get_field_index("path"), "path", pa.array([name]))
+
+    def ensure(self, cell_id: str) -> bool:
+        """Fetch the run's details, spans, model calls and recording unless kept already;
+        False when there is no such run. RemoteError when a read fails (nothing is kept then)."""
+        if self.fetched(cell_id):
+            return True
+        with self._lock:
+            if self.fetched(cell_id):
+                return True
+            cur = self.cursor()
+            row = cur.execute(f"SELECT {ORD} FROM runs_index WHERE cell_id = ?", [cell_id]).fetchall()
+            if not row:
+                return False
+            part, group = locate(int(row[0][0]))
+            got = {t: self._group(t, part, group, cell_id) for t in PART_TABLES}
+            recs = got.pop("recordings")
+            if recs is not None and recs.num_rows:
+                got["recordings"] = self._recording(recs, cell_id)
+            targets = {"details": "run_details", "spans": "spans", "model_calls": "model_calls",
+                       "recordings": "recordings"}  # fmt: skip
+            cur.execute("BEGIN")
+            try:
+                for t, data in got.items():
+                    if data is not None and data.num_rows:
+                        cur.register("incoming", data)
+                        cur.execute(f"INSERT INTO {targets[t]} BY NAME SELECT * FROM incoming")
+                        cur.unregister("incoming")
+                cur.execute("INSERT INTO fetched VALUES (?)", [cell_id])
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        return True
+
+    # -- the Store's per-run queries, fetching first --------------------------------------------
+
+    def run(self, cell_id: str, weights: Weights | None = None) -> dict[str, Any] | None:
+        self.ensure(cell_id)
+        return super().run(cell_id, weights)
+
+    def scores(self, cell_id: str) -> list[tuple[str, str, Any]]:
+        self.ensure(cell_id)
+        return super().scores(cell_id)
+
+    def spans(self, cell_id: str) -> list[dict[str, Any]]:
+        self.ensure(cell_id)
+        return super().spans(cell_id)
+
+    def model_calls(self, cell_id: str) -> list[dict[str, Any]]:
+        self.ensure(cell_id)
+        return super().model_calls(cell_id)
+
+    def recording(self, cell_id: str) -> dict[str, Any] | None:
+        self.ensure(cell_id)
+        return super().recording(cell_id)
+
+
+def open_target(
+    target: str | Path,
+    progress: Progress | None = None,
+    refresh: bool = False,
+    source: str | None = None,
+    endpoint_url: str | None = None,
+) -> Store:
+    """A Store of a sweep directory, or of a published sweep at a URL."""
+    from cabtui.store.remote_io import from_path_text
+
+    url = from_path_text(str(target))
+    if url is not None:
+        return RemoteStore.open_url(url, progress, endpoint_url)
+    return Store.open(Path(target), progress, refresh, source)
