@@ -154,9 +154,7 @@ def test_http_open_pulls_only_the_index_and_a_run_once(
     assert server.behaviour.sent == before
 
 
-def test_a_new_export_id_is_a_new_cache(
-    local: dict[str, Store], tmp_path: Path
-) -> None:
+def test_a_new_export_id_is_a_new_cache(local: dict[str, Store], tmp_path: Path) -> None:
     dest = tmp_path / "pub"
     export(local["harbor"], dest, reveal=True)
     with range_server(tmp_path) as s:
@@ -187,7 +185,9 @@ def test_a_server_without_ranges_is_refused(server: RangeServer) -> None:
     [({"status": 403}, r"access denied \(403\)"), ({"status": 404}, r"not found \(404\)"),
      ({"stall": 3.0}, "timed out"), ({"cut_after": 0}, "connection lost|short read")],
 )  # fmt: skip
-def test_failures_opening_are_one_line(server: RangeServer, setting: dict[str, Any], message: str) -> None:
+def test_failures_opening_are_one_line(
+    server: RangeServer, setting: dict[str, Any], message: str
+) -> None:
     for k, v in setting.items():
         setattr(server.behaviour, k, v)
     with pytest.raises(RemoteError, match=message) as e:

@@ -156,11 +156,14 @@ def _pack(store: Store, w: _Writer, recs: pa.Table, reveal: bool) -> pa.Table:
                 if raw[:2] == b"\x1f\x8b":
                     raw = gzip.decompress(raw)
             except (OSError, EOFError, gzip.BadGzipFile):
-                offsets.append(None), lengths.append(None), sums.append(None)
+                offsets.append(None)
+                lengths.append(None)
+                sums.append(None)
                 continue
             blob = gzip.compress(raw if reveal else _mask_cast(raw), mtime=0)
             f.write(blob)
-            offsets.append(at), lengths.append(len(blob))
+            offsets.append(at)
+            lengths.append(len(blob))
             sums.append(hashlib.sha256(blob).hexdigest())
             at += len(blob)
     w.done(PACK)
@@ -169,7 +172,9 @@ def _pack(store: Store, w: _Writer, recs: pa.Table, reveal: bool) -> pa.Table:
     return recs.append_column(PACK_COLUMNS[2], pa.array(sums, pa.string()))
 
 
-def export(store: Store, out: Path, reveal: bool = False, progress: ExportProgress | None = None) -> dict[str, Any]:
+def export(
+    store: Store, out: Path, reveal: bool = False, progress: ExportProgress | None = None
+) -> dict[str, Any]:
     """Write ``store``'s sweep into ``out`` (a new or empty directory); return the manifest."""
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):

@@ -61,7 +61,9 @@ def _cols(cols: list[list[str]]) -> str:
 def _verified(t: Transport, name: str, info: dict[str, Any]) -> bytes:
     data = t.read(name, info.get("size"))
     if hashlib.sha256(data).hexdigest() != info.get("sha256"):
-        raise RemoteError(f"checksum mismatch in {t.shown(name)}: the export is damaged or changing")
+        raise RemoteError(
+            f"checksum mismatch in {t.shown(name)}: the export is damaged or changing"
+        )
     return data
 
 
@@ -139,7 +141,9 @@ def _build(t: Transport, m: dict[str, Any], db: Path, progress: Progress | None)
         os.chmod(tmp, 0o600)
         os.replace(tmp, db)
     except (duckdb.Error, pa.ArrowException) as e:
-        raise RemoteError(f"cannot read the runs index of {t.shown('')}: {type(e).__name__}") from None
+        raise RemoteError(
+            f"cannot read the runs index of {t.shown('')}: {type(e).__name__}"
+        ) from None
     finally:
         for p in sorted(work.rglob("*"), reverse=True):
             with contextlib.suppress(OSError):
@@ -153,7 +157,9 @@ class RemoteStore(Store):
 
     ATTACH = ""
 
-    def __init__(self, db_path: Path, rec_dir: Path, transport: Transport, manifest: dict[str, Any]):
+    def __init__(
+        self, db_path: Path, rec_dir: Path, transport: Transport, manifest: dict[str, Any]
+    ):
         super().__init__(db_path, rec_dir)
         self.transport, self.manifest, self.url = transport, manifest, transport.url
         self._lock = threading.Lock()
@@ -177,7 +183,9 @@ class RemoteStore(Store):
             return cls(db, rec_dir, t, m)
         except duckdb.IOException as e:
             if "lock" in str(e).lower():
-                raise RemoteError(f"the cache of {t.shown('')} is open in another cab-tui") from None
+                raise RemoteError(
+                    f"the cache of {t.shown('')} is open in another cab-tui"
+                ) from None
             raise RemoteError(f"cannot open the cache {db}: {type(e).__name__}") from None
 
     # -- fetching one run ---------------------------------------------------------------------
@@ -234,7 +242,9 @@ class RemoteStore(Store):
             if self.fetched(cell_id):
                 return True
             cur = self.cursor()
-            row = cur.execute(f"SELECT {ORD} FROM runs_index WHERE cell_id = ?", [cell_id]).fetchall()
+            row = cur.execute(
+                f"SELECT {ORD} FROM runs_index WHERE cell_id = ?", [cell_id]
+            ).fetchall()
             if not row:
                 return False
             part, group = locate(int(row[0][0]))

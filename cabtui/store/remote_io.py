@@ -128,15 +128,21 @@ def _fs_error(e: BaseException, what: str) -> RemoteError:
     low = text.lower()
     if "access_denied" in low or "403" in text or "accessdenied" in low or "forbidden" in low:
         return RemoteError(f"access denied (403) reading {what}: check the credentials")
-    if "not_found" in low or "404" in text or "nosuchkey" in low or "does not exist" in low or (
-        isinstance(e, FileNotFoundError)
+    if (
+        "not_found" in low
+        or "404" in text
+        or "nosuchkey" in low
+        or "does not exist" in low
+        or (isinstance(e, FileNotFoundError))
     ):
         return RemoteError(f"not found (404): {what}")
     if "timeout" in low or "timed out" in low:
         return RemoteError(f"timed out reading {what}")
     if "network_connection" in low or "connect" in low or "curl" in low or "reset" in low:
         return RemoteError(f"connection lost reading {what}")
-    return RemoteError(f"cannot read {what}: {mask_text(text.splitlines()[0] if text else type(e).__name__)}")
+    return RemoteError(
+        f"cannot read {what}: {mask_text(text.splitlines()[0] if text else type(e).__name__)}"
+    )
 
 
 class FsTransport(Transport):
