@@ -1,0 +1,52 @@
+"""The terminal UI over a published sweep served by a real HTTP server (tests/remote_servers):
+the grid comes from the local copy of the runs index, and a run that cannot be fetched says why
+on the screen that asked while the rest of the sweep stays usable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Static
+
+from cabtui.store.export import export
+from cabtui.store.remote import RemoteStore
+from cabtui.store.store import Store
+from cabtui.ui.app import CabApp
+from cabtui.ui.screens.browser import BrowserScreen
+from cabtui.ui.screens.replay import ReplayScreen
+from tests.pilot_helpers import settle
+from tests.remote_servers import range_server
+
+
+async def test_a_run_that_cannot_be_fetched_says_why(sample_store: Store, tmp_path: Path) -> None:
+    export(sample_store, tmp_path / "pub")
+    cid = next(
+        r["cell_id"] for r in sample_store.runs(limit=None).to_pylist() if r["has_recording"]
+    )
+    with range_server(tmp_path) as server:
+        store = RemoteStore.open_url(f"{server.url}/pub", timeout=2)
+        opened = server.behaviour.sent
+        app = CabApp(lambda p: store)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
+            grid = app.screen.query_one("#runs")
+            await settle(pilot, lambda: grid.page.total == sample_store.total())  # type: ignore[attr-defined]  # the grid widget is reached by id
+            assert server.behaviour.sent == opened  # the grid is local
+            server.behaviour.status = 403
+            app.push_screen(ReplayScreen(store, cid))
+            await settle(pilot, lambda: isinstance(app.screen, ReplayScreen))
+
+            def status() -> str:
+                return str(app.screen.query_one("#status", Static).content)
+
+            await settle(pilot, lambda: "access denied (403)" in status())
+            assert app.is_running and not store.fetched(cid)
+            app.pop_screen()
+            await pilot.press("g")  # the browser still answers
+            await pilot.pause()
+            assert isinstance(app.screen, BrowserScreen) and app.screen.view == "cells"
+            server.behaviour.status = None
+            app.push_screen(ReplayScreen(store, cid))
+            await settle(pilot, lambda: isinstance(app.screen, ReplayScreen))
+            await settle(pilot, lambda: store.fetched(cid))
+        store.close()
