@@ -238,3 +238,27 @@ def test_a_damaged_file_is_a_checksum_mismatch(
         monkeypatch.setenv("CABTUI_CACHE_DIR", str(tmp_path / "another-cache"))
         with pytest.raises(RemoteError, match="checksum mismatch"):
             RemoteStore.open_url(f"{s.url}/pub")
+
+
+def test_cache_prune_keeps_published_sweeps_until_asked(
+    exports: dict[str, Path],
+    local: dict[str, Store],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cabtui.store.cache_files import entries, prunable, remove
+
+    monkeypatch.setenv("CABTUI_CACHE_DIR", str(tmp_path / "cache"))
+    store = RemoteStore.open_url(f"file://{exports['sweeps']}")
+    cid = next(
+        r["cell_id"] for r in local["sweeps"].runs(limit=None).to_pylist() if r["has_recording"]
+    )
+    rec = store.recording(cid)
+    assert rec is not None and rec["file"].is_file()
+    store.close()
+    found = entries()
+    assert [e.source for e in found] == [f"file://{exports['sweeps']}"]
+    assert prunable(found) == []  # the published sweep is not asked for over the network
+    for e in prunable(found, everything=True):
+        assert remove(e)
+    assert list((tmp_path / "cache").iterdir()) == []  # the fetched recordings went too

@@ -45,6 +45,11 @@ class ExportError(Exception):
     """The export could not be written; the message is one line."""
 
 
+def _each(fn: Callable[[str | None], str | None]) -> Callable[[pa.Array], pa.Array]:
+    """``fn`` over a whole Arrow column at a time (DuckDB calls it per vector, not per row)."""
+    return lambda arr: pa.array([fn(v) for v in arr.to_pylist()], pa.string())
+
+
 def _mask_json(text: str | None) -> str | None:
     if text is None:
         return None
@@ -190,8 +195,9 @@ def _export(store: Store, out: Path, reveal: bool, progress: ExportProgress) -> 
     con = duckdb.connect(":memory:")
     try:
         con.execute("ATTACH ? AS src (READ_ONLY)", [str(store.db_path)])
-        con.create_function("cab_mask_str", _mask_str, ["VARCHAR"], "VARCHAR")
-        con.create_function("cab_mask_json", _mask_json, ["VARCHAR"], "VARCHAR")
+        con.execute("SET enable_progress_bar = false")
+        for name, fn in (("cab_mask_str", _mask_str), ("cab_mask_json", _mask_json)):
+            con.create_function(name, _each(fn), ["VARCHAR"], "VARCHAR", type="arrow")
         con.execute(
             f"CREATE TEMP TABLE ord AS SELECT cell_id, min(o) AS {ORD} FROM (SELECT cell_id, "
             "row_number() OVER (ORDER BY cell_id) - 1 AS o FROM src.runs) GROUP BY cell_id"
