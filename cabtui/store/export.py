@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+from duckdb.func import PythonUDFType
 
 from cabtui.secrets import mask, mask_text
 from cabtui.store.export_layout import (
@@ -197,7 +198,7 @@ def _export(store: Store, out: Path, reveal: bool, progress: ExportProgress) -> 
         con.execute("ATTACH ? AS src (READ_ONLY)", [str(store.db_path)])
         con.execute("SET enable_progress_bar = false")
         for name, fn in (("cab_mask_str", _mask_str), ("cab_mask_json", _mask_json)):
-            con.create_function(name, _each(fn), ["VARCHAR"], "VARCHAR", type="arrow")
+            con.create_function(name, _each(fn), ["VARCHAR"], "VARCHAR", type=PythonUDFType.ARROW)
         con.execute(
             f"CREATE TEMP TABLE ord AS SELECT cell_id, min(o) AS {ORD} FROM (SELECT cell_id, "
             "row_number() OVER (ORDER BY cell_id) - 1 AS o FROM src.runs) GROUP BY cell_id"
