@@ -4,8 +4,8 @@ An export is a directory of immutable files and a ``manifest.json`` naming each 
 and sha256, and an export id (a digest of those checksums: the same data gives the same id):
 
 - ``runs.parquet``: the runs index, one row per run sorted by cell_id with the grid's columns
-  (every column of the store's runs table except :data:`DETAIL_COLUMNS`) and ``export_ord``,
-  the run's place in that order;
+  (every column of the store's runs table except :data:`DETAIL_COLUMNS`); a run's row number
+  there is its ``export_ord``;
 - ``sweeps.parquet``, ``problems.parquet``: small, read whole;
 - per-run tables in parts (:data:`PART_TABLES`): ``<table>/part-NNNNN.parquet`` holds the runs
   whose ``export_ord // RUNS_PER_PART`` is NNNNN, in small row groups of :data:`RUNS_PER_GROUP`
@@ -29,9 +29,12 @@ RUNS_PER_GROUP = 8
 GROUPS_KEY = b"cab_groups"
 ORD = "export_ord"
 
-# Columns of the runs table that only a run's own screens show: fetched with the run.
+# Columns of the runs table that only a run's own screens show (and neither the grid, the
+# filter language nor the composite reads): fetched with the run.
 DETAIL_COLUMNS = (
-    "source_file", "source_row", "record_sweep_id", "model_build_id", "stdout_tail",
+    "started_at", "ended_at", "scored_prompt_tokens", "scored_completion_tokens",
+    "scored_total_tokens", "tokens_per_correct_task", "pass_used_for_division", "cache_tokens",
+    "tokens_source", "source_file", "source_row", "record_sweep_id", "model_build_id", "stdout_tail",
     "stderr_tail", "added", "removed", "modified", "unexpected_changes", "expected_changes",
     "marker_hits", "keyword_hits", "refusal_reasons", "refusal_signals", "integrity_task_id",
     "composite_weights", "composite_components", "composite_note",

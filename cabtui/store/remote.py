@@ -122,6 +122,8 @@ def _build(t: Transport, m: dict[str, Any], db: Path, progress: Progress | None)
                 if info is None:
                     raise RemoteError(f"{t.shown(MANIFEST)} lists no {name}")
                 data = pq.read_table(pa.BufferReader(_verified(t, name, info)))
+                if table == "runs_index":  # sorted by export_ord: its row number
+                    data = data.append_column(ORD, pa.array(range(data.num_rows), pa.int64()))
                 con.register("incoming", data)
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
                 con.unregister("incoming")
