@@ -49,7 +49,7 @@ from cabtui.store.remote_io import (
     transport_for,
 )
 from cabtui.store.store import Store
-from cabtui.store.tables import SCHEMA_VERSION, scores_view_sql
+from cabtui.store.tables import SCHEMA_VERSION, scores_sql, scores_view_sql
 
 _CHECKSUM = re.compile(r"(?i)checksum|crc|corrupt|invalid|magic|thrift|deserializ")
 
@@ -277,8 +277,15 @@ class RemoteStore(Store):
         return super().run(cell_id, weights)
 
     def scores(self, cell_id: str) -> list[tuple[str, str, Any]]:
+        """As the Store's, from the one run (the view over the index and the details would
+        scan every run)."""
         self.ensure(cell_id)
-        return super().scores(cell_id)
+        rows = self.cursor().execute(
+            "WITH one AS MATERIALIZED (SELECT * FROM runs WHERE cell_id = ?) "
+            f"SELECT axis, key, value FROM ({scores_sql('one AS runs')})",
+            [cell_id],
+        )
+        return [(a, k, None if v is None else json.loads(v)) for a, k, v in rows.fetchall()]
 
     def spans(self, cell_id: str) -> list[dict[str, Any]]:
         self.ensure(cell_id)
