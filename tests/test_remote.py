@@ -262,3 +262,34 @@ def test_cache_prune_keeps_published_sweeps_until_asked(
     for e in prunable(found, everything=True):
         assert remove(e)
     assert list((tmp_path / "cache").iterdir()) == []  # the fetched recordings went too
+
+
+def test_a_sweep_open_in_another_process_opens_from_a_private_copy(
+    exports: dict[str, Path],
+    local: dict[str, Store],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import subprocess
+    import sys
+
+    from cabtui.store.cache import CacheWarning
+
+    monkeypatch.setenv("CABTUI_CACHE_DIR", str(tmp_path / "cache"))
+    url = f"file://{exports['sweeps']}"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from cabtui.store.remote import RemoteStore; "
+         f"s = RemoteStore.open_url({url!r}); print('open', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        with pytest.warns(CacheWarning, match="open in another cab-tui"):
+            store = RemoteStore.open_url(url)
+        assert store.private is not None and store.private.is_dir()
+        cid = local["sweeps"].runs(limit=None).column("cell_id").to_pylist()[0]
+        assert store.spans(cid) == local["sweeps"].spans(cid)
+        store.close()
+        assert not store.private.exists()
+    finally:
+        holder.communicate("", timeout=30)

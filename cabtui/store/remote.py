@@ -16,6 +16,7 @@ import os
 import re
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from cabtui.scoring import Weights
-from cabtui.store.cache_files import cache_dir
+from cabtui.store.cache import CacheWarning
+from cabtui.store.cache_files import cache_dir, track
 from cabtui.store.export_layout import (
     FORMAT,
     FORMAT_VERSION,
@@ -147,11 +149,15 @@ def _build(t: Transport, m: dict[str, Any], db: Path, progress: Progress | None)
             f"cannot read the runs index of {t.shown('')}: {type(e).__name__}"
         ) from None
     finally:
-        for p in sorted(work.rglob("*"), reverse=True):
-            with contextlib.suppress(OSError):
-                p.unlink() if p.is_file() else p.rmdir()
+        _remove_tree(work)
+
+
+def _remove_tree(path: Path) -> None:
+    for p in sorted(path.rglob("*"), reverse=True):
         with contextlib.suppress(OSError):
-            work.rmdir()
+            p.unlink() if p.is_file() else p.rmdir()
+    with contextlib.suppress(OSError):
+        path.rmdir()
 
 
 class RemoteStore(Store):
@@ -166,6 +172,7 @@ class RemoteStore(Store):
         self.transport, self.manifest, self.url = transport, manifest, transport.url
         self._lock = threading.Lock()
         self._footers: dict[str, Any] = {}
+        self.private: Path | None = None  # a private copy of the cache, removed on close
 
     @classmethod
     def open_url(
@@ -184,11 +191,29 @@ class RemoteStore(Store):
         try:
             return cls(db, rec_dir, t, m)
         except duckdb.IOException as e:
-            if "lock" in str(e).lower():
-                raise RemoteError(
-                    f"the cache of {t.shown('')} is open in another cab-tui"
-                ) from None
-            raise RemoteError(f"cannot open the cache {db}: {type(e).__name__}") from None
+            if "lock" not in str(e).lower():
+                raise RemoteError(f"cannot open the cache {db}: {type(e).__name__}") from None
+        # Another cab-tui has this sweep open (and may be writing runs into its cache): this
+        # one reads the index again into a private copy, removed on close.
+        private = Path(tempfile.mkdtemp(prefix="cabtui-remote-"))
+        track(private, True)  # removed at exit, if not on close
+        try:
+            _build(t, m, private / db.name, progress)
+            (private / "rec").mkdir(mode=0o700)
+            store = cls(private / db.name, private / "rec", t, m)
+        except BaseException:
+            _remove_tree(private)
+            raise
+        store.private = private
+        store.warning = "this sweep is open in another cab-tui: runs fetched here are not kept"
+        warnings.warn(CacheWarning(store.warning), stacklevel=2)
+        return store
+
+    def close(self) -> None:
+        super().close()
+        if self.private is not None:
+            _remove_tree(self.private)
+            track(self.private, False)
 
     # -- fetching one run ---------------------------------------------------------------------
 
