@@ -50,3 +50,21 @@ async def test_a_run_that_cannot_be_fetched_says_why(sample_store: Store, tmp_pa
             await settle(pilot, lambda: isinstance(app.screen, ReplayScreen))
             await settle(pilot, lambda: store.fetched(cid))
         store.close()
+
+
+async def test_a_url_that_cannot_be_opened_says_why(sample_store: Store, tmp_path: Path) -> None:
+    from cabtui.ui.screens.loading import LoadingScreen
+
+    export(sample_store, tmp_path / "pub")
+    with range_server(tmp_path) as server:
+        app = CabApp(lambda p: RemoteStore.open_url(f"{server.url}/gone", p, timeout=2))
+        async with app.run_test(size=(120, 36)) as pilot:
+
+            def stage() -> str:
+                return str(app.screen.query_one("#loading-stage", Static).content)
+
+            await settle(pilot, lambda: "Could not open" in stage())
+            assert isinstance(app.screen, LoadingScreen)
+            assert f"not found (404): {server.url}/gone/manifest.json" in stage()
+            assert "Error" not in stage()
+            assert app.is_running

@@ -119,7 +119,7 @@ def _build(t: Transport, m: dict[str, Any], db: Path, progress: Progress | None)
             names = [RUNS_FILE, *(f"{s}.parquet" for s in SMALL_TABLES)]
             for i, (name, table) in enumerate(zip(names, ("runs_index", *SMALL_TABLES))):
                 if progress:
-                    progress(f"fetching {name}", i, len(names))
+                    progress(("the runs index", "the sweeps", "the problems")[i], i, len(names))
                 info = m["files"].get(name)
                 if info is None:
                     raise RemoteError(f"{t.shown(MANIFEST)} lists no {name}")
