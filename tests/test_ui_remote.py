@@ -68,3 +68,26 @@ async def test_a_url_that_cannot_be_opened_says_why(sample_store: Store, tmp_pat
             assert f"not found (404): {server.url}/gone/manifest.json" in stage()
             assert "Error" not in stage()
             assert app.is_running
+
+
+async def test_a_detail_that_cannot_be_fetched_is_a_notification(
+    sample_store: Store, tmp_path: Path
+) -> None:
+    from cabtui.ui.screens.detail import DetailScreen
+
+    export(sample_store, tmp_path / "pub")
+    cid = sample_store.runs(limit=1).column("cell_id").to_pylist()[0]
+    with range_server(tmp_path) as server:
+        store = RemoteStore.open_url(f"{server.url}/pub", timeout=1)
+        server.behaviour.stall = 2.0  # slower than the timeout
+        app = CabApp(lambda p: store, start=lambda s: DetailScreen(s, cid))
+        async with app.run_test(size=(120, 36)) as pilot:
+            for _ in range(200):  # (settle would re-raise the failed worker it waits for)
+                if any("timed out" in n.message for n in app._notifications):
+                    break
+                await pilot.pause(0.05)
+            note = next(n.message for n in app._notifications if "timed out" in n.message)
+            assert note.startswith("timed out reading ") and "Error" not in note
+            assert app.is_running and not store.fetched(cid)
+        server.behaviour.stall = 0.0
+        store.close()
