@@ -293,13 +293,13 @@ def compare(
 ) -> None:
     """Open two runs side by side in the terminal UI."""
     from cabtui.commands.compare import resolve_pair
-    from cabtui.store.store import Store
+    from cabtui.store.remote import open_target
     from cabtui.ui.app import CabApp
     from cabtui.ui.screens.compare import CompareScreen
 
     a, b = resolve_pair(path, cell_a, cell_b)
     CabApp(
-        lambda p: Store.open(path, p), start=lambda s: CompareScreen(s, a, b), freeze_gc=True
+        lambda p: open_target(path, p), start=lambda s: CompareScreen(s, a, b), freeze_gc=True
     ).run()
 
 

@@ -48,6 +48,7 @@ from cabtui.store.remote_io import (
     HttpTransport,
     RemoteError,
     Transport,
+    from_path_text,
     transport_for,
 )
 from cabtui.store.store import Store
@@ -333,8 +334,6 @@ def open_target(
     endpoint_url: str | None = None,
 ) -> Store:
     """A Store of a sweep directory, or of a published sweep at a URL."""
-    from cabtui.store.remote_io import from_path_text
-
     url = from_path_text(str(target))
     if url is not None:
         return RemoteStore.open_url(url, progress, endpoint_url)
