@@ -293,3 +293,27 @@ def test_a_sweep_open_in_another_process_opens_from_a_private_copy(
         assert not store.private.exists()
     finally:
         holder.communicate("", timeout=30)
+
+
+def test_a_large_recording_reports_its_progress(
+    local: dict[str, Store],
+    exports: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CABTUI_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr("cabtui.store.remote.CHUNK", 1000)
+    a = local["sweeps"]
+    with range_server(exports["sweeps"].parent) as server:
+        store = RemoteStore.open_url(f"{server.url}/sweeps")
+        cid = next(r["cell_id"] for r in a.runs(limit=None).to_pylist() if r["has_recording"])
+        seen: list[tuple[int, int]] = []
+        with store.watching(lambda done, total: seen.append((done, total))):
+            rec = store.recording(cid)
+        assert rec is not None and frames(rec["file"]) == frames(a.recording(cid)["file"])  # type: ignore[index]  # a recording of the same run exists locally
+        total = seen[-1][1]
+        assert len(seen) == -(-total // 1000) > 1  # one report per range of 1,000 bytes
+        assert [d for d, _ in seen] == sorted(d for d, _ in seen) and seen[-1][0] == total
+        packed = [n for p, r, n in server.behaviour.log if p.endswith(PACK)]
+        assert max(packed) <= 1000 and sum(packed) == total
+        store.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import Static
 
 from cabtui.store.export import export
@@ -90,4 +91,35 @@ async def test_a_detail_that_cannot_be_fetched_is_a_notification(
             assert note.startswith("timed out reading ") and "Error" not in note
             assert app.is_running and not store.fetched(cid)
         server.behaviour.stall = 0.0
+        store.close()
+
+
+async def test_the_replay_shows_a_large_recording_arriving(
+    sample_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cabtui.ui.widgets.terminal import TerminalView
+
+    export(sample_store, tmp_path / "pub")
+    monkeypatch.setattr("cabtui.store.remote.CHUNK", 2000)
+    shown: list[str] = []
+    original = TerminalView.show_message
+
+    def recorded(self: TerminalView, message: str) -> None:
+        shown.append(message)
+        original(self, message)
+
+    monkeypatch.setattr(TerminalView, "show_message", recorded)
+    cid = next(
+        r["cell_id"] for r in sample_store.runs(limit=None).to_pylist() if r["has_recording"]
+    )
+    with range_server(tmp_path) as server:
+        store = RemoteStore.open_url(f"{server.url}/pub")
+        app = CabApp(lambda p: store, start=lambda s: ReplayScreen(s, cid))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(pilot, lambda: isinstance(app.screen, ReplayScreen))
+            await settle(pilot, lambda: store.fetched(cid) and app.screen.session is not None)  # type: ignore[attr-defined]  # the replay screen under test, typed as the base Screen
+            fetching = [m for m in shown if m.startswith("Fetching the recording…")]
+            assert len(fetching) > 1 and fetching[-1].split("… ")[1].split(" of ")[0] == (
+                fetching[-1].split(" of ")[1].removesuffix(" MB")
+            )
         store.close()

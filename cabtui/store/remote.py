@@ -17,6 +17,7 @@ import re
 import tempfile
 import threading
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ from cabtui.store.remote_io import (
 from cabtui.store.store import Store
 from cabtui.store.tables import SCHEMA_VERSION, scores_sql, scores_view_sql
 
+CHUNK = 1 << 20  # a recording is fetched in ranges of this many bytes
 _CHECKSUM = re.compile(r"(?i)checksum|crc|corrupt|invalid|magic|thrift|deserializ")
 
 
@@ -174,6 +176,7 @@ class RemoteStore(Store):
         self._lock = threading.Lock()
         self._footers: dict[str, Any] = {}
         self.private: Path | None = None  # a private copy of the cache, removed on close
+        self._watch = threading.local()  # the callback of Store.watching, per thread
 
     @classmethod
     def open_url(
@@ -252,7 +255,15 @@ class RemoteStore(Store):
         recs = recs.drop_columns(list(PACK_COLUMNS))
         if offset is None:
             return recs
-        blob = self.transport.read_range(PACK, int(offset), int(length))
+        callback = getattr(self._watch, "callback", None)
+        parts, done = [], 0
+        while done < length:  # in chunks, so that a large recording can show its progress
+            n = min(CHUNK, int(length) - done)
+            parts.append(self.transport.read_range(PACK, int(offset) + done, n))
+            done += n
+            if callback is not None:
+                callback(done, int(length))
+        blob = b"".join(parts)
         if hashlib.sha256(blob).hexdigest() != digest:
             raise RemoteError(f"checksum mismatch in the recording of {cell_id}")
         name = hashlib.sha1(cell_id.encode()).hexdigest()[:20] + ".cast.gz"
@@ -260,6 +271,14 @@ class RemoteStore(Store):
         tmp.write_bytes(blob)
         os.replace(tmp, self.root / name)
         return recs.set_column(recs.schema.get_field_index("path"), "path", pa.array([name]))
+
+    @contextlib.contextmanager
+    def watching(self, callback: Callable[[int, int], None]) -> Iterator[None]:
+        self._watch.callback = callback
+        try:
+            yield
+        finally:
+            self._watch.callback = None
 
     def ensure(self, cell_id: str) -> bool:
         """Fetch the run's details, spans, model calls and recording unless kept already;

@@ -7,9 +7,11 @@ language, which yields parameterised SQL.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +91,12 @@ class Store:
             cur = self._local.cur = self._con.cursor()
             cur.execute("USE cache")
         return cur
+
+    @contextlib.contextmanager
+    def watching(self, callback: Callable[[int, int], None]) -> Iterator[None]:
+        """Within the block, in this thread, report a large fetch's bytes (done, total) to
+        ``callback``: a published sweep's recording (store.remote); a local store fetches none."""
+        yield
 
     def close(self) -> None:
         self._con.close()

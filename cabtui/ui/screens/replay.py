@@ -9,6 +9,7 @@ rows the engine reports as changed.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import ClassVar
 
@@ -95,7 +96,14 @@ class ReplayScreen(PlaybackScreen):
 
     @work(thread=True, exclusive=True, group="replay-load", exit_on_error=False)
     def load(self) -> None:
-        session = load_session(self.store, self.cell_id, self.recording, self._which)
+        def fetching(done: int, total: int) -> None:  # a published sweep's large recording
+            message = f"Fetching the recording… {done / 1e6:.1f} of {total / 1e6:.1f} MB"
+            self.app.call_from_thread(
+                self.query_one("#terminal", TerminalView).show_message, message
+            )
+
+        with self.store.watching(fetching) if self.store else contextlib.nullcontext():
+            session = load_session(self.store, self.cell_id, self.recording, self._which)
         self.app.call_from_thread(self._loaded, session)
 
     def show_failure(self, group: str, reason: str) -> bool:
