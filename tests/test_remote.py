@@ -317,3 +317,44 @@ def test_a_large_recording_reports_its_progress(
         packed = [n for p, r, n in server.behaviour.log if p.endswith(PACK)]
         assert max(packed) <= 1000 and sum(packed) == total
         store.close()
+
+
+def _broken(m: dict[str, Any], how: str) -> str:
+    if how == "not json":
+        return "{not json"
+    if how == "format":
+        m["format"] = "something-else"
+    elif how == "version":
+        m["version"] = 99
+    elif how == "export id":
+        m["export_id"] = "../../etc"
+    elif how == "column name":
+        m["columns"]["spans"][0][0] = 'x" VARCHAR); DROP TABLE runs; --'
+    elif how == "column type":
+        m["columns"]["runs"][0][1] = "VARCHAR); DROP TABLE runs; --"
+    elif how == "file size":
+        m["files"]["runs.parquet"]["size"] = "big"
+    elif how == "no columns":
+        del m["columns"]
+    return json.dumps(m)
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [("not json", "not a cab-tui export"), ("format", "not a cab-tui export"),
+     ("version", "another cab-tui version"), ("export id", "no valid export id"),
+     ("column name", "malformed"), ("column type", "malformed"), ("file size", "malformed"),
+     ("no columns", "malformed")],
+)  # fmt: skip
+def test_a_bad_manifest_is_refused_in_one_line(
+    how: str, message: str, exports: dict[str, Path], tmp_path: Path
+) -> None:
+    import shutil
+
+    dest = tmp_path / "pub"
+    shutil.copytree(exports["harbor"], dest)
+    m = json.loads((dest / MANIFEST).read_text())
+    (dest / MANIFEST).write_text(_broken(m, how))
+    with pytest.raises(RemoteError, match=message) as e:
+        RemoteStore.open_url(f"file://{dest}")
+    assert "\n" not in str(e.value) and "DROP" not in str(e.value)

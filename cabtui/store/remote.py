@@ -89,7 +89,40 @@ def read_manifest(t: Transport) -> dict[str, Any]:
         )
     if not re.fullmatch(r"[0-9a-f]{8,64}", str(m.get("export_id", ""))):
         raise RemoteError(f"{t.shown(MANIFEST)} has no valid export id")
+    if not _well_formed(m):
+        raise RemoteError(f"{t.shown(MANIFEST)} is malformed (its columns or files)")
     return m
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_TYPE = re.compile(r"[A-Z]+( WITH TIME ZONE)?(\[\])?")
+_TABLES = ("runs", "spans", "model_calls", "recordings", *SMALL_TABLES)
+
+
+def _well_formed(m: dict[str, Any]) -> bool:
+    """The manifest's columns (they become the cache's DDL) are plain names and types, and
+    each file has an integer size and a sha256."""
+    cols, files, details = m.get("columns"), m.get("files"), m.get("detail_columns")
+    if not isinstance(cols, dict) or not isinstance(files, dict) or not isinstance(details, list):
+        return False
+    for table in _TABLES:
+        listed = cols.get(table)
+        if not isinstance(listed, list) or not listed:
+            return False
+        for c in listed:
+            if not (isinstance(c, list) and len(c) == 2 and all(isinstance(x, str) for x in c)):
+                return False
+            if not (_NAME.fullmatch(c[0]) and _TYPE.fullmatch(c[1])):
+                return False
+    if not all(isinstance(d, str) and _NAME.fullmatch(d) for d in details):
+        return False
+    return all(
+        isinstance(f, dict)
+        and isinstance(f.get("size"), int)
+        and f["size"] >= 0
+        and isinstance(f.get("sha256"), str)
+        for f in files.values()
+    )
 
 
 def cache_paths(url: str, export_id: str) -> tuple[Path, Path]:
