@@ -15,7 +15,8 @@ from cabtui.compare.stats import paired
 from cabtui.secrets import MASK, mask
 from cabtui.store.export import ExportError, export
 from cabtui.store.export_layout import MANIFEST, PACK
-from cabtui.store.remote import RemoteStore, cache_paths
+from cabtui.store.remote import RemoteStore
+from cabtui.store.remote_cache import cache_paths
 from cabtui.store.remote_io import RemoteError, from_path_text
 from cabtui.store.store import Store
 from cabtui.sweep.cast_reader import read_cast
