@@ -359,3 +359,15 @@ def test_a_bad_manifest_is_refused_in_one_line(
     with pytest.raises(RemoteError, match=message) as e:
         RemoteStore.open_url(f"file://{dest}")
     assert "\n" not in str(e.value) and "DROP" not in str(e.value)
+
+
+def test_the_rerun_command_names_the_url(exports: dict[str, Path], local: dict[str, Store]) -> None:
+    from cabtui.store.detail import load_detail, rerun_commands
+
+    url = f"file://{exports['sweeps']}"
+    store = RemoteStore.open_url(url)
+    cid = local["sweeps"].runs(limit=1).column("cell_id").to_pylist()[0]
+    data = load_detail(store, cid, None)
+    assert data is not None
+    assert rerun_commands(data)[0] == f"cab-tui replay {url} {cid}"
+    assert data.related == load_detail(local["sweeps"], cid, None).related  # type: ignore[union-attr]  # the local store has the run too

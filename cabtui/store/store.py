@@ -44,6 +44,7 @@ class Store:
     in a temporary directory instead (removed by :meth:`close`, or at exit)."""
 
     ATTACH = "(READ_ONLY)"  # a published sweep's store writes the runs it fetches (store.remote)
+    url: str | None = None  # where a published sweep was opened from (store.remote)
 
     def __init__(self, db_path: Path, root: Path, report: IngestReport | None = None):
         self.db_path = Path(db_path)
@@ -94,8 +95,7 @@ class Store:
 
     @contextlib.contextmanager
     def watching(self, callback: Callable[[int, int], None]) -> Iterator[None]:
-        """Within the block, in this thread, report a large fetch's bytes (done, total) to
-        ``callback``: a published sweep's recording (store.remote); a local store fetches none."""
+        """Report a large fetch's bytes (done, total) in this thread to ``callback`` (store.remote)."""
         yield
 
     def close(self) -> None:
