@@ -125,6 +125,30 @@ def test_cli_with_endpoint_url(
 
 
 @pytest.mark.usefixtures("aws")
+def test_s3_credentials_from_the_aws_files(
+    published: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No key in the environment: the profile's credentials file gives it."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    creds = tmp_path / "credentials"
+    creds.write_text(
+        f"[team]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    monkeypatch.setenv("AWS_PROFILE", "team")
+    store = RemoteStore.open_url(published, timeout=5)
+    assert store.total() == 12
+    store.close()
+    with creds.open("a") as f:  # another profile, with a wrong secret: refused, so the file counts
+        f.write(f"[other]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = nope\n")
+    monkeypatch.setenv("AWS_PROFILE", "other")
+    monkeypatch.setenv("CABTUI_CACHE_DIR", str(tmp_path / "another-cache"))
+    with pytest.raises(RemoteError, match=r"access denied \(403\)"):
+        RemoteStore.open_url(published, timeout=5)
+
+
+@pytest.mark.usefixtures("aws")
 def test_s3_server_killed_mid_session(published: str, local: Store, weed: Seaweed) -> None:
     """Last in this module: it stops the server. The sweep stays usable, the run that could not
     be fetched says so, and a run fetched before still opens from the cache."""
