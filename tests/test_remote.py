@@ -371,3 +371,28 @@ def test_the_rerun_command_names_the_url(exports: dict[str, Path], local: dict[s
     assert data is not None
     assert rerun_commands(data)[0] == f"cab-tui replay {url} {cid}"
     assert data.related == load_detail(local["sweeps"], cid, None).related  # type: ignore[union-attr]  # the local store has the run too
+
+
+def test_a_damaged_part_is_refused_and_the_run_not_kept(
+    local: dict[str, Store],
+    exports: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv("CABTUI_CACHE_DIR", str(tmp_path / "cache"))
+    dest = tmp_path / "pub"
+    shutil.copytree(exports["sweeps"], dest)
+    part = dest / "spans" / "part-00000.parquet"
+    meta = pq.ParquetFile(part).metadata.row_group(0).column(0)  # the first run's cell_ids
+    data = bytearray(part.read_bytes())
+    data[meta.data_page_offset + meta.total_compressed_size // 2] ^= 0xFF
+    part.write_bytes(bytes(data))
+    store = RemoteStore.open_url(f"file://{dest}")
+    cid = local["sweeps"].runs(limit=None).column("cell_id").to_pylist()[0]
+    with pytest.raises(RemoteError, match="checksum mismatch in .*spans/part-00000.parquet"):
+        store.spans(cid)
+    assert not store.fetched(cid) and store.count() == local["sweeps"].total()
