@@ -131,11 +131,8 @@ class RemoteStore(Store):
                 return None
             data = pf.read_row_group(groups.index(group))
         except (pa.ArrowException, OSError, ValueError, KeyError) as e:
-            if isinstance(e, RemoteError):
-                raise
-            cause = e.__context__ if isinstance(e.__context__, RemoteError) else None
-            if cause is not None:
-                raise RemoteError(str(cause)) from None
+            # a failed read inside pyarrow's reader (a RemoteError of the transport) passes
+            # through as it is; what is left is the data itself
             what = "checksum mismatch" if _CHECKSUM.search(str(e)) else "unreadable data"
             raise RemoteError(f"{what} in {self.transport.shown(name)}") from None
         return data.filter(pc.equal(data.column("cell_id"), cell_id))
