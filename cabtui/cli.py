@@ -31,6 +31,28 @@ def _error(message: str, value: object, prefix: str = "error: ") -> None:
 # Commands of each area are added below, one block per area.
 
 
+@app.callback()
+def _options(
+    endpoint_url: str | None = typer.Option(
+        None,
+        "--endpoint-url",
+        help="The S3 endpoint for s3:// URLs (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL).",
+    ),
+) -> None:
+    """Options for every command."""
+    import os
+
+    if endpoint_url:
+        os.environ["AWS_ENDPOINT_URL_S3"] = endpoint_url
+
+
+def _url(path: Path) -> str | None:
+    """The URL of a published sweep given as PATH (s3://, http(s)://, file://), or None."""
+    from cabtui.store.remote_io import from_path_text
+
+    return from_path_text(str(path))
+
+
 def _source(value: str | None) -> str | None:
     """A --source value, checked (exit 2 when it is none of cab, harbor, tb)."""
     from cabtui.sources.detect import SOURCES
@@ -110,6 +132,21 @@ def show(
 
 
 @app.command()
+def export(
+    path: Path = typer.Argument(..., help="A sweep directory, or a directory of sweeps."),
+    out: Path = typer.Argument(..., help="A new (or empty) directory to write the export into."),
+    reveal: bool = typer.Option(False, "--reveal-secrets", help="Do not mask secrets."),
+    source: str | None = typer.Option(
+        None, "--source", help="Read everything in DIR as one kind: cab, harbor, tb or inspect."
+    ),
+) -> None:
+    """Write a sweep as Parquet and a manifest, to publish (sync OUT to a bucket or a site)."""
+    from cabtui.commands.publish import run
+
+    run(path, out, reveal, _source(source))
+
+
+@app.command()
 def synth(
     out: Path = typer.Argument(..., help="Directory to write the sweep into."),
     runs: int = typer.Option(..., "--runs", help="Number of runs."),
@@ -165,6 +202,12 @@ def open_(
     from cabtui.ui.screens.browser import BrowserScreen
 
     sweep = path or SAMPLE
+    if path is not None and _url(path):
+        from cabtui.store.remote import RemoteStore
+
+        url = _url(path)
+        CabApp(lambda progress: RemoteStore.open_url(str(url), progress), freeze_gc=True).run()
+        return
     if not sweep.is_dir() and not (sweep.is_file() and looks_like_log(sweep)):
         _error("not a directory (nor an Inspect log): ", sweep)
         raise typer.Exit(2)
@@ -202,19 +245,19 @@ def replay(
     ),
 ) -> None:
     """Replay a run (spans, terminal, model calls on one clock), or any recording."""
-    if path.is_file():
+    if path.is_file() and not _url(path):
         from cabtui.ui.replay_app import ReplayApp
 
         ReplayApp(path).run()
         return
-    if not path.is_dir() or cell_id is None:
-        _error("give a recording file, or a sweep directory and a cell_id: ", path)
+    if not (path.is_dir() or _url(path)) or cell_id is None:
+        _error("give a recording file, or a sweep directory (or URL) and a cell_id: ", path)
         raise typer.Exit(2)
-    from cabtui.store.store import Store
+    from cabtui.commands.common import open_store
     from cabtui.ui.app import CabApp
     from cabtui.ui.screens.replay import ReplayScreen
 
-    store = Store.open(path)
+    store = open_store(path)
     found = store.find(cell_id)
     if len(found) != 1:
         _error(f"{len(found) or 'no'} runs match ", repr(cell_id))
@@ -250,13 +293,13 @@ def compare(
 ) -> None:
     """Open two runs side by side in the terminal UI."""
     from cabtui.commands.compare import resolve_pair
-    from cabtui.store.store import Store
+    from cabtui.store.remote import open_target
     from cabtui.ui.app import CabApp
     from cabtui.ui.screens.compare import CompareScreen
 
     a, b = resolve_pair(path, cell_a, cell_b)
     CabApp(
-        lambda p: Store.open(path, p), start=lambda s: CompareScreen(s, a, b), freeze_gc=True
+        lambda p: open_target(path, p), start=lambda s: CompareScreen(s, a, b), freeze_gc=True
     ).run()
 
 

@@ -189,8 +189,8 @@ def test_a_run_folder_without_its_record_is_a_run_still_running(tmp_path: Path) 
     now = runs()
     assert len(now) == 3 and now[third]["status"] == "running"
     assert 90_000 <= float(now[third]["wall_clock_ms"]) < 90_000 + 120_000  # type: ignore[arg-type]  # a number here
-    with (live / "results.jsonl").open("a") as f:
-        f.write(lines[2])
+    with (live / "results.jsonl").open("a") as results:
+        results.write(lines[2])
     done = runs()
     assert len(done) == 3 and done[third]["status"] != "running"
     long_ago = time.time() - 2 * 3600

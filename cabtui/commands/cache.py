@@ -181,6 +181,7 @@ def guarded(app: Callable[[], Any]) -> None:
     import duckdb
 
     from cabtui.store.cache import CacheError
+    from cabtui.store.remote_io import RemoteError
 
     for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if sig is not None:
@@ -188,7 +189,7 @@ def guarded(app: Callable[[], Any]) -> None:
     warnings.showwarning = _show_warning
     try:
         app()
-    except CacheError as e:
+    except (CacheError, RemoteError) as e:
         _error(str(e))
         sys.exit(EXIT_DATA)
     except (OSError, duckdb.Error, MemoryError) as e:

@@ -12,6 +12,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from cabtui.sources.inspect_read import looks_like_log
+from cabtui.store.remote import RemoteStore
+from cabtui.store.remote_io import RemoteError, from_path_text
 from cabtui.store.store import Store
 from cabtui.text import shown
 
@@ -36,7 +38,15 @@ def error(message: str, value: object = None, reveal: bool = False) -> None:
 
 
 def open_store(path: Path, refresh: bool = False, source: str | None = None) -> Store:
-    """Open (ingesting if needed) the sweep at ``path``, with a progress bar on stderr."""
+    """Open (ingesting if needed) the sweep at ``path``, with a progress bar on stderr; a URL
+    (``s3://``, ``https://``: a published export) opens its runs index instead."""
+    url = from_path_text(str(path))
+    if url is not None:
+        try:
+            return RemoteStore.open_url(url)
+        except RemoteError as e:
+            error(str(e))
+            raise typer.Exit(1) from None
     if not path.exists():
         error("no such directory: ", path)
         raise typer.Exit(2)

@@ -205,6 +205,8 @@ class CacheEntry:
 
     @property
     def sweep_exists(self) -> bool:
+        if self.source is not None and "://" in self.source:
+            return True  # a published sweep (store.remote): not asked over the network here
         return self.source is not None and Path(self.source).is_dir()
 
 
@@ -256,4 +258,7 @@ def prunable(
 def remove(entry: CacheEntry) -> bool:
     """Remove one cache file (and a WAL beside it, if any)."""
     remove_path(Path(str(entry.path) + ".wal"))
+    recordings = entry.path.with_suffix(".rec")  # a published sweep's fetched recordings
+    if recordings.is_dir():
+        remove_path(recordings)
     return remove_path(entry.path)

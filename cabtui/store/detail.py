@@ -44,7 +44,7 @@ class DetailData:
     scores: list[tuple[str, str, Any]]
     related: dict[str, list[Related]]
     sweep_weights: Weights
-    sweep_path: Path
+    sweep_path: Path | str  # a published sweep's URL
     what_if: Weights | None = None
     shown: Components | None = field(default=None)
     baseline: Components | None = field(default=None)
@@ -74,7 +74,8 @@ def load_detail(store: Store, cell_id: str, what_if: Weights | None) -> DetailDa
         for row in table.to_pylist():
             found[row["cell_id"]] = Related(row["cell_id"], row["pass"], row["composite"])
     related = {g: [found.get(c, Related(c, None, None)) for c in cs] for g, cs in groups.items()}
-    data = DetailData(run, store.scores(cell_id), related, weights, shown_path(path), what_if)
+    where = store.url or shown_path(path)
+    data = DetailData(run, store.scores(cell_id), related, weights, where, what_if)
     data.baseline = run_components(run, weights)
     data.shown = run_components(run, what_if or weights)
     return data

@@ -7,10 +7,12 @@ language, which yields parameterised SQL.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,9 @@ class Store:
     """``warning``: set when the cache directory could not be written and the store was built
     in a temporary directory instead (removed by :meth:`close`, or at exit)."""
 
+    ATTACH = "(READ_ONLY)"  # a published sweep's store writes the runs it fetches (store.remote)
+    url: str | None = None  # where a published sweep was opened from (store.remote)
+
     def __init__(self, db_path: Path, root: Path, report: IngestReport | None = None):
         self.db_path = Path(db_path)
         self.root = Path(root)
@@ -56,7 +61,7 @@ class Store:
         # otherwise be read as the file it replaced.
         self._con = duckdb.connect(":memory:", config={"temp_directory": f"{db_path}.tmp"})
         try:
-            self._con.execute("ATTACH ? AS cache (READ_ONLY)", [str(db_path)])
+            self._con.execute(f"ATTACH ? AS cache {self.ATTACH}", [str(db_path)])
         except BaseException:
             self._con.close()
             raise
@@ -96,6 +101,11 @@ class Store:
             cur = self._local.cur = self._con.cursor()
             cur.execute("USE cache")
         return cur
+
+    @contextlib.contextmanager
+    def watching(self, callback: Callable[[int, int], None]) -> Iterator[None]:
+        """Report a large fetch's bytes (done, total) in this thread to ``callback`` (store.remote)."""
+        yield
 
     def close(self) -> None:
         self._con.close()

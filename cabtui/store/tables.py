@@ -291,16 +291,25 @@ def finish(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float
         "ORDER BY c.sweep_dir, c.tui, c.model, c.task_id, c.run"
     )
     orphan_problems(con)
-    con.execute(
-        "CREATE VIEW scores AS "
-        + " UNION ALL ".join(
+    con.execute(scores_view_sql())
+
+
+def scores_view_sql() -> str:
+    """The long-form scores view over the runs table: one row per run, axis and key."""
+    return "CREATE VIEW scores AS " + scores_sql()
+
+
+def scores_sql(runs: str = "runs") -> str:
+    """The SELECT of the scores view over ``runs`` (a table, or a subquery aliased ``runs``)."""
+    return (
+        " UNION ALL ".join(
             f"SELECT cell_id, {lit(k.axis)} AS axis, {lit(k.path[-1])} AS key, "
-            f"to_json({q(k.column)}) AS value FROM runs"
+            f"to_json({q(k.column)}) AS value FROM {runs}"
             for k in KEYS
             if k.axis in AXES
         )
         + " UNION ALL SELECT cell_id, split_part(e.key, '.', 2) AS axis, "
-        "string_split(e.key, '.')[-1] AS key, e.value FROM runs, "
+        f"string_split(e.key, '.')[-1] AS key, e.value FROM {runs}, "
         "json_each(runs.extra) AS e WHERE runs.extra IS NOT NULL AND e.key LIKE 'scores.%'"
     )
 

@@ -83,7 +83,12 @@ def commands_of(node: object) -> list[Command]:
 
 
 def failure(error: BaseException | None) -> str:
-    """One line saying why a worker failed, as the screens show it."""
+    """One line saying why a worker failed, as the screens show it (a failed read of a
+    published sweep says it in words already: no exception name)."""
+    from cabtui.store.remote_io import RemoteError
+
+    if isinstance(error, RemoteError):
+        return str(error)
     return f"{type(error).__name__}: {error}" if error is not None else "failed"
 
 

@@ -157,6 +157,7 @@ class LoadingScreen(CabScreen[None]):
 def _reason(e: Exception) -> str:
     """One line saying why the sweep could not be opened."""
     from cabtui.store.cache import CacheError
+    from cabtui.store.remote_io import RemoteError
 
     first = (str(e).strip().splitlines() or [""])[0]
-    return first if isinstance(e, CacheError) else f"{type(e).__name__}: {first}"
+    return first if isinstance(e, (CacheError, RemoteError)) else f"{type(e).__name__}: {first}"

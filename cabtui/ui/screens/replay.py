@@ -9,6 +9,7 @@ rows the engine reports as changed.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from pathlib import Path
@@ -119,7 +120,15 @@ class ReplayScreen(PlaybackScreen):
         self._loading = True
         before = self.session.source if self.session is not None else None
         stamp = _stamp(before) if before is not None else None  # taken before reading it
-        session = load_session(self.store, self.cell_id, self.recording, self._which)
+
+        def fetching(done: int, total: int) -> None:  # a published sweep's large recording
+            message = f"Fetching the recording… {done / 1e6:.1f} of {total / 1e6:.1f} MB"
+            self.app.call_from_thread(
+                self.query_one("#terminal", TerminalView).show_message, message
+            )
+
+        with self.store.watching(fetching) if self.store else contextlib.nullcontext():
+            session = load_session(self.store, self.cell_id, self.recording, self._which)
         if session.source != before:
             stamp = _stamp(session.source) if session.source is not None else None
         self.app.call_from_thread(self._loaded, session, stamp)
