@@ -69,6 +69,12 @@ class RemoteStore(Store):
         self.private: Path | None = None  # a private copy of the cache, removed on close
         self._watch = threading.local()  # the callback of Store.watching, per thread
 
+    @property
+    def name(self) -> str:
+        """The URL's last part (the published sweep's name)."""
+        url = self.url or ""
+        return url.rstrip("/").rsplit("/", 1)[-1] or super().name
+
     @classmethod
     def open_url(
         cls,

@@ -216,6 +216,11 @@ class Store:
         except ValueError:
             return 0.0
 
+    @property
+    def name(self) -> str:
+        """What the opened sweep is called on screen: its folder's name."""
+        return self.root.name
+
     def has_running(self) -> bool:
         """Whether a run is still running (a Harbor trial without its result yet)."""
         if self._running is None:

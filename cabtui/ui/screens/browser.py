@@ -84,7 +84,7 @@ class BrowserScreen(CabScreen[None]):
 
     def on_mount(self) -> None:
         self.title = "cabtui"
-        self.sub_title = shown(self.store.root.name)
+        self.sub_title = shown(self.store.name)
         self.query_one("#problems").display = False
         self.query_one("#empty").display = False
         weights = self.app.weights
