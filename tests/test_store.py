@@ -186,3 +186,27 @@ def test_several_sweeps_open_together(sample_store: Store) -> None:
     names = {s["sweep_dir"] for s in sample_store.sweeps()}
     assert names == {p.name for p in (EXPANSION.parent).iterdir() if p.is_dir()}
     assert sample_store.count(Query("sweep:expansion-20260616")) == 5
+
+
+def test_a_run_with_many_related_runs_has_its_detail(tmp_path: Path) -> None:
+    """A run of a large sweep is related to up to 200 others, more than the filter language
+    takes in one term: the detail still gets each related run's pass and composite."""
+    from cabtui.store.detail import load_detail
+    from cabtui.sweep.synth import synth_sweep
+
+    synth_sweep(tmp_path / "big", 3000, seed=5)
+    store = Store.open(tmp_path / "big")
+    try:
+        cid = store.runs(Query(), limit=1).to_pylist()[0]["cell_id"]
+        data = load_detail(store, cid, Weights(pass_rate=1.0))
+        assert data is not None
+        related = [r for rs in data.related.values() for r in rs]
+        assert len(",".join(r.cell_id for r in related)) > 4096
+        want = {
+            r["cell_id"]: r
+            for r in store.runs(Query(weights=Weights(pass_rate=1.0)), limit=None).to_pylist()
+        }
+        for r in related:
+            assert (r.pass_, r.composite) == (want[r.cell_id]["pass"], want[r.cell_id]["composite"])
+    finally:
+        store.close()

@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from cabtui.scoring import Components, Weights, components
-from cabtui.store.filter import quote
-from cabtui.store.query import Query
 from cabtui.store.store import Store
 
 # The scorer keys the site documents, per axis (SWEEP_FORMAT.md); any other key is "unknown".
@@ -67,12 +65,8 @@ def load_detail(store: Store, cell_id: str, what_if: Weights | None) -> DetailDa
     groups = store.related(cell_id)
     ids = sorted({c for cs in groups.values() for c in cs})
     found: dict[str, Related] = {}
-    if ids:
-        quoted = ",".join(quote(c) for c in ids)
-        table = store.runs(Query(f"cell_id:{quoted}", weights=what_if), limit=None,
-                           columns=("cell_id", "pass", "composite"))  # fmt: skip
-        for row in table.to_pylist():
-            found[row["cell_id"]] = Related(row["cell_id"], row["pass"], row["composite"])
+    for row in store.runs_by_id(ids, what_if, ("cell_id", "pass", "composite")):
+        found[row["cell_id"]] = Related(row["cell_id"], row["pass"], row["composite"])
     related = {g: [found.get(c, Related(c, None, None)) for c in cs] for g, cs in groups.items()}
     where = store.url or shown_path(path)
     data = DetailData(run, store.scores(cell_id), related, weights, where, what_if)

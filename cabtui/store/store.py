@@ -251,6 +251,22 @@ class Store:
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
         return self.cursor().sql(sql, params=params).to_arrow_table()
 
+    def runs_by_id(
+        self,
+        cell_ids: list[str],
+        weights: Weights | None = None,
+        columns: tuple[str, ...] = RUN_COLUMNS,
+    ) -> list[dict[str, Any]]:
+        """The runs ``cell_ids`` (any number of them), with ``columns``, scored with ``weights``."""
+        if not cell_ids:
+            return []
+        sql, params = self.runs_sql(Query(weights=weights))
+        cols = ", ".join(quoted(c) for c in columns if c in RUN_COLUMNS)
+        return self._dicts(
+            f"SELECT {cols} FROM ({sql}) WHERE cell_id IN (SELECT unnest(?::VARCHAR[]))",
+            [*params, cell_ids],
+        )
+
     def row_of(self, key: str, q: Query = Query(), by: str = "run") -> int | None:
         """The row at which ``key`` (a cell_id, or with ``by="cell"`` a cell) stands among the
         runs (or cells) of ``q`` in its order; None when it is not among them."""
