@@ -157,9 +157,10 @@ def test_tail_filters_and_reports_a_line_that_stays_broken(tmp_path: Path) -> No
 
 
 def test_a_run_folder_without_its_record_is_a_run_still_running(tmp_path: Path) -> None:
-    """A cabtui sweep's run folder written (its spans, its recording) before its results line:
-    a run with status running and its elapsed time, its spans no orphans; once the line is
-    written, the run as recorded. A folder silent for over an hour is not running."""
+    """A cabtui sweep's run folder written (its spans, its recording) since results.jsonl last
+    was, without its results line yet: a run with status running and its elapsed time, its
+    spans no orphans; once the line is written, the run as recorded. A folder silent for over
+    an hour is not running."""
     from cabtui.store.orphans import ORPHANS
     from cabtui.store.query import Query
     from cabtui.store.store import Store
@@ -175,6 +176,8 @@ def test_a_run_folder_without_its_record_is_a_run_still_running(tmp_path: Path) 
     started = time.time() - 90
     for f in (live / folder).rglob("*"):
         os.utime(f, (started, started))
+    earlier = started - 30  # the last run done before this one started
+    os.utime(live / "results.jsonl", (earlier, earlier))
 
     def runs() -> dict[str, dict[str, object]]:
         store = Store.open(live)

@@ -233,6 +233,33 @@ def test_a_trial_still_running_shows_as_running_with_its_elapsed_time(tmp_path: 
         store.close()
 
 
+def test_a_trial_without_result_in_a_finished_job_is_not_running(tmp_path: Path) -> None:
+    """The job's result.json says it has finished: a trial folder without its result.json,
+    however recently written (a fresh copy), stopped before it finished."""
+    _copy_trial(tmp_path, TRIALS / "gpt-5.5" / "run_1", "run_1")
+    stopped = _copy_trial(tmp_path, TRIALS / "gpt-5.5" / "run_2", "run_2")
+    (stopped / "result.json").unlink()
+    os.utime(stopped / "config.json")  # written just now
+    job = {"id": "j1", "started_at": "2026-06-25T02:50:00Z", "n_total_trials": 2,
+           "stats": {"n_trials": 1, "n_errors": 0, "evals": {}}}  # fmt: skip
+    (tmp_path / "job" / "result.json").write_text(json.dumps(job))
+    store = Store.open(tmp_path / "job")
+    try:
+        assert sorted(r["status"] for r in _runs(store)) == ["ok", "running"]  # not finished
+    finally:
+        store.close()
+    job["finished_at"] = "2026-06-25T03:40:00Z"
+    (tmp_path / "job" / "result.json").write_text(json.dumps(job))
+    store = Store.open(tmp_path / "job")
+    try:
+        assert [r["status"] for r in _runs(store)] == ["ok"]
+        assert any(
+            p.file.endswith("run_2") and "in a finished job" in p.reason for p in store.problems()
+        )
+    finally:
+        store.close()
+
+
 def test_a_cached_running_trial_is_read_again_once_it_may_have_stopped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

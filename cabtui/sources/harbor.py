@@ -390,6 +390,19 @@ def last_written(trial_dir: Path) -> float:
     return newest
 
 
+def job_finished(trial_dir: Path) -> bool:
+    """Whether the trial's job says it has finished (its result.json, a JobResult rewritten
+    after every trial, with a finished_at): none of its trials is running then."""
+    job = trial_dir.parent / "result.json"
+    if not job.is_file():
+        return False
+    try:
+        doc = read_json(job)
+    except Unreadable:
+        return False
+    return isinstance(doc, dict) and "n_total_trials" in doc and bool(doc.get("finished_at"))
+
+
 def complete_json(path: Path) -> bool:
     """Whether ``path`` holds a whole JSON document (a running trial's may be mid-write)."""
     try:
@@ -457,10 +470,10 @@ def find_sweeps(
     docs: list[tuple[Path, dict[str, Any]]] = []
     for d in trial_dirs:
         done = (d / "result.json").exists()
-        if not done and time.time() - last_written(d) > STALE_S:
+        if not done and (job_finished(d) or time.time() - last_written(d) > STALE_S):
             out_problem(
                 str(d),
-                "Harbor trial without result.json and nothing written for over an hour "
+                "Harbor trial without result.json, in a finished job or silent for over an hour "
                 "(stopped before it finished); skipped",
             )
             continue

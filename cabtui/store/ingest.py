@@ -184,21 +184,24 @@ class Ingest(Reading, Checks):
                 self.load_runs(sweep, src3, len(origins) - 1)
 
     def running(self, sweep: Sweep, known: set[tuple[str, str, str, int]]) -> Source | None:
-        """Runs still running: a run folder written to within the hour, with no record yet (in
-        results.jsonl or its record.json). Each is a record with status running, started when
-        its first file was written."""
+        """Runs still running: a run folder with no record yet (in results.jsonl or its
+        record.json) written to within the hour and since results.jsonl last was (a writer
+        adds a run's line once the run is done). Each is a record with status running, started
+        when its first file was written."""
         out = Path(self.tmp.name) / f"running-{self.order}.jsonl"
         self.order += 1
         src = Source(out, "running", files=[])
         assert src.files is not None
         now = time.time()
+        results = sweep.file("results.jsonl")
+        since = (_mtime(results) or 0.0) if results is not None else 0.0
         with open(out, "w", encoding="utf-8") as w:
             for rd in sweep.run_dirs:
                 if rd.key in known or "record.json" in rd.files or not rd.files:
                     continue
                 times = [t for t in (_mtime(sweep.path / f) for f in rd.files.values()) if t]
-                if not times or now - max(times) > STALE_S:
-                    continue  # silent for an hour: not running (its files are orphans)
+                if not times or now - max(times) > STALE_S or max(times) < since:
+                    continue  # silent for an hour, or before the last run done: not running
                 started = datetime.fromtimestamp(min(times), timezone.utc).isoformat()
                 record = {
                     "cell_id": _cell_id(sweep, rd),
