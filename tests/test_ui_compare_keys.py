@@ -57,6 +57,16 @@ async def test_summary_scrolls_to_every_axis_key(sample_store: Store) -> None:
         assert len(rows) > 30  # far more than the strip's 14 lines
 
         def on_screen(row: dict[str, object], lines: list[str]) -> bool:
+            if isinstance(row["a"], dict) and isinstance(row["b"], dict):  # a row per key
+                pairs = [(k, row["a"].get(k), row["b"].get(k)) for k in {*row["a"], *row["b"]}]
+                return any(f" {row['key']}" in ln for ln in lines) and all(
+                    any(
+                        f" {k} " in ln and diff_value(va)[:5] in ln and diff_value(vb)[:5] in ln
+                        for ln in lines
+                    )
+                    for k, va, vb in pairs
+                    if k != "source"
+                )
             delta = f"{row['delta']:+.4g}" if row.get("delta") is not None else ""
             a, b = diff_value(row["a"])[:5], diff_value(row["b"])[:5]
             return any(

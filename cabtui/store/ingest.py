@@ -184,17 +184,22 @@ class Ingest(Reading, Checks):
                 self.load_runs(sweep, src3, len(origins) - 1)
 
     def running(self, sweep: Sweep, known: set[tuple[str, str, str, int]]) -> Source | None:
-        """Runs still running: a run folder with no record yet (in results.jsonl or its
-        record.json) written to within the hour and since results.jsonl last was (a writer
-        adds a run's line once the run is done). Each is a record with status running, started
-        when its first file was written."""
+        """Runs still running, in a sweep written to within the hour (its results.jsonl, else
+        its sweep.json): a run folder with no record yet (in results.jsonl or its record.json)
+        written to within the hour and since results.jsonl last was (a writer adds a run's line
+        once the run is done). Each is a record with status running, started when its first
+        file was written."""
         out = Path(self.tmp.name) / f"running-{self.order}.jsonl"
         self.order += 1
         src = Source(out, "running", files=[])
         assert src.files is not None
         now = time.time()
         results = sweep.file("results.jsonl")
-        since = (_mtime(results) or 0.0) if results is not None else 0.0
+        if results is None and os.path.lexists(sweep.path / "results.jsonl"):
+            return None  # there but unusable (reported): nothing tells a run done from running
+        since = _mtime(results if results is not None else sweep.path / "sweep.json")
+        if since is None or now - since > STALE_S:
+            return None  # the sweep is not being written
         with open(out, "w", encoding="utf-8") as w:
             for rd in sweep.run_dirs:
                 if rd.key in known or "record.json" in rd.files or not rd.files:
