@@ -28,6 +28,7 @@ from cabtui.store.cache import cache_fingerprint
 from cabtui.store.live import Watcher
 from cabtui.store.store import Store
 from cabtui.sweep.synth import synth_sweep
+from cabtui.ui.widgets.live import POLL  # the browser's poll interval
 
 
 def hold_back(sweep: Path, n: int) -> tuple[list[str], list[str]]:
@@ -143,7 +144,7 @@ def main() -> None:
     store.close()
     fresh.close()
     latency = asyncio.run(on_screen(sweep, last_results, last_spans))
-    print(f"one new run written -> on screen: {latency:.2f} s (target 1 s; poll every 0.5 s)")
+    print(f"one new run written -> on screen: {latency:.2f} s (target 1 s; poll every {POLL} s)")
 
 
 if __name__ == "__main__":
