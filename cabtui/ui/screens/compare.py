@@ -79,7 +79,7 @@ class CompareScreen(PlaybackScreen):
         Command("next_hit", "n", "Next hit", "Jump to the next search hit in either run.", show=False),
         Command("prev_hit", "N", "Prev hit", "Jump to the previous search hit in either run.", show=False),
         Command("toggle_secrets", "x", "Secrets", "Show or mask the secrets on both recorded screens.", show=False),
-        Command("toggle_idle", "i", "Idle limit", "Cap the gaps in which neither recording shows anything new while playing (asciinema's idle_time_limit)."),
+        Command("toggle_idle", "i", "Idle limit", "Cap the gaps in which neither recording shows anything new while playing (asciinema's idle_time_limit).", show=False),
         Command("back", "escape", "Back", "Leave the comparison (or the search prompt)."),
     ]  # fmt: skip
     BINDINGS = bindings(COMMAND_LIST)

@@ -58,7 +58,7 @@ class ReplayScreen(PlaybackScreen):
         Command("search", "slash", "Search", "Search the terminal text across the recording.", key_display="/"),
         Command("next_hit", "n", "Next hit", "Jump to the next search hit.", show=False),
         Command("prev_hit", "N", "Prev hit", "Jump to the previous search hit.", show=False),
-        Command("toggle_idle", "i", "Idle limit", "Cap idle gaps while playing (asciinema's idle_time_limit)."),
+        Command("toggle_idle", "i", "Idle limit", "Cap idle gaps while playing (asciinema's idle_time_limit).", show=False),
         Command("toggle_prompt", "p", "Prompt", "Show or hide the current model call's prompt and completion."),
         Command("toggle_secrets", "x", "Secrets", "Show or mask the secrets on the recorded screen.", show=False),
         Command("pan(-8,0)", "shift+left", "Pan left", "A recording larger than its pane is cropped around the cursor: look further left.", show=False, key_display="shift+←"),
