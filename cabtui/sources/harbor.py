@@ -11,7 +11,6 @@ agent, model and task.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections import defaultdict
@@ -21,12 +20,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cabtui.sources.atif import Walk, walk_trajectory
 from cabtui.sources.common import (
     Out,
     Unreadable,
     When,
-    cast_start,
     clip,
     iso,
     model_parts,
@@ -37,13 +34,18 @@ from cabtui.sources.common import (
     phase_inside,
     read_json,
     read_text,
-    span_id,
     task_parts,
 )
+from cabtui.sources.harbor_running import (
+    RUNNING,
+    as_finished_ones_say,
+    job_finished,
+    last_written,
+    running,
+)
+from cabtui.sources.harbor_spans import PHASES, trial_spans
 from cabtui.sweep.layout import STALE_S
 
-PHASES = ("environment_setup", "agent_setup", "agent_execution", "verifier")
-RUNNING = "_running"  # set in the TrialResult made for a trial still running (see running())
 _RUN_DIR = re.compile(r"^run[_-]?(\d{1,6})$")
 
 
@@ -289,178 +291,7 @@ def emit(t: Trial, out: Out, label_of: Callable[[Path], str]) -> None:
         return
     if doc.get(RUNNING):  # its spans reach to now
         finished = When(datetime.now(timezone.utc), False)
-    _spans(t, t0, finished, phases, ar, out, label, label_of)
-
-
-def _spans(
-    t: Trial,
-    t0: When,
-    finished: When | None,
-    phases: dict[str, tuple[When | None, When | None]],
-    ar: dict[str, Any],
-    out: Out,
-    label: str,
-    label_of: Callable[[Path], str],
-) -> None:
-    cell = t.cell_id
-    end = ms_between(t0, finished)
-    root = span_id(cell, "trial")
-    out.span(
-        cell,
-        root,
-        None,
-        "trial",
-        str(t.result.get("trial_name") or t.dir.name),
-        0.0,
-        end,
-        {
-            "task": t.result.get("task_name"),
-            "task_checksum": t.result.get("task_checksum"),
-        },
-    )
-    agent_parent, agent_start = root, 0.0
-    outside = []
-    for name, (a, b) in phases.items():
-        start, stop = ms_between(t0, a), ms_between(t0, b)
-        if start is None or stop is None:
-            continue
-        if not phase_inside(start, stop, end):
-            outside.append(f"{name} {iso(a)} .. {iso(b)}")
-            continue
-        sid = span_id(cell, name)
-        out.span(cell, sid, root, "phase", name.replace("_", " "), start, stop - start)
-        if name == "agent_execution":
-            agent_parent, agent_start = sid, start
-    if outside:
-        out.problem(
-            label,
-            f"{len(outside)} phase{'s' if len(outside) > 1 else ''} outside the trial "
-            f"({iso(t0)} .. {iso(finished)}), not drawn: " + "; ".join(outside),
-        )
-    cast = t.dir / "agent" / "recording.cast"
-    if cast.is_file():
-        ts = cast_start(cast)
-        if ts is not None:
-            at = (ts - t0.at.timestamp()) * 1000.0
-            out.span(
-                cell,
-                span_id(cell, "terminal"),
-                agent_parent,
-                "container",
-                "terminal recording (aligned within 1 s)",
-                at,
-                max(0.0, (end if end is not None else at) - at),
-                {"recording": label_of(cast), "aligned": "cast header timestamp, whole seconds"},
-            )
-        else:
-            out.problem(label_of(cast), "no timestamp in the header: played from the agent's start")
-            out.span(
-                cell,
-                span_id(cell, "terminal"),
-                agent_parent,
-                "container",
-                "terminal recording (not aligned: no header timestamp)",
-                agent_start,
-                0.0,
-            )
-    latencies = _dig(ar, "metadata", "api_request_times_msec")
-    lat = (
-        [float(x) for x in latencies if isinstance(x, (int, float))]
-        if isinstance(latencies, list)
-        else []
-    )
-    walk = Walk(out, cell, t0, lat)
-    traj = t.dir / "agent" / "trajectory.json"
-    if traj.is_file() and not (t.result.get(RUNNING) and not complete_json(traj)):
-        walk_trajectory(walk, traj, label_of, agent_parent, agent_start)
-        if walk.untimed:
-            out.problem(label_of(traj), "steps have no timestamps: shown in order, 1 s apart")
-
-
-def last_written(trial_dir: Path) -> float:
-    """When the trial last wrote a file (its own, or its agent's), as a Unix time."""
-    newest = 0.0
-    for folder in (trial_dir, trial_dir / "agent"):
-        try:
-            with os.scandir(folder) as entries:
-                for e in entries:
-                    newest = max(newest, e.stat(follow_symlinks=False).st_mtime)
-        except OSError:
-            continue
-    return newest
-
-
-def job_finished(trial_dir: Path) -> bool:
-    """Whether the trial's job says it has finished (its result.json, a JobResult rewritten
-    after every trial, with a finished_at): none of its trials is running then."""
-    job = trial_dir.parent / "result.json"
-    if not job.is_file():
-        return False
-    try:
-        doc = read_json(job)
-    except Unreadable:
-        return False
-    return isinstance(doc, dict) and "n_total_trials" in doc and bool(doc.get("finished_at"))
-
-
-def complete_json(path: Path) -> bool:
-    """Whether ``path`` holds a whole JSON document (a running trial's may be mid-write)."""
-    try:
-        read_json(path)
-    except Unreadable:
-        return False
-    return True
-
-
-def running(trial_dir: Path) -> dict[str, Any]:
-    """A trial still running (its config.json, no result.json yet) as a TrialResult with what
-    is known: its name, task and agent from the config, started when the config was written.
-    Its task and model are named as the config names them (the result may name them otherwise).
-    """
-    config = trial_dir / "config.json"
-    cfg = read_json(config)
-    task = obj(_dig(cfg, "task"))
-    name = task.get("name")
-    if not isinstance(name, str) and isinstance(task.get("path"), str):
-        name = Path(task["path"]).name
-    started = datetime.fromtimestamp(config.stat().st_mtime, timezone.utc)
-    return {
-        "trial_name": _dig(cfg, "trial_name") or trial_dir.name,
-        "task_name": name,
-        "source": task.get("source"),
-        "config": cfg,
-        "started_at": started.isoformat(),
-        RUNNING: True,
-    }
-
-
-def _as_finished_ones_say(docs: list[tuple[Path, dict[str, Any]]]) -> None:
-    """Name running trials as finished trials of the same task and agent are named (a result
-    names the task and the model as the config may not): so a running trial is in its cell
-    and keeps its run once finished."""
-
-    def task_of(doc: dict[str, Any]) -> Any:
-        task = obj(_dig(doc, "config", "task"))
-        return task.get("path") or task.get("name")
-
-    def agent_of(doc: dict[str, Any]) -> tuple[Any, Any]:
-        agent = obj(_dig(doc, "config", "agent"))
-        return agent.get("name"), agent.get("model_name")
-
-    tasks: dict[Any, dict[str, Any]] = {}
-    agents: dict[tuple[Any, Any], Any] = {}
-    for _, doc in docs:
-        if not doc.get(RUNNING):
-            tasks.setdefault(task_of(doc), doc)
-            agents.setdefault(agent_of(doc), doc.get("agent_info"))
-    for _, doc in docs:
-        if doc.get(RUNNING):
-            known = tasks.get(task_of(doc))
-            if known is not None:
-                for key in ("task_name", "source", "task_checksum"):
-                    doc[key] = known.get(key)
-            if agents.get(agent_of(doc)) is not None:
-                doc["agent_info"] = agents[agent_of(doc)]
+    trial_spans(t, t0, finished, phases, ar, out, label, label_of)
 
 
 def find_sweeps(
@@ -489,7 +320,7 @@ def find_sweeps(
         if not is_trial_result(doc):
             continue
         docs.append((d, doc))
-    _as_finished_ones_say(docs)
+    as_finished_ones_say(docs)
     trials = [read_trial(d, doc, root) for d, doc in docs]
     number_reruns(trials)
     jobs: dict[str, list[Trial]] = defaultdict(list)
