@@ -39,10 +39,11 @@ from cabtui.store import increment
 from cabtui.store.cache_files import (
     FALLBACK_PREFIX,
     cache_dir,
+    put_in_place,
     read_meta,
     remove_path,
     remove_stale_temps,
-    this_host,
+    staged,
     track,
 )
 from cabtui.store.ingest import IngestReport, Progress, ingest
@@ -183,14 +184,7 @@ def _build(
 ) -> IngestReport:
     """Ingest ``sweep`` into a private temporary directory beside ``db``, then rename the file
     into place. Whatever happens, the temporary directory is gone afterwards."""
-    work = Path(
-        tempfile.mkdtemp(
-            prefix=f"{db.name}.{this_host()}-{os.getpid()}.", suffix=".tmp", dir=db.parent
-        )
-    )
-    track(work, True)
-    try:
-        tmp = work / db.name
+    with staged(db) as tmp:
         report = ingest(sweep, tmp, progress, source)
         full = [p for p in report.problems if "No space left on device" in p.reason]
         if full:  # a read reported as failed because its scratch space ran out: not the data
@@ -217,13 +211,7 @@ def _build(
             raise OSError(errno.EIO, _reason(e)) from None
         finally:
             con.close()
-        if os.path.exists(f"{tmp}.wal"):
-            raise OSError(errno.EIO, "cannot write the whole cache")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, db)
-    finally:
-        remove_path(work)
-        track(work, False)
+        put_in_place(tmp, db)
     return report
 
 

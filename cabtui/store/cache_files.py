@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -19,6 +20,7 @@ import stat
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -173,6 +175,32 @@ _own_lock = threading.Lock()
 def track(path: Path, on: bool) -> None:
     with _own_lock:
         (_own.add if on else _own.discard)(path)
+
+
+@contextlib.contextmanager
+def staged(db: Path) -> Iterator[Path]:
+    """Where a new cache file for ``db`` is written: in a private temporary directory beside
+    it (``<cache>.<host>-<pid>.<random>.tmp/``, which :func:`stale_temps` knows), gone after."""
+    work = Path(
+        tempfile.mkdtemp(
+            prefix=f"{db.name}.{this_host()}-{os.getpid()}.", suffix=".tmp", dir=db.parent
+        )
+    )
+    track(work, True)
+    try:
+        yield work / db.name
+    finally:
+        remove_path(work)
+        track(work, False)
+
+
+def put_in_place(tmp: Path, db: Path) -> None:
+    """Rename the finished cache file ``tmp`` onto ``db``, readable by its owner only; an
+    OSError when DuckDB left part of it in its WAL (it could not write the whole file)."""
+    if os.path.exists(f"{tmp}.wal"):
+        raise OSError(errno.EIO, "cannot write the whole cache")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, db)
 
 
 def remove_own_temps() -> None:

@@ -22,10 +22,7 @@ open keeps reading the file it opened, never a half-applied refresh.
 from __future__ import annotations
 
 import dataclasses
-import errno
-import os
 import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -37,7 +34,7 @@ import duckdb
 from cabtui.scoring import MISMATCH_TOLERANCE
 from cabtui.sources import discover
 from cabtui.store import tables
-from cabtui.store.cache_files import remove_path, this_host, track
+from cabtui.store.cache_files import put_in_place, staged
 from cabtui.store.checks import at
 from cabtui.store.ingest import MEMORY_LIMIT, Ingest, IngestReport, Progress, weights_case
 from cabtui.store.orphans import update_orphans
@@ -116,25 +113,12 @@ def refresh(
             raise NotIncremental(f"{f.rel} was read carefully")
         grown.append((f, size, mtime))
     fp = digest_of(entries, frozenset()) + suffix
-    work = Path(
-        tempfile.mkdtemp(
-            prefix=f"{db.name}.{this_host()}-{os.getpid()}.", suffix=".tmp", dir=db.parent
-        )
-    )
-    track(work, True)
-    try:
-        tmp = work / db.name
+    with staged(db) as tmp:
         copied = time.perf_counter()
         shutil.copyfile(db, tmp)
         copied = time.perf_counter() - copied
         report = _apply(sweep, tmp, source, grown, known, (meta.get("fingerprint"), fp), progress)
-        if os.path.exists(f"{tmp}.wal"):
-            raise OSError(errno.EIO, "cannot write the whole cache")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, db)
-    finally:
-        remove_path(work)
-        track(work, False)
+        put_in_place(tmp, db)
     report.seconds["copy"] = copied
     report.seconds["refresh"] = time.perf_counter() - started
     return report
