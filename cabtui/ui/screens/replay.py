@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -25,6 +24,7 @@ from cabtui.replay.clock import Clock, fmt_ms
 from cabtui.replay.engine import Player
 from cabtui.replay.session import Session, load_session
 from cabtui.store.store import Store
+from cabtui.store.tails import stat_of
 from cabtui.text import safe, shown
 from cabtui.ui.keys import Command, bindings
 from cabtui.ui.screens.playback import EPS, PlaybackScreen, clock_commands
@@ -35,15 +35,6 @@ from cabtui.ui.widgets.terminal import TerminalView
 from cabtui.ui.widgets.waterfall import Waterfall
 
 GROWTH_POLL_S = 1.0  # how often the shown recording's file is looked at for growth
-
-
-def _stamp(path: str) -> tuple[int, int] | None:
-    """The file's size and modification time (None when it cannot be read)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
 
 
 class ReplayScreen(PlaybackScreen):
@@ -119,7 +110,7 @@ class ReplayScreen(PlaybackScreen):
     def load(self) -> None:
         self._loading = True
         before = self.session.source if self.session is not None else None
-        stamp = _stamp(before) if before is not None else None  # taken before reading it
+        stamp = stat_of(Path(before)) if before is not None else None  # taken before reading it
 
         def fetching(done: int, total: int) -> None:  # a published sweep's large recording
             message = f"Fetching the recording… {done / 1e6:.1f} of {total / 1e6:.1f} MB"
@@ -130,7 +121,7 @@ class ReplayScreen(PlaybackScreen):
         with self.store.watching(fetching) if self.store else contextlib.nullcontext():
             session = load_session(self.store, self.cell_id, self.recording, self._which)
         if session.source != before:
-            stamp = _stamp(session.source) if session.source is not None else None
+            stamp = stat_of(Path(session.source)) if session.source is not None else None
         self.app.call_from_thread(self._loaded, session, stamp)
 
     @work(thread=True, exclusive=True, group="replay-grow", exit_on_error=False)
@@ -138,7 +129,7 @@ class ReplayScreen(PlaybackScreen):
         s = self.session
         if s is None or s.source is None or self._loading:
             return
-        if _stamp(s.source) != self._stamp:
+        if stat_of(Path(s.source)) != self._stamp:
             self.app.call_from_thread(self._grew)
 
     def _grew(self) -> None:
