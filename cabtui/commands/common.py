@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -19,6 +21,7 @@ from cabtui.text import shown
 
 # Text from the data is printed as rich Text (never markup) through consoles that make no emoji.
 err = Console(stderr=True, emoji=False)
+Stages = Callable[[str, int, int], None]  # (stage, done, total) as a bar's progress
 PIPED_WIDTH = 240  # tables written to a pipe or file are not squeezed into 80 columns
 
 
@@ -53,20 +56,29 @@ def open_store(path: Path, refresh: bool = False, source: str | None = None) -> 
     if not path.is_dir() and not (path.is_file() and looks_like_log(path)):
         error("not a directory (nor an Inspect log): ", path)
         raise typer.Exit(2)
+    with stage_bar("reading sweep", "reading") as progress:
+        return Store.open(path, progress, refresh, source)
+
+
+@contextmanager
+def stage_bar(first: str, verb: str, elapsed: bool = True) -> Iterator[Stages]:
+    """A progress bar on stderr (when it is a terminal), gone when done: ``first`` until the
+    callback yielded says which stage is under way (``verb`` and the stage's name)."""
+    columns = [TextColumn("[progress.description]{task.description}"), BarColumn()]
+    if elapsed:
+        columns.append(TimeElapsedColumn())
     with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
+        *columns,
         console=err,
         transient=True,
         disable=not sys.stderr.isatty(),
     ) as bar:
-        task = bar.add_task("reading sweep", total=None)
+        task = bar.add_task(first, total=None)
 
         def progress(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=f"reading {stage}", completed=done, total=total)
+            bar.update(task, description=f"{verb} {stage}", completed=done, total=total)
 
-        return Store.open(path, progress, refresh, source)
+        yield progress
 
 
 def report_problems(store: Store, limit: int | None = 20, reveal: bool = False) -> int:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn
 from rich.text import Text
 
-from cabtui.commands.common import err, error, open_store, stdout_console
+from cabtui.commands.common import err, error, open_store, stage_bar, stdout_console
 from cabtui.store.export import ExportError, export
 from cabtui.text import safe
 
@@ -19,18 +17,7 @@ out = stdout_console()
 def run(path: Path, dest: Path, reveal: bool, source: str | None) -> None:
     store = open_store(path, source=source)
     try:
-        with Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            console=err,
-            transient=True,
-            disable=not sys.stderr.isatty(),
-        ) as bar:
-            task = bar.add_task("exporting", total=None)
-
-            def progress(stage: str, done: int, total: int) -> None:
-                bar.update(task, description=f"writing {stage}", completed=done, total=total)
-
+        with stage_bar("exporting", "writing", elapsed=False) as progress:
             manifest = export(store, dest, reveal, progress)
     except ExportError as e:
         error(str(e))
