@@ -183,6 +183,14 @@ def test_byte_order_mark_in_a_per_run_file(sweep_copy: Path) -> None:
     assert _problems(store) == []
 
 
+def _note(store: Store, cell_id: str) -> object:
+    return (
+        store.cursor()
+        .execute("SELECT note FROM runs WHERE cell_id = ?", [cell_id])
+        .fetchall()[0][0]
+    )
+
+
 def test_duplicate_keys_when_read_carefully_keep_the_last_and_say_so(sweep_copy: Path) -> None:
     """A record read line by line (here beside a line that is not an object) keeps the last of
     duplicate keys, as jq and Python do, and the duplicate is reported."""
@@ -192,12 +200,7 @@ def test_duplicate_keys_when_read_carefully_keep_the_last_and_say_so(sweep_copy:
         "\n".join([LINES[0], "[1]", note_first, *LINES[2:]]) + "\n"
     )
     store = Store.open(sweep_copy)
-    note = (
-        store.cursor()
-        .execute("SELECT note FROM runs WHERE cell_id = ?", [rec["cell_id"]])
-        .fetchall()[0][0]
-    )
-    assert note == "last"
+    assert _note(store, rec["cell_id"]) == "last"
     reasons = {(line, reason) for _, line, reason in _problems(store)}
     assert (3, "duplicate key 'note': the last value is used") in reasons
 
@@ -211,12 +214,7 @@ def test_duplicate_keys_in_an_otherwise_clean_file_keep_the_last_and_say_so(
     note_twice = json.dumps(rec)[:-1] + ', "note": "first", "note": "last"}'
     (sweep_copy / "results.jsonl").write_text("\n".join([LINES[0], note_twice, *LINES[2:]]) + "\n")
     store = Store.open(sweep_copy)
-    note = (
-        store.cursor()
-        .execute("SELECT note FROM runs WHERE cell_id = ?", [rec["cell_id"]])
-        .fetchall()[0][0]
-    )
-    assert note == "last"
+    assert _note(store, rec["cell_id"]) == "last"
     assert store.total() == len(LINES)
     reasons = {(line, reason) for _, line, reason in _problems(store)}
     assert reasons == {(2, "duplicate key 'note': the last value is used")}

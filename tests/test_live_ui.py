@@ -39,6 +39,14 @@ def browser(app: CabApp) -> BrowserScreen:
     return app.screen
 
 
+async def showing(app: CabApp, pilot: Pilot[None], runs: int) -> BrowserScreen:
+    """The browser, once its grid counts ``runs`` runs."""
+    await until(pilot, lambda: isinstance(app.screen, BrowserScreen))
+    screen = browser(app)
+    await until(pilot, lambda: screen.grid().page.total == runs)
+    return screen
+
+
 def live_text(app: CabApp) -> str:
     return str(app.screen.query_one(LiveStatus).render())
 
@@ -49,9 +57,7 @@ async def test_runs_written_by_another_process_appear_with_cursor_sort_and_marks
     full, live = partial_cab_sweep(tmp_path, runs=9, keep=3)
     app = live_app(live)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, BrowserScreen))
-        screen = browser(app)
-        await until(pilot, lambda: screen.grid().page.total == 3)
+        screen = await showing(app, pilot, 3)
         # cell_id descending: runs arrive above the cursor and below it
         screen.runs_query = replace(screen.runs_query, sort="cell_id", descending=True)
         await until(pilot, lambda: screen.grid().page.keys[0] > screen.grid().page.keys[-1])
@@ -77,9 +83,7 @@ async def test_l_pauses_and_resumes_following(tmp_path: Path) -> None:
     full, live = partial_cab_sweep(tmp_path, runs=4, keep=2)
     app = live_app(live)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, BrowserScreen))
-        screen = browser(app)
-        await until(pilot, lambda: screen.grid().page.total == 2)
+        screen = await showing(app, pilot, 2)
         await pilot.press("L")
         assert live_text(app).startswith("live (paused: L resumes)")
         assert writer("cab", full, live, delay=0.05).wait(timeout=30) == 0
@@ -95,9 +99,7 @@ async def test_trials_of_a_harbor_job_appear_as_they_are_written(tmp_path: Path)
     shutil.copytree(HARBOR, live, ignore=shutil.ignore_patterns("run_2", "run_3"))
     app = live_app(live)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, BrowserScreen))
-        screen = browser(app)
-        await until(pilot, lambda: screen.grid().page.total == 3)
+        screen = await showing(app, pilot, 3)
         write = writer("harbor", HARBOR, live, delay=0.2)
         await until(pilot, lambda: screen.grid().page.total == 9, timeout=90)
         assert write.wait(timeout=30) == 0
@@ -114,9 +116,7 @@ async def test_an_open_pivot_and_detail_follow_runs_written_meanwhile(tmp_path: 
     full, live = partial_cab_sweep(tmp_path, runs=12, keep=3)
     app = live_app(live)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, BrowserScreen))
-        screen = browser(app)
-        await until(pilot, lambda: screen.grid().page.total == 3)
+        screen = await showing(app, pilot, 3)
         await pilot.press("p")
         pivot = app.screen
         assert isinstance(pivot, PivotScreen)
