@@ -11,6 +11,7 @@ agent, model and task.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections import defaultdict
@@ -299,9 +300,10 @@ def find_sweeps(
 ) -> dict[str, list[Trial]]:
     """Trials grouped by job, each read once; unreadable ones reported."""
     docs: list[tuple[Path, dict[str, Any]]] = []
+    finished = functools.cache(job_finished)  # a job's result.json read once, not per trial
     for d in trial_dirs:
         done = (d / "result.json").exists()
-        if not done and (job_finished(d) or time.time() - last_written(d) > STALE_S):
+        if not done and (finished(d.parent) or time.time() - last_written(d) > STALE_S):
             out_problem(
                 str(d),
                 "Harbor trial without result.json, in a finished job or silent for over an hour "

@@ -26,10 +26,10 @@ def last_written(trial_dir: Path) -> float:
     return newest
 
 
-def job_finished(trial_dir: Path) -> bool:
-    """Whether the trial's job says it has finished (its result.json, a JobResult rewritten
-    after every trial, with a finished_at): none of its trials is running then."""
-    job = trial_dir.parent / "result.json"
+def job_finished(job_dir: Path) -> bool:
+    """Whether the job in ``job_dir`` says it has finished (its result.json, a JobResult
+    rewritten after every trial, with a finished_at): none of its trials is running then."""
+    job = job_dir / "result.json"
     if not job.is_file():
         return False
     try:
