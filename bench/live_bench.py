@@ -2,13 +2,16 @@
 reach the browser's grid (issue #12, part 7).
 
     .venv/bin/python bench/live_bench.py [--runs 100000] [--new 100] [--dir /tmp/cabtui-live] [--check]
+        [--per-run]
 
 Writes a synthetic sweep of RUNS + NEW runs (``cab-tui synth``), keeps back the last NEW runs'
 results and spans lines, opens it (cold), appends them, and times the watcher's refresh (the
 fingerprint walk plus the re-opened store); then opens the live browser headless, writes one
 more run and times until its row is counted on screen. The refresh reads only the appended lines
 (cabtui.store.increment) into a copy of the cache renamed into place. ``--check`` also ingests
-the sweep cold and compares the two caches table by table.
+the sweep cold and compares the two caches table by table. ``--per-run``: each run's spans are
+in its own run folder (runs/.../spans.jsonl), and the new runs' folders appear with their
+results lines (cabtui.store.increment_runs reads those folders alone).
 """
 
 from __future__ import annotations
@@ -49,6 +52,29 @@ def hold_back(sweep: Path, n: int) -> tuple[list[str], list[str]]:
     return held, spans_held
 
 
+def folder_of(cell_id: str) -> Path:
+    path, _, run = cell_id.partition("#run")
+    return Path("runs", *path.split("/")[1:], f"run-{run or 1}")
+
+
+def hide_folders(sweep: Path, results: list[str], aside: Path) -> None:
+    """Move the run folders of ``results`` lines out of the sweep, into ``aside``."""
+    for line in results:
+        rel = folder_of(json.loads(line)["cell_id"])
+        if (sweep / rel).is_dir():
+            (aside / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.rename(sweep / rel, aside / rel)
+
+
+def show_folders(sweep: Path, results: list[str], aside: Path) -> None:
+    """Put back the run folders hidden by :func:`hide_folders`."""
+    for line in results:
+        rel = folder_of(json.loads(line)["cell_id"])
+        if (aside / rel).is_dir():
+            (sweep / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.rename(aside / rel, sweep / rel)
+
+
 def append(sweep: Path, results: list[str], spans: list[str]) -> None:
     with (sweep / "spans.jsonl").open("a") as f:
         f.write("".join(spans))
@@ -56,7 +82,9 @@ def append(sweep: Path, results: list[str], spans: list[str]) -> None:
         f.write("".join(results))
 
 
-async def on_screen(sweep: Path, results: list[str], spans: list[str]) -> float:
+async def on_screen(
+    sweep: Path, results: list[str], spans: list[str], aside: Path | None = None
+) -> float:
     """Seconds from one run written to the browser's grid counting it (live, headless)."""
     from cabtui.ui.app import CabApp
     from cabtui.ui.screens.browser import BrowserScreen
@@ -69,6 +97,8 @@ async def on_screen(sweep: Path, results: list[str], spans: list[str]) -> float:
         before = screen.grid().page.total
         await pilot.pause(1.0)
         t0 = time.perf_counter()
+        if aside is not None:
+            show_folders(sweep, results, aside)
         append(sweep, results, spans)
         while screen.grid().page.total == before:
             await pilot.pause(0.02)
@@ -103,16 +133,22 @@ def main() -> None:
     ap.add_argument("--new", type=int, default=100)
     ap.add_argument("--dir", type=Path, default=None)
     ap.add_argument("--check", action="store_true", help="compare with a cold ingest")
+    ap.add_argument("--per-run", action="store_true", help="spans in per-run folders")
     args = ap.parse_args()
     base = args.dir or Path(tempfile.mkdtemp(prefix="cabtui-live-bench-"))
     os.environ["CABTUI_CACHE_DIR"] = str(base / "cache")
     sweep = base / "sweep"
     shutil.rmtree(sweep, ignore_errors=True)
     t = time.perf_counter()
-    synth_sweep(sweep, args.runs + args.new + 1, seed=7)
+    synth_sweep(sweep, args.runs + args.new + 1, seed=7, per_run_files=args.per_run)
     print(f"synth {args.runs + args.new + 1} runs: {time.perf_counter() - t:.1f} s")
     last_results, last_spans = hold_back(sweep, 1)
     results, spans = hold_back(sweep, args.new)
+    aside = None
+    if args.per_run:
+        aside = base / "aside"
+        shutil.rmtree(aside, ignore_errors=True)
+        hide_folders(sweep, last_results + results, aside)
 
     t = time.perf_counter()
     store = Store.open(sweep)
@@ -122,6 +158,8 @@ def main() -> None:
     assert watcher.poll() is None
     print(f"poll, nothing changed (fingerprint): {time.perf_counter() - t:.3f} s")
 
+    if aside is not None:
+        show_folders(sweep, results, aside)
     append(sweep, results, spans)
     t = time.perf_counter()
     cache_fingerprint(sweep)
@@ -143,7 +181,7 @@ def main() -> None:
         )
     store.close()
     fresh.close()
-    latency = asyncio.run(on_screen(sweep, last_results, last_spans))
+    latency = asyncio.run(on_screen(sweep, last_results, last_spans, aside))
     print(f"one new run written -> on screen: {latency:.2f} s (target 1 s; poll every {POLL} s)")
 
 

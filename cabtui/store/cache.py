@@ -46,6 +46,7 @@ from cabtui.store.cache_files import (
     staged,
     track,
 )
+from cabtui.store.increment_runs import store_run_files
 from cabtui.store.ingest import IngestReport, Progress, ingest
 from cabtui.store.tables import SCHEMA_VERSION, files_json
 
@@ -199,11 +200,13 @@ def _build(
                 [fp, str(sweep.resolve()), repr(time.time())],
             )
             if steady:
-                tree = digest_of(after, tracked) + reading_suffix(source)
+                owned = report.run_files
+                tree = digest_of(after, tracked | owned.keys()) + reading_suffix(source)
                 con.execute(
                     "INSERT INTO meta VALUES ('tree', ?), ('files', ?)",
                     [tree, files_json(report.files)],
                 )
+                store_run_files(con, after, owned)
             # Write everything into the file now: DuckDB's close does not say when it cannot
             # (a full disk), and a file renamed without its WAL would lack tables.
             con.execute("CHECKPOINT")

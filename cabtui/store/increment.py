@@ -1,19 +1,22 @@
-"""Refreshing a cache by reading only what was appended to a sweep's files.
+"""Refreshing a cache by reading only what was appended to a sweep's files and what changed in
+its run folders.
 
 A cache remembers each sweep-level JSON-lines file it read (results.jsonl, spans.jsonl,
 model_calls.jsonl: meta ``files``) with its size, modification time, the bytes up to its
-last newline and how DuckDB typed it, and a digest of every other file of the opened directory
-(meta ``tree``). When only those files grew, a refresh reads their appended tails: the runs,
-spans, model calls and problems of the tails are added, the counts of the runs they touch are
+last newline and how DuckDB typed it; each file of its run folders (the ``run_files`` table);
+and a digest of every other file of the opened directory (meta ``tree``). When only those
+files changed, a refresh reads the appended tails of the sweep-level files: the runs, spans,
+model calls and problems of the tails are added, the counts of the runs they touch are
 recounted, and everything else stays. A last line without its newline is read (a cold ingest
-reads it too) but not passed: the next refresh removes what it gave and reads it again.
+reads it too) but not passed: the next refresh removes what it gave and reads it again. The
+run folders that changed are read again one by one (:mod:`cabtui.store.increment_runs`).
 
 Whatever this cannot do exactly as a cold ingest would, it does not do: it raises
 :class:`NotIncremental` and the cache is built again whole. That is the case for any change to
-another file (sweep.json, a per-run folder, a new or deleted sweep file), a file that shrank or
-whose read part changed, a file read carefully, a tail whose lines DuckDB would type otherwise,
-a new run whose run folder exists, and a run line that takes precedence over one read before.
-Sweeps of other harnesses (Harbor, Terminal-Bench, Inspect) are always built again whole.
+another file (sweep.json, a new or deleted sweep file, a run's own record.json), a file that
+shrank or whose read part changed, a file read carefully, a tail whose lines DuckDB would type
+otherwise, and a run line that takes precedence over one read before. Sweeps of other
+harnesses (Harbor, Terminal-Bench, Inspect) are always built again whole.
 
 The refresh writes a copy of the cache and renames it into place: a process that has the cache
 open keeps reading the file it opened, never a half-applied refresh.
@@ -39,7 +42,8 @@ from cabtui.store.checks import at
 from cabtui.store.ingest import MEMORY_LIMIT, Ingest, IngestReport, Progress, weights_case
 from cabtui.store.orphans import update_orphans
 from cabtui.store.reading import JSON_OPTIONS, SAMPLE_ROWS, NotIncremental, Source
-from cabtui.store.tails import FileState, count_lines, digest
+from cabtui.store.increment_runs import changed_folders, refresh_folders, store_run_files
+from cabtui.store.tails import FileState, RunKey, count_lines, digest, run_files_of
 from cabtui.sweep.layout import Sweep
 from cabtui.sweep.lines import MAX_LINE_BYTES
 
@@ -72,6 +76,7 @@ class _Job:
     gone: set[str] = field(default_factory=set)  # cell_ids of runs taken back
     states: list[FileState] = field(default_factory=list)
     n: int = 0
+    checked: int = 0  # the problems reported before this many were checked
 
 
 def refresh(
@@ -97,8 +102,12 @@ def refresh(
         raise NotIncremental("the files of the cache cannot be read") from e
     entries = walk(sweep)
     tracked = frozenset(f.rel for f in known)
-    if digest_of(entries, tracked) + suffix != meta["tree"]:
-        raise NotIncremental("files other than the sweep-level JSON lines changed")
+    sweeps, _ = discover(sweep, source)
+    owned: dict[str, RunKey] = {}
+    for s in sweeps:
+        owned.update(run_files_of(s, sweep))
+    if digest_of(entries, tracked | owned.keys()) + suffix != meta["tree"]:
+        raise NotIncremental("files other than the sweep-level JSON lines and run folders changed")
     now = {rel: (size, mtime) for rel, size, mtime in entries}
     grown: list[tuple[FileState, int, int]] = []
     for f in known:
@@ -117,7 +126,10 @@ def refresh(
         copied = time.perf_counter()
         shutil.copyfile(db, tmp)
         copied = time.perf_counter() - copied
-        report = _apply(sweep, tmp, source, grown, known, (meta.get("fingerprint"), fp), progress)
+        report = _apply(
+            sweep, tmp, (sweeps, entries, owned), grown, known, (meta.get("fingerprint"), fp),
+            progress,
+        )  # fmt: skip
         put_in_place(tmp, db)
     report.seconds["copy"] = copied
     report.seconds["refresh"] = time.perf_counter() - started
@@ -127,15 +139,17 @@ def refresh(
 def _apply(
     root: Path,
     tmp: Path,
-    source: str | None,
+    found: tuple[list[Sweep], list[tuple[str, int, int]], dict[str, RunKey]],
     grown: list[tuple[FileState, int, int]],
     known: list[FileState],
     fingerprints: tuple[str | None, str],
     progress: Progress | None,
 ) -> IngestReport:
-    """Apply the tails of ``grown`` to the copy ``tmp`` of the cache whose fingerprint was the
-    first of ``fingerprints`` (and is the second after)."""
+    """Apply the tails of ``grown`` and the run folders that changed to the copy ``tmp`` of
+    the cache whose fingerprint was the first of ``fingerprints`` (and is the second after);
+    ``found``: the sweeps there now, the files (the walk) and the files of their run folders."""
     fingerprint_before, fp = fingerprints
+    sweeps, entries, owned = found
     con = duckdb.connect(str(tmp), config={"memory_limit": MEMORY_LIMIT})
     ingest = Ingest(con, root, progress)
     ingest.strict = True
@@ -145,8 +159,7 @@ def _apply(
             raise NotIncremental("the cache was replaced meanwhile")
         con.execute(tables.STAGE_DDL)
         con.execute(tables.DELTA_DDL)
-        with ingest.timed("discover"):
-            sweeps, _ = discover(root, source)
+        changed = changed_folders(con, entries, owned)
         job = _Job(ingest, root, {s.name: s for s in sweeps})
         index = {s.name: i for i, s in enumerate(sweeps)}
         grown.sort(key=lambda g: (index.get(g[0].sweep_dir, -1), _ORDER.get(g[0].name, 3)))
@@ -156,6 +169,12 @@ def _apply(
         for p in ingest.report.problems:
             if p.line is None:
                 raise NotIncremental(f"{p.file}: {p.reason}")
+        with ingest.timed("run folders"):
+            folders = refresh_folders(ingest, sweeps, changed, job.gone, job.keys, job.origins)
+            job.gone |= folders.gone
+            job.keys |= folders.keys
+            job.touched |= folders.touched
+            job.checked = len(ingest.report.problems)  # a folder's problems may have no line
         with ingest.timed("runs"):
             tables.add_counts(con)
             _runs(job, known)
@@ -166,6 +185,7 @@ def _apply(
         now = {f.rel: f for f in job.states}
         files = tables.files_json([now.get(f.rel, f) for f in known])
         con.execute("UPDATE meta SET value = ? WHERE key = 'files'", [files])
+        store_run_files(con, entries, owned)
         con.execute("UPDATE meta SET value = ? WHERE key = 'fingerprint'", [fp])
         for name in ("runs", "spans", "model_calls", "recordings"):
             n = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
@@ -308,10 +328,6 @@ def _runs(job: _Job, known: list[FileState]) -> None:
     ).fetchall()
     for r in staged:
         job.keys.add((r[1], r[2], r[3], r[4], int(r[5])))
-    for sweep_dir, tui, model, task_id, run in job.keys:
-        sweep = job.sweeps.get(sweep_dir)
-        if sweep is None or any(rd.key == (tui, model, task_id, run) for rd in sweep.run_dirs):
-            raise NotIncremental("a run added or taken back has a run folder")
     if not staged:
         return
     order_of = {(f.sweep_dir, f.label): f for f in known if f.source_order is not None}
@@ -354,7 +370,7 @@ def _runs(job: _Job, known: list[FileState]) -> None:
         )
     con.execute("UPDATE runs_stage SET source = 'cab' WHERE source IS NULL")
     ingest.check_values(job.origins)
-    for p in ingest.report.problems:
+    for p in ingest.report.problems[job.checked :]:
         if p.line is None:
             raise NotIncremental(f"{p.file}: {p.reason}")
     tables.append_runs(con, weights_case(list(job.sweeps.values())), MISMATCH_TOLERANCE)

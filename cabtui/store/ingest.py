@@ -24,13 +24,14 @@ from cabtui.store import tables
 from cabtui.store.checks import Checks
 from cabtui.store.reading import Reading, Source
 from cabtui.store.schema import KEYS, flatten_select, lit
-from cabtui.store.tails import FileState, digest, last_newline_end, stat_of
+from cabtui.store.tails import FileState, RunKey, digest, last_newline_end, run_files_of, stat_of
 from cabtui.sweep.cellid import CELL_ID_PATTERN, RUN_SUFFIX_PATTERN, CellId, parse_cell_id
 from cabtui.sweep.layout import STALE_S, RunDir, Sweep
 from cabtui.sweep.problems import Problem
 
 Progress = Callable[[str, int, int], None]
 Loader = Callable[[duckdb.DuckDBPyConnection, str, str | None, int], None]
+SOURCES_PER_SWEEP = 3  # results.jsonl, the runs' own record.json, the runs still running
 MEMORY_LIMIT = "640MB"  # DuckDB spills to disk past this; keeps an ingest's peak under 1 GB
 
 
@@ -44,6 +45,7 @@ class IngestReport:
     seconds: dict[str, float] = field(default_factory=dict)  # time spent per stage
     problems: list[Problem] = field(default_factory=list)
     files: list[FileState] = field(default_factory=list)  # the files a refresh can follow
+    run_files: dict[str, RunKey] = field(default_factory=dict)  # run folder files it can follow
 
 
 class Ingest(Reading, Checks):
@@ -154,8 +156,10 @@ class Ingest(Reading, Checks):
             secs = self.report.seconds
             secs[stage] = secs.get(stage, 0.0) + time.perf_counter() - t
 
-    def sweep_runs(self, sweep: Sweep, origins: dict[int, Source]) -> None:
-        """The run records of results.jsonl, then runs/*/record.json for runs it lacks."""
+    def sweep_runs(self, sweep: Sweep, origins: dict[int, Source], base: int) -> None:
+        """The run records of results.jsonl, then runs/*/record.json for runs it lacks, then
+        the runs still running; numbered ``base`` (+1, +2) among the sources of run records:
+        which comes first decides between runs of one cell_id."""
         results = sweep.file("results.jsonl")
         if results is not None:
             src = Source(results, self.label(results))
@@ -163,10 +167,10 @@ class Ingest(Reading, Checks):
                 src.files = list(sweep.row_files)
                 src.row_file = array("I", range(len(sweep.row_files)))
                 src.row_line = array("I", [1] * len(sweep.row_files))
-            origins[len(origins)] = src
+            origins[base] = src
             before = stat_of(results)
-            self.load_runs(sweep, src, len(origins) - 1)
-            self.track(sweep, src, len(origins) - 1, before)
+            self.load_runs(sweep, src, base)
+            self.track(sweep, src, base, before)
         known = set(tables.run_dirs(self.con, sweep))
         loose = [
             (rd, _cell_id(sweep, rd))
@@ -175,20 +179,33 @@ class Ingest(Reading, Checks):
         ]
         src2 = self.concat(sweep, loose, "record.json")
         if src2 is not None:
-            origins[len(origins)] = src2
-            self.load_runs(sweep, src2, len(origins) - 1)
+            origins[base + 1] = src2
+            self.load_runs(sweep, src2, base + 1)
         if sweep.importer is None:
-            src3 = self.running(sweep, set(tables.run_dirs(self.con, sweep)))
-            if src3 is not None:
-                origins[len(origins)] = src3
-                self.load_runs(sweep, src3, len(origins) - 1)
+            self.load_running(sweep, set(tables.run_dirs(self.con, sweep)), origins, base + 2)
 
-    def running(self, sweep: Sweep, known: set[tuple[str, str, str, int]]) -> Source | None:
+    def load_running(
+        self,
+        sweep: Sweep,
+        known: set[tuple[str, str, str, int]],
+        origins: dict[int, Source],
+        order: int,
+        rds: list[RunDir] | None = None,
+    ) -> None:
+        """Stage the runs still running (see :meth:`running`) as the source ``order``."""
+        src = self.running(sweep, known, rds)
+        if src is not None:
+            origins[order] = src
+            self.load_runs(sweep, src, order)
+
+    def running(
+        self, sweep: Sweep, known: set[tuple[str, str, str, int]], rds: list[RunDir] | None = None
+    ) -> Source | None:
         """Runs still running, in a sweep written to within the hour (its results.jsonl, else
-        its sweep.json): a run folder with no record yet (in results.jsonl or its record.json)
-        written to within the hour and since results.jsonl last was (a writer adds a run's line
-        once the run is done). Each is a record with status running, started when its first
-        file was written."""
+        its sweep.json): a run folder (of ``rds``, by default all) with no record yet (in
+        results.jsonl or its record.json) written to within the hour and since results.jsonl
+        last was (a writer adds a run's line once the run is done). Each is a record with
+        status running, started when its first file was written."""
         out = Path(self.tmp.name) / f"running-{self.order}.jsonl"
         self.order += 1
         src = Source(out, "running", files=[])
@@ -201,7 +218,7 @@ class Ingest(Reading, Checks):
         if since is None or now - since > STALE_S:
             return None  # the sweep is not being written
         with open(out, "w", encoding="utf-8") as w:
-            for rd in sweep.run_dirs:
+            for rd in sweep.run_dirs if rds is None else rds:
                 if rd.key in known or "record.json" in rd.files or not rd.files:
                     continue
                 times = [t for t in (_mtime(sweep.path / f) for f in rd.files.values()) if t]
@@ -234,14 +251,28 @@ class Ingest(Reading, Checks):
             if self.read(src, "raw", "cell_id"):
                 loader(self.con, "raw", src.label, 0)
             self.track(sweep, src, None, before)
+        self.per_run(sweep, cell_of, artefact, loader)
+
+    def per_run(
+        self,
+        sweep: Sweep,
+        cell_of: dict[tuple[str, str, str, int], str],
+        artefact: str,
+        loader: Loader,
+        rds: list[RunDir] | None = None,
+    ) -> bool:
+        """The per-run files of an artefact (of the run folders ``rds``; by default all) in
+        one stream; whether any row was read (left in raw)."""
         per_run = [
             (rd, cell_of[rd.key])
-            for rd in sweep.run_dirs
+            for rd in (sweep.run_dirs if rds is None else rds)
             if artefact in rd.files and rd.key in cell_of
         ]
-        src3 = self.concat(sweep, per_run, artefact)
-        if src3 is not None and self.read(src3, "raw", "cell_id"):
+        src = self.concat(sweep, per_run, artefact)
+        if src is not None and self.read(src, "raw", "cell_id"):
             loader(self.con, "raw", None, 0)
+            return True
+        return False
 
 
 def weights_case(sweeps: list[Sweep]) -> str:
@@ -285,7 +316,7 @@ def ingest(
                 job.problem(job.label(sweep.path / "sweep.json"), None, reason)
             job.progress("runs", i * 4, total)
             with job.timed("runs"):
-                job.sweep_runs(sweep, origins)
+                job.sweep_runs(sweep, origins, SOURCES_PER_SWEEP * i)
             cell_of = tables.run_dirs(con, sweep)
             for step, (artefact, loader) in enumerate(
                 (("spans.jsonl", tables.load_spans), ("model_calls.jsonl", tables.load_calls)), 1
@@ -298,6 +329,7 @@ def ingest(
                 tables.index_recordings(con, sweep, cell_of, job.problem, job.label)
             for p in sweep.problems:
                 job.problem(job.label(Path(p.file)), p.line, p.reason)
+            job.report.run_files.update(run_files_of(sweep, path))
         with job.timed("finish"):
             job.dedupe_runs(origins)
             con.execute("UPDATE runs_stage SET source = 'cab' WHERE source IS NULL")

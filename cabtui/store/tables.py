@@ -17,10 +17,10 @@ from cabtui.store.schema import AXES, KEYS, lit, q
 from cabtui.store.tails import FileState
 from cabtui.sweep.asciicast import CastError
 from cabtui.sweep.cast_reader import read_cast
-from cabtui.sweep.layout import Sweep
+from cabtui.sweep.layout import RunDir, Sweep
 from cabtui.sweep.problems import Problem
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 _RUNS_STAGE = ",\n".join(
     [
@@ -51,10 +51,15 @@ CREATE TABLE recordings (cell_id VARCHAR, path VARCHAR, version INTEGER, size BI
     resizes BIGINT, problems VARCHAR[]);
 CREATE TABLE problems (file VARCHAR, line BIGINT, reason VARCHAR);
 CREATE TABLE counts (cell_id VARCHAR, what VARCHAR, source_file VARCHAR, n BIGINT);
+CREATE TABLE run_files (rel VARCHAR, size BIGINT, mtime_ns BIGINT, sweep_dir VARCHAR,
+    tui VARCHAR, model VARCHAR, task_id VARCHAR, run INTEGER);
 """
 # counts: spans and model calls per run and file (what: 'spans' or 'model calls'), from which
 # the runs' counts and the problems of runs unknown are derived, and which a refresh updates
 # by what it adds and takes back instead of counting a million spans again.
+# run_files: each file of a run folder when the cache was built or refreshed (its path from the
+# opened directory, size, modification time and run), from which a refresh knows the run
+# folders that changed (cabtui.store.increment_runs).
 
 _SPAN_COLS = {
     "span_id": "VARCHAR",
@@ -141,7 +146,13 @@ def _load(
 ) -> None:
     cols = con.table(raw).columns
     src = lit(label) if label is not None else "NULL"
-    row = f"rowid + {int(row_base)}"
+    # per-run files (label None) come in one stream: each row is numbered within its run's
+    # file, so that a run's rows are numbered alike whichever other runs were read with it
+    row = (
+        f"rowid + {int(row_base)}"
+        if label is not None
+        else "row_number() OVER (PARTITION BY cell_id ORDER BY rowid) - 1"
+    )
     seq_expr = f"{row} AS seq, " if seq else f"{row} AS source_row, "
     con.execute(
         f"INSERT INTO {table} BY NAME SELECT cell_id, {seq_expr}{_typed(cols, wanted)}, "
@@ -169,10 +180,13 @@ def index_recordings(
     cell_of: dict[tuple[str, str, str, int], str],
     problem: Callable[[str, int | None, str], None],
     label: Callable[[Path], str],
+    rds: list[RunDir] | None = None,
 ) -> None:
-    """Header and a scan of each recording: size, terminal size, duration, events, markers."""
+    """Header and a scan of each recording: size, terminal size, duration, events, markers
+    (of the run folders ``rds``; all of the sweep's by default)."""
+    rds = sweep.run_dirs if rds is None else rds
     rows: list[tuple[Any, ...]] = []
-    for rd in sweep.run_dirs:
+    for rd in rds:
         name = "recording.cast" if "recording.cast" in rd.files else "recording.cast.gz"
         if name not in rd.files or rd.key not in cell_of:
             continue
@@ -220,7 +234,7 @@ def index_recordings(
         )
     if rows:
         con.executemany("INSERT INTO recordings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    orphans = [rd for rd in sweep.run_dirs if rd.key not in cell_of]
+    orphans = [rd for rd in rds if rd.key not in cell_of]
     for rd in orphans:
         problem(
             f"{label(sweep.path / rd.rel)}", None, "run directory without a run record; ignored"
@@ -265,15 +279,18 @@ DELTA_DDL = "CREATE TEMP TABLE delta (cell_id VARCHAR, what VARCHAR, source_file
 
 def add_counts(con: duckdb.DuckDBPyConnection) -> None:
     """Add to counts the temp table delta (cell_id, what, source_file, rows added or, negative,
-    taken back; source_file never NULL: the refreshed files are sweep-level ones)."""
+    taken back; source_file NULL for a run's own files)."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE delta AS SELECT cell_id, what, source_file, "
         "CAST(sum(n) AS BIGINT) AS n FROM delta GROUP BY ALL"
     )
-    same = "c.cell_id = d.cell_id AND c.what = d.what AND c.source_file = d.source_file"
+    same = (
+        "c.cell_id = d.cell_id AND c.what = d.what "
+        "AND c.source_file IS NOT DISTINCT FROM d.source_file"
+    )
     con.execute(
         "UPDATE counts SET n = counts.n + d.n FROM delta d WHERE counts.cell_id = d.cell_id "
-        "AND counts.what = d.what AND counts.source_file = d.source_file"
+        "AND counts.what = d.what AND counts.source_file IS NOT DISTINCT FROM d.source_file"
     )
     con.execute(
         f"INSERT INTO counts SELECT d.* FROM delta d WHERE NOT EXISTS "
@@ -332,6 +349,17 @@ def recount(con: duckdb.DuckDBPyConnection, cell_ids: list[str]) -> None:
                   GROUP BY cell_id) c USING (cell_id)) k
             WHERE runs.cell_id = k.cell_id
               AND (runs.n_spans <> k.s OR runs.n_model_calls <> k.m)"""
+    )
+
+
+def rerecord(con: duckdb.DuckDBPyConnection, cell_ids: list[str]) -> None:
+    """Set again the recording of the runs ``cell_ids`` from the recordings table (a refresh
+    of their run folders)."""
+    con.execute(
+        "UPDATE runs SET recording = k.path, has_recording = k.path IS NOT NULL FROM ("
+        "SELECT t.cell_id, rec.path FROM (SELECT unnest(?::VARCHAR[]) AS cell_id) t "
+        "LEFT JOIN recordings rec USING (cell_id)) k WHERE runs.cell_id = k.cell_id",
+        [sorted(set(cell_ids))],
     )
 
 

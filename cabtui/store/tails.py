@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cabtui.sweep.layout import Sweep
+
 EDGE = 4096  # bytes at each end of the read part that the digest covers
 _CHUNK = 1 << 20
 
@@ -79,3 +81,21 @@ def stat_of(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_size, st.st_mtime_ns
+
+
+RunKey = tuple[str, str, str, str, int]  # sweep_dir, tui, model, task_id, run
+
+
+def run_files_of(sweep: Sweep, root: Path) -> dict[str, RunKey]:
+    """The files of a sweep's run folders by their path from the opened directory ``root``, as
+    the fingerprint walk names them: each with its run (none for other harnesses' sweeps)."""
+    if sweep.importer is not None or sweep.source != "cab":
+        return {}
+    out: dict[str, RunKey] = {}
+    for rd in sweep.run_dirs:
+        for rel in rd.files.values():
+            try:
+                out[(sweep.path / rel).relative_to(root).as_posix()] = (sweep.name, *rd.key)
+            except ValueError:
+                continue
+    return out
