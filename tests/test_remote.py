@@ -389,7 +389,8 @@ def test_a_damaged_part_is_refused_and_the_run_not_kept(
     part = dest / "spans" / "part-00000.parquet"
     meta = pq.ParquetFile(part).metadata.row_group(0).column(0)  # the first run's cell_ids
     data = bytearray(part.read_bytes())
-    data[meta.data_page_offset + meta.total_compressed_size // 2] ^= 0xFF
+    start = meta.dictionary_page_offset or meta.data_page_offset
+    data[start + meta.total_compressed_size - 2] ^= 0xFF  # inside the last page's values
     part.write_bytes(bytes(data))
     store = RemoteStore.open_url(f"file://{dest}")
     cid = local["sweeps"].runs(limit=None).column("cell_id").to_pylist()[0]
