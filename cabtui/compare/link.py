@@ -15,7 +15,7 @@ from cabtui.replay.clock import Clock
 SPAN, CLOCK = "span", "clock"
 
 
-def _spans(pairs: Sequence[dict[str, Any]], side: str) -> list[dict[str, Any]]:
+def _side_spans(pairs: Sequence[dict[str, Any]], side: str) -> list[dict[str, Any]]:
     found = {p[side]["index"]: p[side] for p in pairs if p[side] is not None}
     return [found.get(i, {}) for i in range(max(found, default=-1) + 1)]
 
@@ -28,7 +28,7 @@ class Link:
         objs = [
             Pair(p["a"] and p["a"]["index"], p["b"] and p["b"]["index"], p["score"]) for p in pairs
         ]
-        self.lock = Lockstep(objs, _spans(pairs, "a"), _spans(pairs, "b"))
+        self.lock = Lockstep(objs, _side_spans(pairs, "a"), _side_spans(pairs, "b"))
         self.set_mode(mode)
 
     def set_mode(self, mode: str) -> None:

@@ -23,7 +23,7 @@ from cabtui.store.live import Watcher
 from cabtui.store.query import RUN_COLUMNS, Query, weighable
 from cabtui.store.store import Store
 from cabtui.text import safe, shown
-from cabtui.ui.keys import Command, bindings
+from cabtui.ui.keys import KeyCommand, bindings
 from cabtui.ui.screens.base import CabScreen
 from cabtui.ui.screens.browser_keys import BROWSER_COMMANDS, status_line
 from cabtui.ui.widgets.columns import Column, cell_grid, format_rows, run_grid
@@ -40,7 +40,7 @@ MAX_MARKED = 2
 
 class BrowserScreen(CabScreen[None]):
     CSS_PATH = "browser.tcss"
-    COMMAND_LIST: ClassVar[list[Command]] = BROWSER_COMMANDS
+    COMMAND_LIST: ClassVar[list[KeyCommand]] = BROWSER_COMMANDS
     BINDINGS = bindings(COMMAND_LIST)
 
     runs_query: reactive[Query] = reactive(Query, init=False)

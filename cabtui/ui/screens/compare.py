@@ -45,7 +45,7 @@ from cabtui.replay.engine import Player
 from cabtui.replay.session import Session, load_session
 from cabtui.store.store import Store
 from cabtui.text import safe, shown
-from cabtui.ui.keys import Command, bindings
+from cabtui.ui.keys import KeyCommand, bindings
 from cabtui.ui.screens.playback import EPS, PlaybackScreen, clock_commands
 from cabtui.ui.widgets.aligned import AlignedSpans
 from cabtui.ui.widgets.axes_diff import diffs
@@ -59,28 +59,28 @@ SUMMARY_MODES = ("strip", "full", "hidden")  # `s` cycles: a strip at the top, t
 class CompareScreen(PlaybackScreen):
     CSS_PATH = "compare.tcss"
     HIT_EPS = MOMENT_EPS  # a hit at the cursor counts
-    COMMAND_LIST: ClassVar[list[Command]] = [
-        Command("play_pause", "space", "Play", "Play or pause both runs.", key_display="space"),
-        Command("prev_row", "left", "Prev row", "Move both runs to the previous aligned row.", key_display="←"),
-        Command("next_row", "right", "Next row", "Move both runs to the next aligned row.", key_display="→"),
-        Command("parted", "d", "Parting", "Jump to the row where the two traces part."),
-        Command("toggle_link", "l", "Link", "Follow B by the span alignment or by the same clock."),
-        Command("toggle_diffs", "f", "Diffs", "Show the tail, file-set and model-call diffs or the recordings."),
-        Command("toggle_axes", "a", "All axes", "Show every scorer key, or only those that differ (the default under 120 columns)."),
-        Command("toggle_summary", "s", "Summary", "Identities, axes and composite: a strip at the top, the whole screen, or hidden."),
-        Command("scroll_summary(-1)", "up", "Scroll up", "Scroll the summary up a line.", show=False, key_display="↑"),
-        Command("scroll_summary(1)", "down", "Scroll down", "Scroll the summary down a line.", show=False, key_display="↓"),
-        Command("page_summary(-1)", "pageup", "Page up", "Scroll the summary up a page.", show=False, key_display="pgup"),
-        Command("page_summary(1)", "pagedown", "Page down", "Scroll the summary down a page.", show=False, key_display="pgdn"),
+    COMMAND_LIST: ClassVar[list[KeyCommand]] = [
+        KeyCommand("play_pause", "space", "Play", "Play or pause both runs.", key_display="space"),
+        KeyCommand("prev_row", "left", "Prev row", "Move both runs to the previous aligned row.", key_display="←"),
+        KeyCommand("next_row", "right", "Next row", "Move both runs to the next aligned row.", key_display="→"),
+        KeyCommand("parted", "d", "Parting", "Jump to the row where the two traces part."),
+        KeyCommand("toggle_link", "l", "Link", "Follow B by the span alignment or by the same clock."),
+        KeyCommand("toggle_diffs", "f", "Diffs", "Show the tail, file-set and model-call diffs or the recordings."),
+        KeyCommand("toggle_axes", "a", "All axes", "Show every scorer key, or only those that differ (the default under 120 columns)."),
+        KeyCommand("toggle_summary", "s", "Summary", "Identities, axes and composite: a strip at the top, the whole screen, or hidden."),
+        KeyCommand("scroll_summary(-1)", "up", "Scroll up", "Scroll the summary up a line.", show=False, key_display="↑"),
+        KeyCommand("scroll_summary(1)", "down", "Scroll down", "Scroll the summary down a line.", show=False, key_display="↓"),
+        KeyCommand("page_summary(-1)", "pageup", "Page up", "Scroll the summary up a page.", show=False, key_display="pgup"),
+        KeyCommand("page_summary(1)", "pagedown", "Page down", "Scroll the summary down a page.", show=False, key_display="pgdn"),
         *clock_commands("run A"),
-        Command("prev_marker", "left_square_bracket", "Prev marker", "Jump to the previous recording marker of either run (B's placed on A's time by the link).", show=False, key_display="["),
-        Command("next_marker", "right_square_bracket", "Next marker", "Jump to the next recording marker of either run (B's placed on A's time by the link).", show=False, key_display="]"),
-        Command("search", "slash", "Search", "Search both recordings' terminal text.", key_display="/"),
-        Command("next_hit", "n", "Next hit", "Jump to the next search hit in either run.", show=False),
-        Command("prev_hit", "N", "Prev hit", "Jump to the previous search hit in either run.", show=False),
-        Command("toggle_secrets", "x", "Secrets", "Show or mask the secrets on both recorded screens.", show=False),
-        Command("toggle_idle", "i", "Idle limit", "Cap the gaps in which neither recording shows anything new while playing (asciinema's idle_time_limit).", show=False),
-        Command("back", "escape", "Back", "Leave the comparison (or the search prompt)."),
+        KeyCommand("prev_marker", "left_square_bracket", "Prev marker", "Jump to the previous recording marker of either run (B's placed on A's time by the link).", show=False, key_display="["),
+        KeyCommand("next_marker", "right_square_bracket", "Next marker", "Jump to the next recording marker of either run (B's placed on A's time by the link).", show=False, key_display="]"),
+        KeyCommand("search", "slash", "Search", "Search both recordings' terminal text.", key_display="/"),
+        KeyCommand("next_hit", "n", "Next hit", "Jump to the next search hit in either run.", show=False),
+        KeyCommand("prev_hit", "N", "Prev hit", "Jump to the previous search hit in either run.", show=False),
+        KeyCommand("toggle_secrets", "x", "Secrets", "Show or mask the secrets on both recorded screens.", show=False),
+        KeyCommand("toggle_idle", "i", "Idle limit", "Cap the gaps in which neither recording shows anything new while playing (asciinema's idle_time_limit).", show=False),
+        KeyCommand("back", "escape", "Back", "Leave the comparison (or the search prompt)."),
     ]  # fmt: skip
     BINDINGS = bindings(COMMAND_LIST)
 

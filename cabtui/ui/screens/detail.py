@@ -29,7 +29,7 @@ from cabtui.store.detail import (
 )
 from cabtui.store.store import Store
 from cabtui.text import mask_rich, safe, shown
-from cabtui.ui.keys import Command, bindings
+from cabtui.ui.keys import KeyCommand, bindings
 from cabtui.ui.screens.base import CabScreen
 from cabtui.ui.widgets.axis_bars import AxisBars, fmt_score
 from cabtui.ui.widgets.fit import wrap_path
@@ -46,15 +46,15 @@ class Section(Static, can_focus=True):
 
 class DetailScreen(CabScreen[None]):
     CSS_PATH = "detail.tcss"
-    COMMAND_LIST: ClassVar[list[Command]] = [
-        Command("back", "escape", "Back", "Return to the previous screen."),
-        Command("scroll_down", "j", "Down", "Scroll the page down.", show=False),
-        Command("scroll_up", "k", "Up", "Scroll the page up.", show=False),
-        Command("copy_command", "y", "Copy cmd", "Copy the command that reruns this run."),
-        Command("toggle_secrets", "x", "Secrets", "Show or mask secrets (API keys, tokens)."),
-        Command("replay", "r", "Replay", "Replay this run's trace and terminal recording."),
-        Command("compare_related('other CLIs on this task')", "c", "Cmp CLI", "Compare with the same task run by another CLI."),
-        Command("compare_related('other models with this CLI')", "M", "Cmp model", "Compare with the same task and CLI under another model."),
+    COMMAND_LIST: ClassVar[list[KeyCommand]] = [
+        KeyCommand("back", "escape", "Back", "Return to the previous screen."),
+        KeyCommand("scroll_down", "j", "Down", "Scroll the page down.", show=False),
+        KeyCommand("scroll_up", "k", "Up", "Scroll the page up.", show=False),
+        KeyCommand("copy_command", "y", "Copy cmd", "Copy the command that reruns this run."),
+        KeyCommand("toggle_secrets", "x", "Secrets", "Show or mask secrets (API keys, tokens)."),
+        KeyCommand("replay", "r", "Replay", "Replay this run's trace and terminal recording."),
+        KeyCommand("compare_related('other CLIs on this task')", "c", "Cmp CLI", "Compare with the same task run by another CLI."),
+        KeyCommand("compare_related('other models with this CLI')", "M", "Cmp model", "Compare with the same task and CLI under another model."),
     ]  # fmt: skip
     BINDINGS = bindings(COMMAND_LIST)
 
@@ -113,7 +113,7 @@ class DetailScreen(CabScreen[None]):
 
     # -- rendering ---------------------------------------------------------------------------
 
-    def text(self, value: str | None) -> str:
+    def shown_text(self, value: str | None) -> str:
         """A string from the data, masked unless revealed, control characters replaced."""
         return shown(value, self.reveal)
 
@@ -157,7 +157,9 @@ class DetailScreen(CabScreen[None]):
         self.query_one("#detail-panes-heading").display = bool(panes)
         self.query_one("#detail-identity", Section).update(kv_table(self.identity_rows(run)))
         self.query_one("#detail-command", Section).update(
-            Text("\n").join(Text(safe(c), style="bold") for c in rerun_commands(data, self.text))
+            Text("\n").join(
+                Text(safe(c), style="bold") for c in rerun_commands(data, self.shown_text)
+            )
         )
         self.query_one("#detail-scores", Section).update(self.scores_renderable(data))
         for key in TAIL_KEYS:
@@ -176,7 +178,7 @@ class DetailScreen(CabScreen[None]):
         """The cell_id, broken at its "/" where the width asks (never inside a name)."""
         title = self.query_one("#detail-title", Static)
         width = title.content_region.width or self.app.size.width - 4
-        title.update(Text(wrap_path(self.text(self.cell_id), width), style="bold"))
+        title.update(Text(wrap_path(self.shown_text(self.cell_id), width), style="bold"))
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._title)
@@ -185,7 +187,7 @@ class DetailScreen(CabScreen[None]):
         banner = self.query_one("#detail-note", Static)
         banner.display = bool(note)
         if note:
-            banner.update(Text(f"⚠ {self.text(note)}", style="bold"))
+            banner.update(Text(f"⚠ {self.shown_text(note)}", style="bold"))
 
     def status_text(self, data: DetailData) -> Text:
         run = data.run
@@ -197,8 +199,10 @@ class DetailScreen(CabScreen[None]):
             out.append(" PASS ", style="bold black on green")
         else:
             out.append(" FAIL ", style="bold white on red")
-        out.append(f"  {self.text(str(run.get('tui')))} × {self.text(str(run.get('model')))}  ·  ")
-        out.append(f"{self.text(str(run.get('task_id')))}  ·  run {run.get('run')}")
+        out.append(
+            f"  {self.shown_text(str(run.get('tui')))} × {self.shown_text(str(run.get('model')))}  ·  "
+        )
+        out.append(f"{self.shown_text(str(run.get('task_id')))}  ·  run {run.get('run')}")
         if run.get("timed_out"):
             out.append("  TIMED OUT", style="bold red")
         if data.what_if is not None:
@@ -251,7 +255,7 @@ class DetailScreen(CabScreen[None]):
                 if isinstance(t, dict):
                     ok = t.get("verdict") == "passed"
                     verdicts.append("✓ " if ok else "✗ ", style="green" if ok else "red")
-                    verdicts.append(self.text(str(t.get("name"))) + "\n")
+                    verdicts.append(self.shown_text(str(t.get("name"))) + "\n")
             rows.append(("tests", verdicts, ""))
         return rows
 
@@ -265,7 +269,7 @@ class DetailScreen(CabScreen[None]):
         for p in panes:
             if not isinstance(p, dict):
                 continue
-            out.append(self.text(str(p.get("name"))) + "\n", style="bold")
+            out.append(self.shown_text(str(p.get("name"))) + "\n", style="bold")
             text = p.get("text")
             raw = text if isinstance(text, str) else ""
             raw = raw.lstrip("\n")  # captures of a tall pane start with its empty rows
@@ -313,7 +317,7 @@ class DetailScreen(CabScreen[None]):
                 label = Text("  ")
                 label.append(" pass " if (r.pass_ or 0) >= 1 else " fail ",
                              style="black on green" if (r.pass_ or 0) >= 1 else "white on red")  # fmt: skip
-                label.append(f" {fmt_score(r.composite)}  {self.text(r.cell_id)}")
+                label.append(f" {fmt_score(r.composite)}  {self.shown_text(r.cell_id)}")
                 options.add_option(Option(label))
                 self.related_ids.append(r.cell_id)
         if not self.related_ids:
@@ -359,7 +363,7 @@ class DetailScreen(CabScreen[None]):
     def action_copy_command(self) -> None:
         if self.data is None:
             return
-        command = rerun_commands(self.data, self.text)[0]
+        command = rerun_commands(self.data, self.shown_text)[0]
         self.app.copy_to_clipboard(command)
         self.notify(safe(command), title="Copied", markup=False)
 

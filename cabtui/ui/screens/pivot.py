@@ -22,7 +22,7 @@ from cabtui.store.pivot import PivotData, load_pivot
 from cabtui.store.query import Query
 from cabtui.store.store import Store
 from cabtui.text import safe
-from cabtui.ui.keys import Command, bindings
+from cabtui.ui.keys import KeyCommand, bindings
 from cabtui.ui.screens.base import CabScreen
 from cabtui.ui.widgets.heatmap import VALUES, Heatmap, fmt_value
 
@@ -36,26 +36,30 @@ def term(dim: str, value: Any) -> str:
 
 class PivotScreen(CabScreen[str | None]):
     CSS_PATH = "pivot.tcss"
-    COMMAND_LIST: ClassVar[list[Command]] = [
-        Command("close", "escape", "Back", "Close the pivot without filtering."),
-        Command("cycle_rows", "1", "Rows", "Cycle the row dimension: tui, model, task, family."),
-        Command("cycle_cols", "2", "Cols", "Cycle the column dimension: tui, model, task, family."),
-        Command("swap", "t", "Transpose", "Swap rows and columns."),
-        Command(
+    COMMAND_LIST: ClassVar[list[KeyCommand]] = [
+        KeyCommand("close", "escape", "Back", "Close the pivot without filtering."),
+        KeyCommand("cycle_rows", "1", "Rows", "Cycle the row dimension: tui, model, task, family."),
+        KeyCommand(
+            "cycle_cols", "2", "Cols", "Cycle the column dimension: tui, model, task, family."
+        ),
+        KeyCommand("swap", "t", "Transpose", "Swap rows and columns."),
+        KeyCommand(
             "cycle_value",
             "v",
             "Value",
             "Cycle the value: mean composite, pass rate, wall time, blast radius.",
         ),
-        Command("cursor('left')", "h", "Left", "Move the cursor left.", show=False),
-        Command("cursor('down')", "j", "Down", "Move the cursor down.", show=False),
-        Command("cursor('up')", "k", "Up", "Move the cursor up.", show=False),
-        Command("cursor('right')", "l", "Right", "Move the cursor right.", show=False),
-        Command(
+        KeyCommand("cursor('left')", "h", "Left", "Move the cursor left.", show=False),
+        KeyCommand("cursor('down')", "j", "Down", "Move the cursor down.", show=False),
+        KeyCommand("cursor('up')", "k", "Up", "Move the cursor up.", show=False),
+        KeyCommand("cursor('right')", "l", "Right", "Move the cursor right.", show=False),
+        KeyCommand(
             "compare_extremes", "b", "Best/worst", "Compare the best and worst run of this cell."
         ),
-        Command("mark_row", "m", "Mark row", "Mark this row's CLI (or model) for a paired test."),
-        Command(
+        KeyCommand(
+            "mark_row", "m", "Mark row", "Mark this row's CLI (or model) for a paired test."
+        ),
+        KeyCommand(
             "paired",
             "c",
             "Paired test",

@@ -19,7 +19,7 @@ from textual.worker import get_current_worker
 
 from cabtui.replay.clock import Clock
 from cabtui.replay.engine import Player
-from cabtui.ui.keys import Command
+from cabtui.ui.keys import KeyCommand
 from cabtui.ui.screens.base import CabScreen
 from cabtui.ui.widgets.search_bar import SearchBar
 
@@ -29,16 +29,16 @@ FPS = 30
 EPS = 1e-6
 
 
-def clock_commands(what: str, end_help: str = "Jump to the end.") -> list[Command]:
+def clock_commands(what: str, end_help: str = "Jump to the end.") -> list[KeyCommand]:
     """Steps, speed, jumps to a tenth of ``what`` ("the run", "run A"), home and end."""
     return [
-        Command("step(-1)", "comma", "-100ms", "Step back 100 ms.", show=False, key_display=","),
-        Command("step(1)", "full_stop", "+100ms", "Step forward 100 ms.", show=False, key_display="."),
-        Command("slower", "less_than_sign", "Slower", "Halve the speed (down to 0.25x).", show=False, key_display="<"),
-        Command("faster", "greater_than_sign", "Faster", "Double the speed (up to 16x).", show=False, key_display=">"),
-        *[Command(f"jump({n})", str(n), f"{n * 10}%", f"Jump to {n * 10}% of {what}.", show=False) for n in range(10)],
-        Command("home", "home", "Start", "Jump to the start.", show=False),
-        Command("end", "end", "End", end_help, show=False),
+        KeyCommand("step(-1)", "comma", "-100ms", "Step back 100 ms.", show=False, key_display=","),
+        KeyCommand("step(1)", "full_stop", "+100ms", "Step forward 100 ms.", show=False, key_display="."),
+        KeyCommand("slower", "less_than_sign", "Slower", "Halve the speed (down to 0.25x).", show=False, key_display="<"),
+        KeyCommand("faster", "greater_than_sign", "Faster", "Double the speed (up to 16x).", show=False, key_display=">"),
+        *[KeyCommand(f"jump({n})", str(n), f"{n * 10}%", f"Jump to {n * 10}% of {what}.", show=False) for n in range(10)],
+        KeyCommand("home", "home", "Start", "Jump to the start.", show=False),
+        KeyCommand("end", "end", "End", end_help, show=False),
     ]  # fmt: skip
 
 

@@ -26,7 +26,7 @@ from cabtui.replay.session import Session, load_session
 from cabtui.store.store import Store
 from cabtui.store.tails import stat_of
 from cabtui.text import safe, shown
-from cabtui.ui.keys import Command, bindings
+from cabtui.ui.keys import KeyCommand, bindings
 from cabtui.ui.screens.playback import EPS, PlaybackScreen, clock_commands
 from cabtui.ui.widgets.replay_panels import call_text, span_text
 from cabtui.ui.widgets.ruler import Ruler
@@ -39,26 +39,26 @@ GROWTH_POLL_S = 1.0  # how often the shown recording's file is looked at for gro
 
 class ReplayScreen(PlaybackScreen):
     CSS_PATH = "replay.tcss"
-    COMMAND_LIST: ClassVar[list[Command]] = [
-        Command("play_pause", "space", "Play", "Play or pause.", key_display="space"),
-        Command("prev_span", "left", "Prev span", "Jump to the start of the previous span.", key_display="←"),
-        Command("next_span", "right", "Next span", "Jump to the start of the next span.", key_display="→"),
+    COMMAND_LIST: ClassVar[list[KeyCommand]] = [
+        KeyCommand("play_pause", "space", "Play", "Play or pause.", key_display="space"),
+        KeyCommand("prev_span", "left", "Prev span", "Jump to the start of the previous span.", key_display="←"),
+        KeyCommand("next_span", "right", "Next span", "Jump to the start of the next span.", key_display="→"),
         *clock_commands("the run", "Jump to the end; on a recording still being written, follow its live edge (like tail -f) until another key moves the clock."),
-        Command("prev_marker", "left_square_bracket", "Prev marker", "Jump to the previous recording marker.", show=False, key_display="["),
-        Command("next_marker", "right_square_bracket", "Next marker", "Jump to the next recording marker.", show=False, key_display="]"),
-        Command("search", "slash", "Search", "Search the terminal text across the recording.", key_display="/"),
-        Command("next_hit", "n", "Next hit", "Jump to the next search hit.", show=False),
-        Command("prev_hit", "N", "Prev hit", "Jump to the previous search hit.", show=False),
-        Command("toggle_idle", "i", "Idle limit", "Cap idle gaps while playing (asciinema's idle_time_limit).", show=False),
-        Command("toggle_prompt", "p", "Prompt", "Show or hide the current model call's prompt and completion."),
-        Command("toggle_secrets", "x", "Secrets", "Show or mask the secrets on the recorded screen.", show=False),
-        Command("pan(-8,0)", "shift+left", "Pan left", "A recording larger than its pane is cropped around the cursor: look further left.", show=False, key_display="shift+←"),
-        Command("pan(8,0)", "shift+right", "Pan right", "Look further right on a cropped recording.", show=False, key_display="shift+→"),
-        Command("pan(0,-4)", "shift+up", "Pan up", "Look further up on a cropped recording.", show=False, key_display="shift+↑"),
-        Command("pan(0,4)", "shift+down", "Pan down", "Look further down on a cropped recording.", show=False, key_display="shift+↓"),
-        Command("pan(0,0)", "c", "Follow cursor", "The cropped view follows the recording's cursor again.", show=False),
-        Command("switch_recording", "t", "Recording", "Switch to the run's next recording (a Terminal-Bench trial's agent.cast and tests.cast), at the same moment.", show=False),
-        Command("back", "escape", "Back", "Leave the replay."),
+        KeyCommand("prev_marker", "left_square_bracket", "Prev marker", "Jump to the previous recording marker.", show=False, key_display="["),
+        KeyCommand("next_marker", "right_square_bracket", "Next marker", "Jump to the next recording marker.", show=False, key_display="]"),
+        KeyCommand("search", "slash", "Search", "Search the terminal text across the recording.", key_display="/"),
+        KeyCommand("next_hit", "n", "Next hit", "Jump to the next search hit.", show=False),
+        KeyCommand("prev_hit", "N", "Prev hit", "Jump to the previous search hit.", show=False),
+        KeyCommand("toggle_idle", "i", "Idle limit", "Cap idle gaps while playing (asciinema's idle_time_limit).", show=False),
+        KeyCommand("toggle_prompt", "p", "Prompt", "Show or hide the current model call's prompt and completion."),
+        KeyCommand("toggle_secrets", "x", "Secrets", "Show or mask the secrets on the recorded screen.", show=False),
+        KeyCommand("pan(-8,0)", "shift+left", "Pan left", "A recording larger than its pane is cropped around the cursor: look further left.", show=False, key_display="shift+←"),
+        KeyCommand("pan(8,0)", "shift+right", "Pan right", "Look further right on a cropped recording.", show=False, key_display="shift+→"),
+        KeyCommand("pan(0,-4)", "shift+up", "Pan up", "Look further up on a cropped recording.", show=False, key_display="shift+↑"),
+        KeyCommand("pan(0,4)", "shift+down", "Pan down", "Look further down on a cropped recording.", show=False, key_display="shift+↓"),
+        KeyCommand("pan(0,0)", "c", "Follow cursor", "The cropped view follows the recording's cursor again.", show=False),
+        KeyCommand("switch_recording", "t", "Recording", "Switch to the run's next recording (a Terminal-Bench trial's agent.cast and tests.cast), at the same moment.", show=False),
+        KeyCommand("back", "escape", "Back", "Leave the replay."),
     ]  # fmt: skip
     BINDINGS = bindings(COMMAND_LIST)
 
