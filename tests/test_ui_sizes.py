@@ -41,23 +41,23 @@ async def test_compare_shows_every_differing_axis_whole(
         await SCREENS["compare"][1](pilot)
         text = "\n".join(app.screen.query_one(Summary).text())
         d = diff_runs(sample_store, AIDER, COPILOT)
-        for row in d["axes"]:
-            if row["key"] in TAILS or row["a"] == row["b"]:
+        for row in d.axes:
+            if row.key in TAILS or row.a == row.b:
                 continue
-            if isinstance(row["a"], dict) and isinstance(row["b"], dict):  # one row per key
-                pairs = [(k, row["a"].get(k), row["b"].get(k)) for k in {*row["a"], *row["b"]}]
+            if isinstance(row.a, dict) and isinstance(row.b, dict):  # one row per key
+                pairs = [(k, row.a.get(k), row.b.get(k)) for k in {*row.a, *row.b}]
             else:
-                pairs = [(row["key"], row["a"], row["b"])]
+                pairs = [(row.key, row.a, row.b)]
             for key, va, vb in pairs:
                 if va == vb or key == "source":
                     continue
                 a, b = diff_value(va), diff_value(vb)
                 assert any(f" {key} " in ln and a in ln and b in ln for ln in text.splitlines()), (
-                    row["key"],
+                    row.key,
                     key,
                 )
-        for key in d["identity_diff"]:
-            if key in d["a"] and key != "cell_id":
+        for key in d.identity_diff:
+            if key in d.a and key != "cell_id":
                 assert key in text
 
 

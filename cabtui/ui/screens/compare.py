@@ -20,7 +20,7 @@ widgets of their own; the clock keys, the search and its hits are
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
@@ -40,6 +40,7 @@ from cabtui.compare.link import (
     relinked,
     step_to,
 )
+from cabtui.compare.values import CellDiff, Diff, RunDiff
 from cabtui.replay.clock import Clock, fmt_ms
 from cabtui.replay.engine import Player
 from cabtui.replay.session import Session, load_session
@@ -87,7 +88,7 @@ class CompareScreen(PlaybackScreen):
     def __init__(self, store: Store, a: str, b: str) -> None:
         super().__init__()
         self.store, self.a, self.b = store, a, b
-        self.diff: dict[str, Any] | None = None
+        self.diff: Diff | None = None
         self.link: Link | None = None
         self.sessions: dict[str, Session | None] = {"a": None, "b": None}
         self.clock = Clock(end_ms=0.0)  # A's time axis
@@ -164,21 +165,21 @@ class CompareScreen(PlaybackScreen):
         for side in SIDES:
             self.terminals.show_message(side, "")
 
-    def _diff_loaded(self, d: dict[str, Any]) -> None:
+    def _diff_loaded(self, d: Diff) -> None:
         if self._closed:
             return
         self.diff = d
         self.query_one(CompareSummary).show(d)
-        if d["kind"] == "cells":
+        if isinstance(d, CellDiff):
             for wid in ("#cmp-spans", "#cmp-terms"):
                 self.query_one(wid).display = False
             self._status()
             return
         self.query_one("#cmp-diffs-body", Static).update(diffs(d))
-        self.link = Link(d["spans"]["pairs"])
-        self.query_one(AlignedSpans).set_pairs(d["spans"]["pairs"], d["spans"]["parted_at"])
+        self.link = Link(d.spans.pairs)
+        self.query_one(AlignedSpans).set_pairs(d.spans.pairs, d.spans.parted_at)
         self._rebuild_clock()
-        self.row = 0 if d["spans"]["pairs"] else None
+        self.row = 0 if d.spans.pairs else None
         self._sync()
         self.load_sides()
 
@@ -262,11 +263,11 @@ class CompareScreen(PlaybackScreen):
         d = self.diff
         if d is None:
             return
-        if d["kind"] == "cells":
+        if isinstance(d, CellDiff):
             self.query_one("#cmp-status", Static).update(Text("two cells: per-axis means"))
             return
         c = self.clock
-        n = len(d["spans"]["pairs"])
+        n = len(d.spans.pairs)
         parts = [
             "▶ playing" if c.playing else "⏸ paused",
             f"A {fmt_ms(c.position)}",
@@ -303,7 +304,7 @@ class CompareScreen(PlaybackScreen):
         self._goto_row((self.row or 0) - 1)
 
     def action_parted(self) -> None:
-        k = self.diff["spans"]["parted_at"] if self.diff and "spans" in self.diff else None
+        k = self.diff.spans.parted_at if isinstance(self.diff, RunDiff) else None
         if k is None:
             self.notify("The two traces never part.", timeout=2)
         else:
@@ -319,7 +320,7 @@ class CompareScreen(PlaybackScreen):
             self._goto_row(self.row)
 
     def action_toggle_diffs(self) -> None:
-        if self.diff is None or self.diff["kind"] == "cells":
+        if not isinstance(self.diff, RunDiff):
             return
         self.toggle_class("-diffs")
 
