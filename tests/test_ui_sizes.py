@@ -12,6 +12,7 @@ import pytest
 
 from cabtui.compare.diff import TAILS, diff_runs
 from cabtui.store.store import Store
+from cabtui.ui.screens.detail_sections import identity_rows
 from cabtui.ui.widgets.axes_diff import diff_value
 from tests.screens_at_size import AIDER, COPILOT, SCREENS, make_app, screen_lines
 
@@ -84,7 +85,7 @@ async def test_detail_identity_values_whole(sample_store: Store, size: tuple[int
         assert "…" not in text, f"a value cut at {size}:\n{text}"
         assert max(len(line.rstrip()) for line in text.splitlines()) <= width
         joined = "".join(text.split())  # a folded value reads whole once the folds are joined
-        for key, value, _ in screen.identity_rows(screen.data.run):
+        for key, value, _ in identity_rows(screen.data.run, screen.reveal):
             shown = value.plain if isinstance(value, Text) else value_text(value).plain
             assert key.replace(" ", "") in joined, key
             assert "".join(shown.split()) in joined, (key, shown, text)

@@ -4,8 +4,9 @@ home, end), the frame timer, the coalescing :class:`PlaybackScreen.Moved`, the s
 
 A screen built on it provides :meth:`~PlaybackScreen.playing_clock` (None while nothing is
 loaded), :meth:`~PlaybackScreen._sync` (show the clock's position), ``_status()``,
-``_pick(i)`` (the span or row a key chose), and for the search :meth:`~PlaybackScreen.searchable`,
-``_clear_hits()``, ``_place_hits(raw)`` and ``hit_times()``.
+``_pick(i)`` (the span or row a key chose), ``_marker(forward)`` and ``_toggle_reveal()``, and
+for the search :meth:`~PlaybackScreen.searchable`, ``_clear_hits()``, ``_place_hits(raw)``,
+``hit_times()`` and ``hit_label(i)``.
 """
 
 from __future__ import annotations
@@ -97,6 +98,17 @@ class PlaybackScreen(CabScreen[None]):
         """The clock position of each placed hit, in order."""
         raise NotImplementedError
 
+    def hit_label(self, i: int) -> str:
+        """What the status line says after hit ``i`` (whose recording it is in)."""
+        return ""
+
+    def _marker(self, forward: bool) -> None:
+        """Jump to the next (or previous) recording marker."""
+
+    def _toggle_reveal(self) -> bool:
+        """Show (or mask again) the secrets on the recorded screens; whether they are shown."""
+        raise NotImplementedError
+
     # -- the clock -----------------------------------------------------------------------------
 
     def start_timer(self) -> None:
@@ -173,6 +185,16 @@ class PlaybackScreen(CabScreen[None]):
     def action_slower(self) -> None:
         self._speed("slower")
 
+    def action_next_marker(self) -> None:
+        self._marker(True)
+
+    def action_prev_marker(self) -> None:
+        self._marker(False)
+
+    def action_toggle_secrets(self) -> None:
+        shown = self._toggle_reveal()
+        self.notify("Secrets shown." if shown else "Secrets masked.", timeout=2)
+
     def action_back(self) -> None:
         """Close the search prompt when it is open, else leave the screen (the app when it is
         the first one)."""
@@ -184,6 +206,16 @@ class PlaybackScreen(CabScreen[None]):
             self.app.pop_screen()
 
     # -- search --------------------------------------------------------------------------------
+
+    def search_status(self) -> str | None:
+        """What the status line says of the search (None: nothing searched)."""
+        if self.searching:
+            return f"searching {self.needle!r}…"
+        if not self.needle:
+            return None
+        if self.hit is None:
+            return f"no hits for {self.needle!r}"
+        return f"hit {self.hit + 1} of {len(self.hit_times())}{self.hit_label(self.hit)}"
 
     def action_search(self) -> None:
         if self.search_ready():
