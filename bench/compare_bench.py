@@ -108,7 +108,7 @@ def main() -> None:
     ):
         ms, d = timed(lambda x=x, y=y: diff_runs(store, x, y))
         print(
-            f"diff_runs, {label:<22}             {ms:7.1f} ms   {len(d['axes'])} axes, {len(d['spans']['pairs'])} span pairs"
+            f"diff_runs, {label:<22}             {ms:7.1f} ms   {len(d.axes)} axes, {len(d.spans.pairs)} span pairs"
         )
     cells = [
         r[0]

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from cabtui.cli import app
 from cabtui.compare.diff import UnknownRun, diff_cells, diff_runs
+from cabtui.compare.values import RunDiff
 from cabtui.scoring import wilson
 from cabtui.store.store import Store
 from cabtui.sweep.synth import synth_sweep
@@ -30,30 +31,30 @@ def records(sweep: Path = EXPANSION) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def pair(expansion_store: Store) -> tuple[str, str, dict[str, Any]]:
+def pair(expansion_store: Store) -> tuple[str, str, RunDiff]:
     recs = records()
     a, b = recs["copilot"]["cell_id"], recs["aider"]["cell_id"]
     return a, b, diff_runs(expansion_store, a, b)
 
 
-def test_axes_pass_delta_and_better(pair: tuple[str, str, dict[str, Any]]) -> None:
+def test_axes_pass_delta_and_better(pair: tuple[str, str, RunDiff]) -> None:
     recs = records()
     _, _, d = pair
-    row = next(r for r in d["axes"] if (r["axis"], r["key"]) == ("pass_rate", "pass"))
-    assert row["a"] == recs["copilot"]["scores"]["pass_rate"]["pass"] == 0
-    assert row["b"] == recs["aider"]["scores"]["pass_rate"]["pass"] == 1
-    assert row["delta"] == -1 and row["better"] == "b"
-    wall = next(r for r in d["axes"] if r["key"] == "wall_clock_ms")
-    assert wall["better"] == "a"  # copilot was faster
-    assert d["a"]["tui"] == "copilot" and d["b"]["tui"] == "aider"
-    assert "tui" in d["identity_diff"] and "task_id" not in d["identity_diff"]
+    row = next(r for r in d.axes if (r.axis, r.key) == ("pass_rate", "pass"))
+    assert row.a == recs["copilot"]["scores"]["pass_rate"]["pass"] == 0
+    assert row.b == recs["aider"]["scores"]["pass_rate"]["pass"] == 1
+    assert row.delta == -1 and row.better == "b"
+    wall = next(r for r in d.axes if r.key == "wall_clock_ms")
+    assert wall.better == "a"  # copilot was faster
+    assert d.a["tui"] == "copilot" and d.b["tui"] == "aider"
+    assert "tui" in d.identity_diff and "task_id" not in d.identity_diff
 
 
 def test_axes_one_row_per_scorer_key(
-    expansion_store: Store, pair: tuple[str, str, dict[str, Any]]
+    expansion_store: Store, pair: tuple[str, str, RunDiff]
 ) -> None:
     a, b, d = pair
-    keys = [(r["axis"], r["key"]) for r in d["axes"]]
+    keys = [(r.axis, r.key) for r in d.axes]
     assert len(keys) == len(set(keys))
     recorded = {
         (ax, k)
@@ -67,39 +68,40 @@ def test_axes_one_row_per_scorer_key(
     }
 
 
-def test_file_sets_from_the_records(pair: tuple[str, str, dict[str, Any]]) -> None:
+def test_file_sets_from_the_records(pair: tuple[str, str, RunDiff]) -> None:
     recs = records()
     _, _, d = pair
     for name in FILES:
         sa = set(recs["copilot"]["scores"]["blast_radius"][name])
         sb = set(recs["aider"]["scores"]["blast_radius"][name])
-        got = d["files"][name]
-        assert set(got["only_a"]) == sa - sb
-        assert set(got["only_b"]) == sb - sa
-        assert set(got["both"]) == sa & sb
-    assert "src/lib.rs" in d["files"]["modified"]["only_b"]
+        got = d.files[name]
+        assert set(got.only_a) == sa - sb
+        assert set(got.only_b) == sb - sa
+        assert set(got.both) == sa & sb
+    assert "src/lib.rs" in d.files["modified"].only_b
 
 
-def test_tails_and_spans(pair: tuple[str, str, dict[str, Any]]) -> None:
+def test_tails_and_spans(pair: tuple[str, str, RunDiff]) -> None:
     _, _, d = pair
-    lines = d["tails"]["stdout_tail"]
+    lines = d.tails["stdout_tail"]
     assert lines and lines[0].startswith("---")
     assert any(line.startswith("-") and "FAILED" in line for line in lines)
-    assert not any("\x1b" in line for ls in d["tails"].values() for line in ls)
-    sp = d["spans"]
-    assert sp["counts"]["only_b"] == 1 and sp["counts"]["only_a"] == 0
-    assert sp["parted"]["b"]["name"] == "aider:git-init-marker"
-    assert len(sp["pairs"]) == sp["counts"]["match"] + sp["counts"]["partial"] + 1
-    json.dumps(d)  # JSON-ready as it is
+    assert not any("\x1b" in line for ls in d.tails.values() for line in ls)
+    sp = d.spans
+    assert sp.counts["only_b"] == 1 and sp.counts["only_a"] == 0
+    assert sp.parted is not None and sp.parted.b is not None
+    assert sp.parted.b.name == "aider:git-init-marker"
+    assert len(sp.pairs) == sp.counts["match"] + sp.counts["partial"] + 1
+    json.dumps(d.to_json())  # JSON-ready
 
 
-def test_composite_parts(pair: tuple[str, str, dict[str, Any]]) -> None:
+def test_composite_parts(pair: tuple[str, str, RunDiff]) -> None:
     _, _, d = pair
-    rows = {r["component"]: r for r in d["composite"]}
-    assert rows["pass_rate"]["a"] == 0 and abs(rows["pass_rate"]["b"] - 0.4) < 1e-12
+    rows = {r.component: r for r in d.composite}
+    assert rows["pass_rate"].a == 0 and abs(rows["pass_rate"].b - 0.4) < 1e-12
     for side, tui in (("a", "copilot"), ("b", "aider")):
         recorded = records()[tui]["scores"]["composite"]["composite"]
-        assert abs(rows["composite"][side] - recorded) < 0.0005
+        assert abs(getattr(rows["composite"], side) - recorded) < 0.0005
 
 
 def test_unknown_run(expansion_store: Store) -> None:
@@ -127,19 +129,20 @@ def test_diff_cells_reruns(tmp_path: Path) -> None:
         .execute("SELECT composite FROM runs WHERE cell = ?", [cells[0]])
         .fetchall()
     ]
-    row = next(r for r in d["axes"] if r["key"] == "pass")
-    assert row["a"]["n"] == len(passes) == 3
-    assert (row["a"]["lo"], row["a"]["hi"]) == pytest.approx(wilson(sum(passes), len(passes)))
-    comp = next(r for r in d["axes"] if r["key"] == "composite")
-    assert comp["a"]["mean"] == pytest.approx(statistics.fmean(comps))
-    assert comp["a"]["lo"] <= comp["a"]["mean"] <= comp["a"]["hi"]
-    assert len(d["a"]["runs"]) == 3
+    row = next(r for r in d.axes if r.key == "pass")
+    assert row.a.n == len(passes) == 3
+    assert (row.a.lo, row.a.hi) == pytest.approx(wilson(sum(passes), len(passes)))
+    comp = next(r for r in d.axes if r.key == "composite")
+    assert comp.a.mean == pytest.approx(statistics.fmean(comps))
+    assert comp.a.lo is not None and comp.a.hi is not None and comp.a.mean is not None
+    assert comp.a.lo <= comp.a.mean <= comp.a.hi
+    assert len(d.runs_a) == 3
 
 
 runner = CliRunner()
 
 
-def test_cli_json(pair: tuple[str, str, dict[str, Any]], expansion_store: Store) -> None:
+def test_cli_json(pair: tuple[str, str, RunDiff], expansion_store: Store) -> None:
     a, b, _ = pair
     res = runner.invoke(app, ["diff", str(EXPANSION), "/copilot/", "/aider/", "--format", "json"])
     assert res.exit_code == 0, res.output

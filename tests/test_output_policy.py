@@ -20,6 +20,7 @@ import pytest
 from rich.console import Console
 from textual.widgets import Static
 
+from cabtui.compare.values import RunDiff
 from cabtui.store.store import Store
 from cabtui.text import dumps, finite, rich_text, safe, shown
 from cabtui.ui.app import CabApp
@@ -305,9 +306,10 @@ async def test_compare_screen_masks_tails_and_span_names(sweep: tuple[Path, str,
         assert isinstance(screen, CompareScreen)
         d = screen.diff
         assert d is not None
+        assert isinstance(d, RunDiff)
         text = plain_text(diffs(d), width=200)
         assert "GH_PAT=" in text and TOKEN not in text
-        names = json.dumps(d["spans"]["pairs"])
+        names = json.dumps(d.spans.to_json()["pairs"])
         assert "password=" in names and SPAN_SECRET not in names
         border = app.screen.query_one("#cmp-col-a").border_title
         assert border is not None and "[link=https:evil]" in str(border)  # shown, not read

@@ -20,7 +20,8 @@ from cabtui.store.query import Query
 from cabtui.store.store import Store
 from cabtui.sweep.synth import synth_sweep
 from cabtui.ui.app import CabApp
-from cabtui.ui.screens.browser import WINDOW, BrowserScreen, Kind
+from cabtui.ui.screens.browser import BrowserScreen
+from cabtui.ui.screens.browser_pages import WINDOW, Kind
 from cabtui.ui.widgets.columns import RUN_GRID, clip, format_rows
 from cabtui.ui.widgets.filter_bar import FilterBar
 from cabtui.ui.widgets.grid import Grid, Page

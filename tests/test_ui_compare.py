@@ -11,6 +11,7 @@ from textual.screen import Screen
 
 from cabtui.compare.diff import diff_runs
 from cabtui.compare.link import CLOCK, SPAN, Link
+from cabtui.compare.values import AlignedPair, CellDiff, RunDiff, SpanSide
 from cabtui.replay.engine import Player
 from cabtui.store.store import Store
 from cabtui.sweep.cast_reader import read_cast
@@ -66,7 +67,7 @@ async def test_marking_two_runs_in_the_browser_opens_them(sample_store: Store) -
         screen = app.screen
         assert isinstance(screen, CompareScreen)
         assert (screen.a, screen.b) == (rows[0], rows[1])
-        assert screen.diff is not None and screen.diff["a"]["cell_id"] == rows[0]
+        assert screen.diff is not None and screen.diff.a["cell_id"] == rows[0]
         await pilot.press("escape")
         await settle(pilot, lambda: isinstance(app.screen, BrowserScreen))
 
@@ -84,10 +85,11 @@ async def test_right_moves_both_rows_and_terminals_in_span_mode(sample_store: St
         await pilot.pause()
         assert screen.row == 9 and spans.cursor == 9
         pair = link.pairs[9]
-        assert screen.clock.position == pair["a"]["start_ms"]
+        assert pair.a is not None and pair.b is not None and pair.a.start_ms is not None
+        assert screen.clock.position == pair.a.start_ms
         # B follows along the alignment, not the same clock
-        assert screen.time_b == pytest.approx(link.lock.a_to_b(pair["a"]["start_ms"]))
-        assert screen.time_b == pytest.approx(pair["b"]["start_ms"])
+        assert screen.time_b == pytest.approx(link.lock.a_to_b(pair.a.start_ms))
+        assert screen.time_b == pytest.approx(pair.b.start_ms)
         assert screen.time_b != screen.clock.position
         sb = screen.sessions["b"]
         assert sb is not None and sb.clock.position == pytest.approx(screen.time_b)
@@ -111,7 +113,8 @@ async def test_clock_mode_keeps_one_time_and_steps_move_the_row(sample_store: St
         for _ in range(9):
             await pilot.press("right")
         await pilot.pause()
-        assert screen.time_b == screen.clock.position == screen.link.pairs[9]["a"]["start_ms"]
+        a9 = screen.link.pairs[9].a
+        assert a9 is not None and screen.time_b == screen.clock.position == a9.start_ms
         assert screen.query_one("#cmp-term-b", TerminalView).text() == shown(
             screen, "b", screen.clock.position
         )
@@ -133,9 +136,9 @@ async def test_d_jumps_to_where_the_traces_part(sample_store: Store) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: compared(app))
         screen = app.screen
-        assert isinstance(screen, CompareScreen) and screen.diff is not None
-        parted = screen.diff["spans"]["parted_at"]
-        assert parted is not None and screen.diff["spans"]["pairs"][parted]["status"] == "only_a"
+        assert isinstance(screen, CompareScreen) and isinstance(screen.diff, RunDiff)
+        parted = screen.diff.spans.parted_at
+        assert parted is not None and screen.diff.spans.pairs[parted].status == "only_a"
         await pilot.press("d")
         await pilot.pause()
         assert screen.row == parted and screen.query_one(AlignedSpans).cursor == parted
@@ -155,8 +158,8 @@ async def test_diffs_section_shows_a_file_only_in_a(sample_store: Store) -> None
         assert screen.query_one("#cmp-diffs").display
         assert not screen.query_one("#cmp-terms").display
         text = plain(screen.query_one("#cmp-diffs-body").content)  # type: ignore[attr-defined]  # the screen under test is reached through App.screen, typed as the base Screen
-        only_a = diff_runs(sample_store, AIDER, COPILOT)["files"]["modified"]["only_a"]
-        assert only_a == ["src/lib.rs"]
+        only_a = diff_runs(sample_store, AIDER, COPILOT).files["modified"].only_a
+        assert only_a == ("src/lib.rs",)
         row = next(line for line in text.splitlines() if line.strip().startswith("modified"))
         assert "src/lib.rs" in row
         assert "-test tests::gives_up_after_max_attempts ... ok" in text
@@ -217,20 +220,20 @@ async def test_two_cells_show_means_with_intervals(sample_store: Store) -> None:
         await settle(pilot, lambda: getattr(app.screen, "diff", None) is not None)
         screen = app.screen
         assert isinstance(screen, CompareScreen) and screen.diff is not None
-        assert screen.diff["kind"] == "cells"
+        assert isinstance(screen.diff, CellDiff)
         assert not screen.query_one("#cmp-spans").display
         assert "n=2" in "\n".join(screen.query_one(Summary).text())
 
 
 def test_link_maps_b_only_rows_and_toggles() -> None:
+    def span(index: int, start_ms: float, duration_ms: float) -> SpanSide:
+        return SpanSide(index, "step", f"s{index}", start_ms, duration_ms, False)
+
     pairs = [
-        {"status": "match", "score": 2.0, "a": {"index": 0, "start_ms": 0.0, "duration_ms": 10.0},
-         "b": {"index": 0, "start_ms": 0.0, "duration_ms": 20.0}},
-        {"status": "only_b", "score": -1.0, "a": None,
-         "b": {"index": 1, "start_ms": 10.0, "duration_ms": 5.0}},
-        {"status": "match", "score": 2.0, "a": {"index": 1, "start_ms": 10.0, "duration_ms": 5.0},
-         "b": {"index": 2, "start_ms": 20.0, "duration_ms": 5.0}},
-    ]  # fmt: skip
+        AlignedPair("match", 2.0, span(0, 0.0, 10.0), span(0, 0.0, 20.0)),
+        AlignedPair("only_b", -1.0, None, span(1, 10.0, 5.0)),
+        AlignedPair("match", 2.0, span(1, 10.0, 5.0), span(2, 20.0, 5.0)),
+    ]
     link = Link(pairs)
     assert link.b_time(10.0) == 20.0
     assert link.times == [0.0, 5.0, 10.0]  # B's 10 ms is A's 5 ms along the alignment

@@ -10,6 +10,7 @@ import pytest
 
 from cabtui.compare.diff import TAILS
 from cabtui.compare.link import CLOCK
+from cabtui.compare.values import AxisRow, CellAxisRow
 from cabtui.store.store import Store
 from cabtui.sweep.asciicast import format_cast
 from cabtui.sweep.synth import synth_sweep
@@ -53,13 +54,13 @@ async def test_summary_scrolls_to_every_axis_key(sample_store: Store) -> None:
         await settle(pilot, lambda: compared(app))
         screen = app.screen
         assert isinstance(screen, CompareScreen) and screen.diff is not None
-        rows = [r for r in screen.diff["axes"] if r["key"] not in TAILS]
+        rows = [r for r in screen.diff.axes if r.key not in TAILS]
         assert len(rows) > 30  # far more than the strip's 14 lines
 
-        def on_screen(row: dict[str, object], lines: list[str]) -> bool:
-            if isinstance(row["a"], dict) and isinstance(row["b"], dict):  # a row per key
-                pairs = [(k, row["a"].get(k), row["b"].get(k)) for k in {*row["a"], *row["b"]}]
-                return any(f" {row['key']}" in ln for ln in lines) and all(
+        def on_screen(row: AxisRow | CellAxisRow, lines: list[str]) -> bool:
+            if isinstance(row.a, dict) and isinstance(row.b, dict):  # a row per key
+                pairs = [(k, row.a.get(k), row.b.get(k)) for k in {*row.a, *row.b}]
+                return any(f" {row.key}" in ln for ln in lines) and all(
                     any(
                         f" {k} " in ln and diff_value(va)[:5] in ln and diff_value(vb)[:5] in ln
                         for ln in lines
@@ -67,10 +68,10 @@ async def test_summary_scrolls_to_every_axis_key(sample_store: Store) -> None:
                     for k, va, vb in pairs
                     if k != "source"
                 )
-            delta = f"{row['delta']:+.4g}" if row.get("delta") is not None else ""
-            a, b = diff_value(row["a"])[:5], diff_value(row["b"])[:5]
+            delta = f"{row.delta:+.4g}" if row.delta is not None else ""
+            a, b = diff_value(row.a)[:5], diff_value(row.b)[:5]
             return any(
-                f" {row['key']} " in ln and a in ln and b in ln and delta in ln for ln in lines
+                f" {row.key} " in ln and a in ln and b in ln and delta in ln for ln in lines
             )  # each axis is a heading over its keys
 
         seen = region_text(app, "#cmp-summary")
@@ -82,7 +83,7 @@ async def test_summary_scrolls_to_every_axis_key(sample_store: Store) -> None:
             await pilot.press("down")
             await pilot.pause()
             seen += region_text(app, "#cmp-summary")
-        missing = [r["key"] for r in rows if not on_screen(r, seen)]
+        missing = [r.key for r in rows if not on_screen(r, seen)]
         assert not missing
         # `s`: the summary takes the screen, then hides, then is the strip again
         await pilot.press("s")

@@ -12,6 +12,7 @@ import pytest
 
 from cabtui.compare.diff import TAILS, diff_runs
 from cabtui.store.store import Store
+from cabtui.ui.screens.detail_sections import identity_rows
 from cabtui.ui.widgets.axes_diff import diff_value
 from tests.screens_at_size import AIDER, COPILOT, SCREENS, make_app, screen_lines
 
@@ -41,23 +42,23 @@ async def test_compare_shows_every_differing_axis_whole(
         await SCREENS["compare"][1](pilot)
         text = "\n".join(app.screen.query_one(Summary).text())
         d = diff_runs(sample_store, AIDER, COPILOT)
-        for row in d["axes"]:
-            if row["key"] in TAILS or row["a"] == row["b"]:
+        for row in d.axes:
+            if row.key in TAILS or row.a == row.b:
                 continue
-            if isinstance(row["a"], dict) and isinstance(row["b"], dict):  # one row per key
-                pairs = [(k, row["a"].get(k), row["b"].get(k)) for k in {*row["a"], *row["b"]}]
+            if isinstance(row.a, dict) and isinstance(row.b, dict):  # one row per key
+                pairs = [(k, row.a.get(k), row.b.get(k)) for k in {*row.a, *row.b}]
             else:
-                pairs = [(row["key"], row["a"], row["b"])]
+                pairs = [(row.key, row.a, row.b)]
             for key, va, vb in pairs:
                 if va == vb or key == "source":
                     continue
                 a, b = diff_value(va), diff_value(vb)
                 assert any(f" {key} " in ln and a in ln and b in ln for ln in text.splitlines()), (
-                    row["key"],
+                    row.key,
                     key,
                 )
-        for key in d["identity_diff"]:
-            if key in d["a"] and key != "cell_id":
+        for key in d.identity_diff:
+            if key in d.a and key != "cell_id":
                 assert key in text
 
 
@@ -84,7 +85,7 @@ async def test_detail_identity_values_whole(sample_store: Store, size: tuple[int
         assert "…" not in text, f"a value cut at {size}:\n{text}"
         assert max(len(line.rstrip()) for line in text.splitlines()) <= width
         joined = "".join(text.split())  # a folded value reads whole once the folds are joined
-        for key, value, _ in screen.identity_rows(screen.data.run):
+        for key, value, _ in identity_rows(screen.data.run, screen.reveal):
             shown = value.plain if isinstance(value, Text) else value_text(value).plain
             assert key.replace(" ", "") in joined, key
             assert "".join(shown.split()) in joined, (key, shown, text)

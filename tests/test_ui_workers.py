@@ -86,7 +86,7 @@ async def test_a_failing_pivot_says_why_in_its_title(
 async def test_a_failing_replay_load_is_shown_on_the_replay(
     sample_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("cabtui.ui.screens.replay.load_session", broken)
+    monkeypatch.setattr("cabtui.ui.screens.replay_session.load_session", broken)
     app = CabApp(lambda p: sample_store, start=lambda s: ReplayScreen(s, "anything"))
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot, lambda: isinstance(app.screen, ReplayScreen))

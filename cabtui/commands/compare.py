@@ -17,6 +17,18 @@ from rich.text import Text
 
 from cabtui.commands.common import err, error, open_store, stdout_console
 from cabtui.compare.diff import cell_runs, diff_cells, diff_runs, masked
+from cabtui.compare.values import (
+    AxisRow,
+    CallTotals,
+    CellDiff,
+    CompositeRow,
+    Diff,
+    Estimate,
+    FileSetDiff,
+    RunDiff,
+    SpanAlignment,
+    SpanSide,
+)
 from cabtui.store.store import Store
 from cabtui.text import dumps, safe, shown
 
@@ -82,29 +94,27 @@ def _header(a: str, b: str) -> None:
     out.print(Text.assemble(("B ", "bold"), safe(b)))
 
 
-def _identity(d: dict[str, Any], fields: list[str]) -> None:
+def _identity(d: Diff, fields: list[str]) -> None:
     t = Table("field", "A", "B", title="identity", title_justify="left")
     for k in fields:
-        differs = k in d["identity_diff"]
-        t.add_row(
-            Text(k, style="bold yellow" if differs else ""), _t(d["a"].get(k)), _t(d["b"].get(k))
-        )
+        differs = k in d.identity_diff
+        t.add_row(Text(k, style="bold yellow" if differs else ""), _t(d.a.get(k)), _t(d.b.get(k)))
     out.print(t)
 
 
-def _axes_table(rows: list[dict[str, Any]]) -> None:
+def _axes_table(rows: tuple[AxisRow, ...]) -> None:
     t = Table("axis", "key", "A", "B", "Δ a−b", title="axes", title_justify="left")
     for r in rows:
-        sa, sb = _sides(r["better"])
-        if r["key"] in ("stdout_tail", "stderr_tail"):
+        sa, sb = _sides(r.better)
+        if r.key in ("stdout_tail", "stderr_tail"):
             a = b = Text("(see the tail diff)", style="dim")
         else:
-            a, b = _t(r["a"], sa), _t(r["b"], sb)
-        t.add_row(Text(safe(r["axis"])), Text(safe(r["key"])), a, b, _t(r["delta"]))
+            a, b = _t(r.a, sa), _t(r.b, sb)
+        t.add_row(Text(safe(r.axis)), Text(safe(r.key)), a, b, _t(r.delta))
     out.print(t)
 
 
-def _composite(rows: list[dict[str, Any]]) -> None:
+def _composite(rows: tuple[CompositeRow, ...]) -> None:
     t = Table(
         "component",
         "input A",
@@ -116,65 +126,60 @@ def _composite(rows: list[dict[str, Any]]) -> None:
         title_justify="left",
     )
     for r in rows:
-        sa, sb = _sides(r["better"])
+        sa, sb = _sides(r.better)
         t.add_row(
-            Text(safe(str(r["component"]))),
-            _t(r["input_a"]),
-            _t(r["input_b"]),
-            _t(r["a"], sa),
-            _t(r["b"], sb),
-            _t(r["delta"]),
+            Text(safe(str(r.component))),
+            _t(r.input_a),
+            _t(r.input_b),
+            _t(r.a, sa),
+            _t(r.b, sb),
+            _t(r.delta),
         )
     out.print(t)
 
 
-def _span_cell(s: dict[str, Any] | None) -> Text:
+def _span_cell(s: SpanSide | None) -> Text:
     if s is None:
         return Text("—", style="dim")
-    start = "?" if s["start_ms"] is None else f"{s['start_ms']:.0f}"
+    start = "?" if s.start_ms is None else f"{s.start_ms:.0f}"
     return Text.assemble(
-        (safe(str(s["kind"])), "bold"), " ", safe(str(s["name"]))[:50], (f" @{start} ms", "dim")
+        (safe(str(s.kind)), "bold"), " ", safe(str(s.name))[:50], (f" @{start} ms", "dim")
     )
 
 
-def _spans(sp: dict[str, Any]) -> None:
-    c = sp["counts"]
+def _spans(sp: SpanAlignment) -> None:
+    c = sp.counts
     out.print(
         Text(
-            f"spans: A {sp['n_a']}, B {sp['n_b']}: {c['match']} matched, {c['partial']} partial, "
+            f"spans: A {sp.n_a}, B {sp.n_b}: {c['match']} matched, {c['partial']} partial, "
             f"{c['only_a']} only in A, {c['only_b']} only in B",
             style="bold",
         )
     )
-    k = sp["parted_at"]
+    k = sp.parted_at
     if k is None:
         out.print(Text("the traces never part: every span matches"))
         return
     out.print(Text(f"the traces part at pair {k}:"))
     t = Table("#", "", "A", "B")
     styles = {"match": "", "partial": "yellow", "only_a": "red", "only_b": "red"}
-    for i in range(max(0, k - 2), min(len(sp["pairs"]), k - 2 + WINDOW)):
-        p = sp["pairs"][i]
-        t.add_row(
-            str(i),
-            Text(p["status"], style=styles[p["status"]]),
-            _span_cell(p["a"]),
-            _span_cell(p["b"]),
-        )
+    for i in range(max(0, k - 2), min(len(sp.pairs), k - 2 + WINDOW)):
+        p = sp.pairs[i]
+        t.add_row(str(i), Text(p.status, style=styles[p.status]), _span_cell(p.a), _span_cell(p.b))
     out.print(t)
 
 
-def _files(files: dict[str, Any]) -> None:
+def _files(files: dict[str, FileSetDiff]) -> None:
     t = Table("files", "only A", "only B", "both", title="blast radius files", title_justify="left")
     for name, f in files.items():
         t.add_row(
             Text(safe(name)),
-            *(Text("\n".join(safe(x) for x in f[s]) or "—") for s in ("only_a", "only_b", "both")),
+            *(Text("\n".join(safe(x) for x in s) or "—") for s in (f.only_a, f.only_b, f.both)),
         )
     out.print(t)
 
 
-def _tails(tails: dict[str, list[str]]) -> None:
+def _tails(tails: dict[str, tuple[str, ...]]) -> None:
     for name, lines in tails.items():
         if not lines:
             out.print(Text(f"{name}: same", style="dim"))
@@ -193,30 +198,27 @@ def _tails(tails: dict[str, list[str]]) -> None:
             out.print(Text(safe(line), style=style))
 
 
-def _calls(mc: dict[str, Any]) -> None:
+def _calls(a: CallTotals, b: CallTotals) -> None:
     t = Table("model calls", "A", "B", title_justify="left")
     for k in ("n", "prompt_tokens", "completion_tokens", "latency_ms"):
-        t.add_row(k, _t(mc["a"][k]), _t(mc["b"][k]))
+        t.add_row(k, _t(getattr(a, k)), _t(getattr(b, k)))
     out.print(t)
 
 
-def print_runs(d: dict[str, Any]) -> None:
-    _header(d["a"]["cell_id"], d["b"]["cell_id"])
-    _identity(d, list(d["a"]))
-    _axes_table(d["axes"])
-    _composite(d["composite"])
-    _spans(d["spans"])
-    _files(d["files"])
-    _tails(d["tails"])
-    _calls(d["model_calls"])
+def print_runs(d: RunDiff) -> None:
+    _header(d.a["cell_id"], d.b["cell_id"])
+    _identity(d, list(d.a))
+    _axes_table(d.axes)
+    _composite(d.composite)
+    _spans(d.spans)
+    _files(d.files)
+    _tails(d.tails)
+    _calls(d.calls_a, d.calls_b)
 
 
-def print_cells(d: dict[str, Any]) -> None:
-    _header(
-        d["a"]["cell"] + f"  ({len(d['a']['runs'])} runs)",
-        d["b"]["cell"] + f"  ({len(d['b']['runs'])} runs)",
-    )
-    _identity(d, [k for k in d["a"] if k not in ("cell", "runs")])
+def print_cells(d: CellDiff) -> None:
+    _header(d.cell_a + f"  ({len(d.runs_a)} runs)", d.cell_b + f"  ({len(d.runs_b)} runs)")
+    _identity(d, list(d.a))
     t = Table(
         "axis",
         "key",
@@ -229,19 +231,19 @@ def print_cells(d: dict[str, Any]) -> None:
         title_justify="left",
     )
 
-    def ci(s: dict[str, Any], style: str) -> Text:
-        return Text.assemble(_t(s["mean"], style), " [", _t(s["lo"]), ", ", _t(s["hi"]), "]")
+    def ci(s: Estimate, style: str) -> Text:
+        return Text.assemble(_t(s.mean, style), " [", _t(s.lo), ", ", _t(s.hi), "]")
 
-    for r in d["axes"]:
-        sa, sb = _sides(r["better"])
+    for r in d.axes:
+        sa, sb = _sides(r.better)
         t.add_row(
-            Text(safe(str(r["axis"]))),
-            Text(safe(str(r["key"]))),
-            ci(r["a"], sa),
-            str(r["a"]["n"]),
-            ci(r["b"], sb),
-            str(r["b"]["n"]),
-            _t(r["delta"]),
+            Text(safe(str(r.axis))),
+            Text(safe(str(r.key))),
+            ci(r.a, sa),
+            str(r.a.n),
+            ci(r.b, sb),
+            str(r.b.n),
+            _t(r.delta),
         )
     out.print(t)
 
@@ -261,12 +263,12 @@ def diff(
         and len(cell_runs(store, a)) > 1
         and len(cell_runs(store, b)) > 1
     )
-    d = diff_cells(store, a, b) if as_cells else diff_runs(store, a, b)
+    d: Diff = diff_cells(store, a, b) if as_cells else diff_runs(store, a, b)
     if not reveal:
         d = masked(d)
     if fmt == "json":
-        typer.echo(dumps(d, indent=2))
-    elif as_cells:
+        typer.echo(dumps(d.to_json(), indent=2))
+    elif isinstance(d, CellDiff):
         print_cells(d)
     else:
         print_runs(d)

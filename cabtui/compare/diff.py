@@ -1,8 +1,8 @@
 """Two runs (or two cells) side by side: every scorer key, the composite's parts, the span
 alignment, the blast-radius file sets, the test-output tails and the model calls. No Textual.
 
-:func:`diff_runs` and :func:`diff_cells` return plain JSON-ready dicts: the CLI prints them,
-the compare screen shows them. ``delta`` is always ``a - b``; ``better`` names the side that is
+:func:`diff_runs` and :func:`diff_cells` return typed values (:mod:`cabtui.compare.values`):
+the compare screen shows them, the CLI prints them or writes their ``to_json()``. ``delta`` is always ``a - b``; ``better`` names the side that is
 better by the key's direction, or is None when the key has no direction or they tie.
 """
 
@@ -10,11 +10,26 @@ from __future__ import annotations
 
 import difflib
 import math
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from cabtui.compare.align import align, parted_at
 from cabtui.compare.stats import mean_ci, proportion_ci
+from cabtui.compare.values import (
+    AlignedPair,
+    AxisRow,
+    CallTotals,
+    CellAxisRow,
+    CellDiff,
+    CompositeRow,
+    Diff,
+    Estimate,
+    FileSetDiff,
+    RunDiff,
+    SpanAlignment,
+    SpanSide,
+)
 from cabtui.replay.tail import tail_plain
 from cabtui.scoring import Weights, components, composite
 from cabtui.secrets import mask, mask_text
@@ -112,25 +127,25 @@ def _components(run: dict[str, Any], w: Weights) -> dict[str, Any]:
             "weights": {**w.as_dict(), "latency_ref_ms": w.latency_ref_ms}}  # fmt: skip
 
 
-def composite_parts(ca: dict[str, Any], cb: dict[str, Any]) -> list[dict[str, Any]]:
+def composite_parts(ca: dict[str, Any], cb: dict[str, Any]) -> tuple[CompositeRow, ...]:
     """The composite's components side by side (input in [0, 1] and weighted contribution)."""
     rows = []
     for name in ca["inputs"]:
         a, b = ca["contributions"][name], cb["contributions"][name]
-        rows.append({
-            "component": name, "input_a": ca["inputs"][name], "input_b": cb["inputs"][name],
-            "a": a, "b": b, "delta": None if a is None or b is None else a - b,
-            "better": _better("composite", "composite", a, b),
-        })  # fmt: skip
+        rows.append(CompositeRow(
+            name, ca["inputs"][name], cb["inputs"][name], a, b,
+            None if a is None or b is None else a - b, _better("composite", "composite", a, b),
+        ))  # fmt: skip
     for name in ("refusal_factor", "composite", "composite_recorded"):
         a, b = ca[name], cb[name]
         d = None if _number(a) is None or _number(b) is None else a - b
-        rows.append({"component": name, "input_a": None, "input_b": None, "a": a, "b": b,
-                     "delta": d, "better": _better("composite", "composite", a, b)})  # fmt: skip
-    return rows
+        rows.append(
+            CompositeRow(name, None, None, a, b, d, _better("composite", "composite", a, b))
+        )
+    return tuple(rows)
 
 
-def axes(sa: list[tuple[str, str, Any]], sb: list[tuple[str, str, Any]]) -> list[dict[str, Any]]:
+def axes(sa: list[tuple[str, str, Any]], sb: list[tuple[str, str, Any]]) -> tuple[AxisRow, ...]:
     """One row per scorer key of either run (a's order, then b's keys a lacks)."""
     da = {(ax, k): v for ax, k, v in sa}
     db = {(ax, k): v for ax, k, v in sb}
@@ -139,12 +154,11 @@ def axes(sa: list[tuple[str, str, Any]], sb: list[tuple[str, str, Any]]) -> list
     for ax, k in keys:
         a, b = da.get((ax, k)), db.get((ax, k))
         na, nb = _number(a), _number(b)
-        rows.append({
-            "axis": ax, "key": k, "a": jsonable(a), "b": jsonable(b),
-            "delta": None if na is None or nb is None else na - nb,
-            "better": _better(ax, k, a, b), "in_a": (ax, k) in da, "in_b": (ax, k) in db,
-        })  # fmt: skip
-    return rows
+        rows.append(AxisRow(
+            ax, k, jsonable(a), jsonable(b), None if na is None or nb is None else na - nb,
+            _better(ax, k, a, b), (ax, k) in da, (ax, k) in db,
+        ))  # fmt: skip
+    return tuple(rows)
 
 
 def _lean_spans(store: Store, cell_id: str) -> list[dict[str, Any]]:
@@ -164,15 +178,14 @@ def _lean_spans(store: Store, cell_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def _span_side(spans: list[dict[str, Any]], i: int | None) -> dict[str, Any] | None:
+def _span_side(spans: list[dict[str, Any]], i: int | None) -> SpanSide | None:
     if i is None:
         return None
     s = spans[i]
-    return {"index": i, "kind": s["kind"], "name": s["name"], "start_ms": s["start_ms"],
-            "duration_ms": s["duration_ms"], "error": s["error"]}  # fmt: skip
+    return SpanSide(i, s["kind"], s["name"], s["start_ms"], s["duration_ms"], s["error"])
 
 
-def span_alignment(store: Store, ra: dict[str, Any], rb: dict[str, Any]) -> dict[str, Any]:
+def span_alignment(store: Store, ra: dict[str, Any], rb: dict[str, Any]) -> SpanAlignment:
     a_sp, b_sp = _lean_spans(store, ra["cell_id"]), _lean_spans(store, rb["cell_id"])
     own = ("tui", "model")
     pairs = align(
@@ -182,36 +195,29 @@ def span_alignment(store: Store, ra: dict[str, Any], rb: dict[str, Any]) -> dict
     rows = []
     for p in pairs:
         counts[p.status] += 1
-        rows.append(
-            {
-                "status": p.status,
-                "score": p.score,
-                "a": _span_side(a_sp, p.a),
-                "b": _span_side(b_sp, p.b),
-            }
-        )
-    k = parted_at(pairs)
-    return {"n_a": len(a_sp), "n_b": len(b_sp), "counts": counts, "parted_at": k,
-            "parted": None if k is None else rows[k], "pairs": rows}  # fmt: skip
+        rows.append(AlignedPair(p.status, p.score, _span_side(a_sp, p.a), _span_side(b_sp, p.b)))
+    return SpanAlignment(len(a_sp), len(b_sp), counts, parted_at(pairs), tuple(rows))
 
 
-def file_sets(ra: dict[str, Any], rb: dict[str, Any]) -> dict[str, Any]:
+def file_sets(ra: dict[str, Any], rb: dict[str, Any]) -> dict[str, FileSetDiff]:
     out = {}
     for name in FILE_SETS:
         a, b = ra.get(name), rb.get(name)
         sa, sb = set(a or []), set(b or [])
-        out[name] = {"only_a": sorted(sa - sb), "only_b": sorted(sb - sa), "both": sorted(sa & sb),
-                     "missing_a": a is None, "missing_b": b is None}  # fmt: skip
+        out[name] = FileSetDiff(tuple(sorted(sa - sb)), tuple(sorted(sb - sa)),
+                                tuple(sorted(sa & sb)), a is None, b is None)  # fmt: skip
     return out
 
 
-def tail_diff(a: str | None, b: str | None, context: int = 3) -> list[str]:
+def tail_diff(a: str | None, b: str | None, context: int = 3) -> tuple[str, ...]:
     """A unified line diff of two captured outputs, each first rendered to plain text."""
     la, lb = tail_plain(a), tail_plain(b)
-    return [safe(line) for line in difflib.unified_diff(la, lb, "a", "b", n=context, lineterm="")]
+    return tuple(
+        safe(line) for line in difflib.unified_diff(la, lb, "a", "b", n=context, lineterm="")
+    )
 
 
-def _calls(store: Store, cell_id: str) -> dict[str, Any]:
+def call_totals(store: Store, cell_id: str) -> CallTotals:
     n, pt, ct, lat = (
         store.cursor()
         .execute(
@@ -221,7 +227,7 @@ def _calls(store: Store, cell_id: str) -> dict[str, Any]:
         )
         .fetchall()[0]
     )
-    return {"n": int(n), "prompt_tokens": pt, "completion_tokens": ct, "latency_ms": lat}
+    return CallTotals(int(n), pt, ct, lat)
 
 
 def _run(store: Store, cell_id: str, weights: Weights | None) -> dict[str, Any]:
@@ -231,7 +237,7 @@ def _run(store: Store, cell_id: str, weights: Weights | None) -> dict[str, Any]:
     return run
 
 
-def diff_runs(store: Store, a: str, b: str, weights: Weights | None = None) -> dict[str, Any]:
+def diff_runs(store: Store, a: str, b: str, weights: Weights | None = None) -> RunDiff:
     """Run ``a`` against run ``b`` (cell_ids). Raises :class:`UnknownRun`.
 
     ``weights`` are what-if composite weights; by default each run's sweep's own.
@@ -240,19 +246,18 @@ def diff_runs(store: Store, a: str, b: str, weights: Weights | None = None) -> d
     ia, ib = identity(ra), identity(rb)
     ca = _components(ra, weights or _weights(store, ra))
     cb = _components(rb, weights or _weights(store, rb))
-    ma, mb = _calls(store, a), _calls(store, b)
-    return {
-        "kind": "runs",
-        "a": ia,
-        "b": ib,
-        "identity_diff": [k for k in IDENTITY if ia.get(k) != ib.get(k)],
-        "axes": axes(store.scores(a), store.scores(b)),
-        "composite": composite_parts(ca, cb),
-        "spans": span_alignment(store, ra, rb),
-        "files": file_sets(ra, rb),
-        "tails": {k: tail_diff(ra.get(k), rb.get(k)) for k in TAILS},
-        "model_calls": {"a": ma, "b": mb},
-    }
+    return RunDiff(
+        a=ia,
+        b=ib,
+        identity_diff=tuple(k for k in IDENTITY if ia.get(k) != ib.get(k)),
+        axes=axes(store.scores(a), store.scores(b)),
+        composite=composite_parts(ca, cb),
+        spans=span_alignment(store, ra, rb),
+        files=file_sets(ra, rb),
+        tails={k: tail_diff(ra.get(k), rb.get(k)) for k in TAILS},
+        calls_a=call_totals(store, a),
+        calls_b=call_totals(store, b),
+    )
 
 
 # per-axis summaries of a cell's reruns: (axis, key, runs column, bounds; None for a proportion)
@@ -278,7 +283,7 @@ def cell_runs(store: Store, cell: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def diff_cells(store: Store, cell_a: str, cell_b: str) -> dict[str, Any]:
+def diff_cells(store: Store, cell_a: str, cell_b: str) -> CellDiff:
     """Two cells' reruns: per axis the mean, 95% interval (Wilson for pass, t otherwise), n."""
     cols = ", ".join(c for _, _, c, _ in CELL_AXES)
     sides = {}
@@ -300,26 +305,23 @@ def diff_cells(store: Store, cell_a: str, cell_b: str) -> dict[str, Any]:
         else:
             sa, sb = mean_ci(va, bounds), mean_ci(vb, bounds)
         ma, mb = sa["mean"], sb["mean"]
-        out_axes.append({
-            "axis": axis, "key": key, "a": sa, "b": sb,
-            "delta": None if ma is None or mb is None else ma - mb,
-            "better": _better(axis, key, ma, mb),
-        })  # fmt: skip
+        out_axes.append(CellAxisRow(
+            axis, key, Estimate.of(sa), Estimate.of(sb),
+            None if ma is None or mb is None else ma - mb, _better(axis, key, ma, mb),
+        ))  # fmt: skip
     first = {
         s: _run(store, cell_runs(store, c)[0], None) for s, c in (("a", cell_a), ("b", cell_b))
     }
     ia, ib = identity(first["a"]), identity(first["b"])
     same = ("sweep_id", "tui", "model", "task_id", "family", "container_image", "image_digest")
-    return {
-        "kind": "cells",
-        "a": {"cell": cell_a, "runs": cell_runs(store, cell_a), **{k: ia[k] for k in same}},
-        "b": {"cell": cell_b, "runs": cell_runs(store, cell_b), **{k: ib[k] for k in same}},
-        "identity_diff": [k for k in same if ia[k] != ib[k]],
-        "axes": out_axes,
-    }
+    return CellDiff(
+        cell_a, cell_b, tuple(cell_runs(store, cell_a)), tuple(cell_runs(store, cell_b)),
+        {k: ia[k] for k in same}, {k: ib[k] for k in same},
+        tuple(k for k in same if ia[k] != ib[k]), tuple(out_axes),
+    )  # fmt: skip
 
 
-def diff_ids(store: Store, a: str, b: str, weights: Weights | None = None) -> dict[str, Any]:
+def diff_ids(store: Store, a: str, b: str, weights: Weights | None = None) -> Diff:
     """What the compare screen shows for two ids, secrets masked: the per-axis means of two
     cells (ids without ``#run``, one of them with several reruns), else the two runs."""
     cells = "#" not in a and "#" not in b
@@ -328,36 +330,35 @@ def diff_ids(store: Store, a: str, b: str, weights: Weights | None = None) -> di
     return masked(diff_runs(store, a, b, weights))
 
 
-def masked(d: dict[str, Any]) -> dict[str, Any]:
+def masked(d: Diff) -> Diff:
     """A diff of :func:`diff_runs` or :func:`diff_cells` with the secrets of every text from the
     data masked (identities, score values, span names, file names, tails)."""
-    out = dict(d)
-    for side in ("a", "b"):
-        out[side] = mask(d[side])
-    out["axes"] = [
-        {**r, "a": mask(r.get("a"), str(r.get("key"))), "b": mask(r.get("b"), str(r.get("key")))}
-        for r in d.get("axes", [])
-    ]
-    if "spans" in d:
+    if isinstance(d, CellDiff):
+        sa = mask({"cell": d.cell_a, "runs": list(d.runs_a), **d.a})
+        sb = mask({"cell": d.cell_b, "runs": list(d.runs_b), **d.b})
+        return replace(
+            d, cell_a=sa.pop("cell"), runs_a=tuple(sa.pop("runs")),
+            cell_b=sb.pop("cell"), runs_b=tuple(sb.pop("runs")), a=sa, b=sb,
+        )  # fmt: skip
 
-        def masked_span(s: dict[str, Any] | None) -> dict[str, Any] | None:
-            if s is None:
-                return None
-            return {**s, "kind": mask(s.get("kind")), "name": mask(s.get("name"))}
+    def masked_span(s: SpanSide | None) -> SpanSide | None:
+        return None if s is None else replace(s, kind=mask(s.kind), name=mask(s.name))
 
-        pairs = [
-            {**p, "a": masked_span(p["a"]), "b": masked_span(p["b"])} for p in d["spans"]["pairs"]
-        ]
-        k = d["spans"].get("parted_at")
-        out["spans"] = {**d["spans"], "pairs": pairs, "parted": None if k is None else pairs[k]}
-    if "files" in d:
-        out["files"] = {
-            name: {
-                k: [mask_text(str(x)) for x in v] if isinstance(v, list) else v
-                for k, v in f.items()
-            }
-            for name, f in d["files"].items()
-        }
-    if "tails" in d:
-        out["tails"] = {k: mask_lines(v, diff=True) for k, v in d["tails"].items()}
-    return out
+    pairs = tuple(replace(p, a=masked_span(p.a), b=masked_span(p.b)) for p in d.spans.pairs)
+    return replace(
+        d,
+        a=mask(d.a),
+        b=mask(d.b),
+        axes=tuple(replace(r, a=mask(r.a, str(r.key)), b=mask(r.b, str(r.key))) for r in d.axes),
+        spans=replace(d.spans, pairs=pairs),
+        files={
+            name: replace(
+                f,
+                only_a=tuple(mask_text(str(x)) for x in f.only_a),
+                only_b=tuple(mask_text(str(x)) for x in f.only_b),
+                both=tuple(mask_text(str(x)) for x in f.both),
+            )
+            for name, f in d.files.items()
+        },
+        tails={k: tuple(mask_lines(list(v), diff=True)) for k, v in d.tails.items()},
+    )

@@ -7,28 +7,33 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from cabtui.compare.align import Lockstep, Pair
+from cabtui.compare.values import AlignedPair
 from cabtui.replay.clock import Clock
 
 SPAN, CLOCK = "span", "clock"
 
 
-def _spans(pairs: Sequence[dict[str, Any]], side: str) -> list[dict[str, Any]]:
-    found = {p[side]["index"]: p[side] for p in pairs if p[side] is not None}
-    return [found.get(i, {}) for i in range(max(found, default=-1) + 1)]
+def _side_spans(pairs: Sequence[AlignedPair], side: Literal["a", "b"]) -> list[dict[str, Any]]:
+    """One run's spans as far as the pairs hold them, by index (start and duration)."""
+    found = {s.index: s for p in pairs if (s := p.side(side)) is not None}
+    return [
+        {"start_ms": s.start_ms, "duration_ms": s.duration_ms} if s is not None else {}
+        for s in (found.get(i) for i in range(max(found, default=-1) + 1))
+    ]
 
 
 class Link:
-    """Rows of the alignment (``diff_runs(...)["spans"]["pairs"]``) on A's time axis."""
+    """Rows of the alignment (``diff_runs(...).spans.pairs``) on A's time axis."""
 
-    def __init__(self, pairs: Sequence[dict[str, Any]], mode: str = SPAN) -> None:
+    def __init__(self, pairs: Sequence[AlignedPair], mode: str = SPAN) -> None:
         self.pairs = pairs
         objs = [
-            Pair(p["a"] and p["a"]["index"], p["b"] and p["b"]["index"], p["score"]) for p in pairs
+            Pair(p.a.index if p.a else None, p.b.index if p.b else None, p.score) for p in pairs
         ]
-        self.lock = Lockstep(objs, _spans(pairs, "a"), _spans(pairs, "b"))
+        self.lock = Lockstep(objs, _side_spans(pairs, "a"), _side_spans(pairs, "b"))
         self.set_mode(mode)
 
     def set_mode(self, mode: str) -> None:
@@ -58,10 +63,10 @@ class Link:
     def row_time(self, i: int) -> float | None:
         """A's time at the start of row ``i`` (a B-only row: its start mapped to A)."""
         p = self.pairs[i]
-        if p["a"] is not None and p["a"].get("start_ms") is not None:
-            return float(p["a"]["start_ms"])
-        if p["b"] is not None and p["b"].get("start_ms") is not None:
-            return self.a_time(float(p["b"]["start_ms"]))
+        if p.a is not None and p.a.start_ms is not None:
+            return float(p.a.start_ms)
+        if p.b is not None and p.b.start_ms is not None:
+            return self.a_time(float(p.b.start_ms))
         return None
 
     def row_at(self, t_a: float) -> int | None:
@@ -115,9 +120,9 @@ def linked_end(link: Link, clocks: Iterable[tuple[str, Clock]]) -> float:
     and its loaded recording's clock (``clocks``, by side)."""
     ends = {side: [0.0] for side in ("a", "b")}
     for p in link.pairs:
-        for side in ("a", "b"):
-            if p[side] is not None and p[side]["start_ms"] is not None:
-                ends[side].append(p[side]["start_ms"] + (p[side]["duration_ms"] or 0.0))
+        for side, span in (("a", p.a), ("b", p.b)):
+            if span is not None and span.start_ms is not None:
+                ends[side].append(span.start_ms + (span.duration_ms or 0.0))
     for side, c in clocks:
         ends[side].append(c.end_ms)
     return max(max(ends["a"]), link.a_time(max(ends["b"])))

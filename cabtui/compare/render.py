@@ -13,7 +13,7 @@ from cabtui.text import safe
 GOOD, BAD = "green", "red"
 
 
-def _num(v: float | None, pct: bool) -> str:
+def _signed_delta(v: float | None, pct: bool) -> str:
     if v is None:
         return "—"
     return f"{v * 100:+.1f} pp" if pct else f"{v:+.3f}"
@@ -56,8 +56,8 @@ def paired_table(r: dict[str, Any]) -> Group:
             str(m["wins"]),
             str(m["losses"]),
             str(m["ties"]),
-            Text(_num(m["mean_diff"], pct), style=style),
-            "—" if ci is None else f"[{_num(ci[0], pct)}, {_num(ci[1], pct)}]",
+            Text(_signed_delta(m["mean_diff"], pct), style=style),
+            "—" if ci is None else f"[{_signed_delta(ci[0], pct)}, {_signed_delta(ci[1], pct)}]",
             f"{m['p']:.3g}",
         )
     parts: list[Any] = [paired_summary(r), table]

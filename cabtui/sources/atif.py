@@ -34,7 +34,7 @@ MAX_CONTINUATIONS = 50
 UNTIMED_STEP_MS = 1000.0
 
 
-def _text(value: Any) -> str:
+def _content_text(value: Any) -> str:
     """The text of a message or observation content (str, or a list of content parts)."""
     if isinstance(value, str):
         return value
@@ -53,7 +53,7 @@ def _text(value: Any) -> str:
     return "" if value is None else json.dumps(value, default=str)
 
 
-def _num(value: Any) -> float | None:
+def _finite_number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if value == value and abs(value) < 1e15 else None
@@ -143,7 +143,7 @@ def _steps(
             at = prev + UNTIMED_STEP_MS
         at = max(at, prev)
         source = step.get("source") if isinstance(step.get("source"), str) else "?"
-        message = _text(step.get("message"))
+        message = _content_text(step.get("message"))
         sid = f"{parent}/{path.name}:{n}"  # unique within the run, cheap
         metrics = obj(step.get("metrics"))
         attrs: dict[str, Any] = {"step_id": step.get("step_id"), "source": source}
@@ -178,7 +178,7 @@ def _steps(
         for r in results or []:
             if isinstance(r, dict):
                 by_call.setdefault(r.get("source_call_id"), []).append(r)
-                content = _text(r.get("content"))
+                content = _content_text(r.get("content"))
                 if content:
                     seen.append(content)
         for k, call in enumerate(step.get("tool_calls") or []):
@@ -188,7 +188,9 @@ def _steps(
             obs = by_call.pop(call.get("tool_call_id"), [])
             tattrs: dict[str, Any] = {"arguments": call.get("arguments")}
             if obs:
-                tattrs["observation"] = clip("\n".join(_text(o.get("content")) for o in obs))
+                tattrs["observation"] = clip(
+                    "\n".join(_content_text(o.get("content")) for o in obs)
+                )
             function = call.get("function_name")
             fname = function if isinstance(function, str) else "tool"
             w.out.span(w.cell_id, tid, sid, "tool_call", fname, at, 0.0, tattrs)
@@ -207,7 +209,7 @@ def _latency(w: Walk, metrics: dict[str, Any]) -> float | None:
     extra = obj(metrics.get("extra"))
     n = w.agent_steps
     w.agent_steps += 1
-    value = _num(extra.get("latency_s"))
+    value = _finite_number(extra.get("latency_s"))
     if value is not None and value >= 0:
         return value * 1000.0
     if n < len(w.latencies) and w.latencies[n] >= 0:
@@ -228,8 +230,8 @@ def _model_call(
 ) -> None:
     w.seq += 1
     duration = at - start
-    prompt_tokens = _num(metrics.get("prompt_tokens"))
-    completion_tokens = _num(metrics.get("completion_tokens"))
+    prompt_tokens = _finite_number(metrics.get("prompt_tokens"))
+    completion_tokens = _finite_number(metrics.get("completion_tokens"))
     model = step.get("model_name") or "model"
     w.out.span(
         w.cell_id,
@@ -244,8 +246,8 @@ def _model_call(
             "model": model,
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
-            "cached_tokens": _num(metrics.get("cached_tokens")),
-            "cost_usd": _num(metrics.get("cost_usd")),
+            "cached_tokens": _finite_number(metrics.get("cached_tokens")),
+            "cost_usd": _finite_number(metrics.get("cost_usd")),
         },
     )
     completion: dict[str, Any] = {"message": clip(message)}

@@ -80,7 +80,7 @@ def render_messages(messages: list[Any], attachments: dict[str, str]) -> str:
     return "\n\n".join(out)
 
 
-def _tail(text: str, limit: int = TEXT_CHARS) -> str:
+def _last_chars(text: str, limit: int = TEXT_CHARS) -> str:
     if len(text) > limit:
         return f"(… {len(text) - limit:,} characters before) " + text[-limit:]
     return text
@@ -170,7 +170,7 @@ def _model(w: Walk, ev: dict[str, Any], parent: str) -> None:
     )  # fmt: skip
     w.out.call({
         "cell_id": w.cell, "seq": w.seq, "timestamp": ev.get("timestamp"),
-        "prompt": _tail(render_messages(_input(w, ev), w.attachments)),
+        "prompt": _last_chars(render_messages(_input(w, ev), w.attachments)),
         "completion": completion, "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens, "latency_ms": latency, "finish_reason": stop,
     })  # fmt: skip

@@ -210,7 +210,7 @@ def _pass(ls: LogSweep, scores: dict[str, Any]) -> float | None:
     return v if v is not None and 0.0 <= v <= 1.0 else None
 
 
-def _text(value: Any, attachments: dict[str, str], limit: int = 4000) -> Any:
+def _resolved_text(value: Any, attachments: dict[str, str], limit: int = 4000) -> Any:
     if isinstance(value, str):
         if value.startswith("attachment://"):
             value = attachments.get(value[13:], value)
@@ -303,8 +303,8 @@ def emit_sample(ls: LogSweep, doc: dict[str, Any], out: Out, where: str, unknown
         detail.append({
             "name": str(name),
             "value": json.dumps(sc.get("value"), default=str),
-            "answer": _text(sc.get("answer"), attachments),
-            "explanation": _text(sc.get("explanation"), attachments),
+            "answer": _resolved_text(sc.get("answer"), attachments),
+            "explanation": _resolved_text(sc.get("explanation"), attachments),
         })  # fmt: skip
     record: dict[str, Any] = {
         "cell_id": cell,
@@ -319,8 +319,8 @@ def emit_sample(ls: LogSweep, doc: dict[str, Any], out: Out, where: str, unknown
         "scores": scores,
         "sample_id": str(sample_id),
         "epoch": epoch,
-        "input": _text(doc.get("input"), attachments),
-        "target": _text(doc.get("target"), attachments, 2000),
+        "input": _resolved_text(doc.get("input"), attachments),
+        "target": _resolved_text(doc.get("target"), attachments, 2000),
         "scorers": detail,
         "log": where,
     }

@@ -36,7 +36,7 @@ class Related:
     composite: float | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class DetailData:
     run: dict[str, Any]
     scores: list[tuple[str, str, Any]]
@@ -69,10 +69,10 @@ def load_detail(store: Store, cell_id: str, what_if: Weights | None) -> DetailDa
         found[row["cell_id"]] = Related(row["cell_id"], row["pass"], row["composite"])
     related = {g: [found.get(c, Related(c, None, None)) for c in cs] for g, cs in groups.items()}
     where = store.url or shown_path(path)
-    data = DetailData(run, store.scores(cell_id), related, weights, where, what_if)
-    data.baseline = run_components(run, weights)
-    data.shown = run_components(run, what_if or weights)
-    return data
+    return DetailData(
+        run, store.scores(cell_id), related, weights, where, what_if,
+        shown=run_components(run, what_if or weights), baseline=run_components(run, weights),
+    )  # fmt: skip
 
 
 def shown_path(path: Path) -> Path:

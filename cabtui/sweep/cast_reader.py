@@ -67,7 +67,7 @@ class _Problems(list[str]):
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _text(value: str, no: int | None, problems: _Problems, what: str = "text") -> str:
+def _without_surrogates(value: str, no: int | None, problems: _Problems, what: str = "text") -> str:
     """``value`` with lone UTF-16 surrogates (they cannot be encoded) replaced by U+FFFD."""
     if not value.isascii() and _SURROGATE.search(value):
         problems.add(no, f"{what} holds a lone UTF-16 surrogate; replaced with U+FFFD")
@@ -103,7 +103,7 @@ def _short(value: Any, problems: _Problems, what: str) -> str:
     if len(text) > MAX_TEXT:
         problems.add(1, f"header {what} is {len(text):,} characters; cut to {MAX_TEXT:,}")
         text = text[:MAX_TEXT]
-    return _text(text, 1, problems, f"header {what}")
+    return _without_surrogates(text, 1, problems, f"header {what}")
 
 
 def _title(value: Any, problems: _Problems) -> str | None:
@@ -159,7 +159,7 @@ class _Events:
                                   f"the first {MAX_LINE_BYTES:,}")  # fmt: skip
             data = data[:MAX_LINE_BYTES]
         if escapes:
-            data = _text(data, no, self.problems, "event data")
+            data = _without_surrogates(data, no, self.problems, "event data")
         self.events.append(Event(t, code, data))
 
 

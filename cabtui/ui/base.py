@@ -28,7 +28,7 @@ from cabtui.scoring import Weights
 from cabtui.store.ingest import Progress
 from cabtui.store.store import Store
 from cabtui.text import safe
-from cabtui.ui.keys import Command, bindings
+from cabtui.ui.keys import KeyCommand, bindings
 from cabtui.ui.screens.help import HelpScreen
 
 if TYPE_CHECKING:
@@ -38,8 +38,8 @@ StoreOpener = Callable[[Progress], Store]  # opens (ingesting if need be) the sw
 StartScreen = Callable[[Store], Screen[Any]]  # the first screen on the opened store
 
 QUIT_COMMANDS = [
-    Command("quit", "q", "Quit", "Leave cabtui."),
-    Command(
+    KeyCommand("quit", "q", "Quit", "Leave cabtui."),
+    KeyCommand(
         "quit", "ctrl+c", "Quit", "Leave cabtui, whatever it is doing.", show=False, priority=True
     ),
 ]
@@ -76,9 +76,9 @@ def leave_stuck_threads(threads: list[threading.Thread], return_code: int | None
     os._exit(return_code or 0)
 
 
-def commands_of(node: object) -> list[Command]:
+def commands_of(node: object) -> list[KeyCommand]:
     """The commands a screen (or app) declares, none when it declares none."""
-    commands: list[Command] = getattr(type(node), "COMMAND_LIST", [])
+    commands: list[KeyCommand] = getattr(type(node), "COMMAND_LIST", [])
     return commands
 
 
@@ -131,10 +131,12 @@ class CabBase(App[None]):
 
     TITLE = "cabtui"
     CSS_PATH = "app.tcss"
-    COMMAND_LIST: ClassVar[list[Command]] = [
+    COMMAND_LIST: ClassVar[list[KeyCommand]] = [
         *QUIT_COMMANDS,
-        Command("help", "question_mark", "Keys", "List every key of this screen.", key_display="?"),
-        Command("command_palette", "ctrl+p", "Palette", "Search every command.", show=False),
+        KeyCommand(
+            "help", "question_mark", "Keys", "List every key of this screen.", key_display="?"
+        ),
+        KeyCommand("command_palette", "ctrl+p", "Palette", "Search every command.", show=False),
     ]
     BINDINGS = bindings(COMMAND_LIST)
     COMMANDS = App.COMMANDS | {KeysProvider}

@@ -1,5 +1,5 @@
 """Commands, each declared once: its key binding, its footer entry, its palette entry and its
-line in the help screen all come from the same :class:`Command`."""
+line in the help screen all come from the same :class:`KeyCommand`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True)
-class Command:
+class KeyCommand:
     action: str  # the action name, e.g. "toggle_grid" for action_toggle_grid
     key: str  # Textual key names, comma-separated ("j,down")
     description: str  # short, for the footer
@@ -24,7 +24,7 @@ class Command:
         return [k.strip() for k in self.key.split(",") if k.strip()]
 
 
-def bindings(commands: Iterable[Command]) -> list[BindingType]:
+def bindings(commands: Iterable[KeyCommand]) -> list[BindingType]:
     return [
         Binding(
             c.key,

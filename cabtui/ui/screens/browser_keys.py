@@ -4,10 +4,10 @@ what its status line says."""
 from __future__ import annotations
 
 from cabtui.store.query import Query
-from cabtui.ui.keys import Command
+from cabtui.ui.keys import KeyCommand
 
-BROWSER_COMMANDS: list[Command] = [
-    Command(
+BROWSER_COMMANDS: list[KeyCommand] = [
+    KeyCommand(
         "focus_filter",
         "slash",
         "Filter",
@@ -17,27 +17,31 @@ BROWSER_COMMANDS: list[Command] = [
         # (a fast typist, a paste, tmux send-keys) already go to the filter bar.
         priority=True,
     ),
-    Command("toggle_grid", "g", "Runs/cells", "Switch between the runs grid and the cells grid."),
-    Command(
+    KeyCommand(
+        "toggle_grid", "g", "Runs/cells", "Switch between the runs grid and the cells grid."
+    ),
+    KeyCommand(
         "open",
         "enter",
         "Open",
         "Open the run's detail; in the cells grid, show the cell's runs.",
     ),
-    Command("sort_here", "s", "Sort", "Sort by the column at the cursor (again: reverse)."),
-    Command("reverse_sort", "S", "Reverse", "Reverse the sort order.", show=False),
-    Command("mark", "m", "Mark", "Mark or unmark the run for comparison (two at most)."),
-    Command("compare", "c", "Compare", "Compare the two marked runs."),
-    Command("pivot", "p", "Pivot", "Pivot the filtered runs; drill down into a cell of it."),
-    Command("weights", "w", "Weights", "What-if composite weights: re-rank the grid."),
-    Command("toggle_problems", "P", "Problems", "Show or hide the sweep's load problems."),
-    Command("toggle_live", "L", "Live", "Pause or resume following the sweep on disk.", show=False),
-    Command("cursor('down')", "j", "Down", "Cursor down.", show=False),
-    Command("cursor('up')", "k", "Up", "Cursor up.", show=False),
-    Command("cursor('left')", "h", "Left", "Cursor left.", show=False),
-    Command("cursor('right')", "l", "Right", "Cursor right.", show=False),
-    Command("cursor('page_down')", "ctrl+d", "Page down", "Half a page down.", show=False),
-    Command("cursor('page_up')", "ctrl+u", "Page up", "Half a page up.", show=False),
+    KeyCommand("sort_here", "s", "Sort", "Sort by the column at the cursor (again: reverse)."),
+    KeyCommand("reverse_sort", "S", "Reverse", "Reverse the sort order.", show=False),
+    KeyCommand("mark", "m", "Mark", "Mark or unmark the run for comparison (two at most)."),
+    KeyCommand("compare", "c", "Compare", "Compare the two marked runs."),
+    KeyCommand("pivot", "p", "Pivot", "Pivot the filtered runs; drill down into a cell of it."),
+    KeyCommand("weights", "w", "Weights", "What-if composite weights: re-rank the grid."),
+    KeyCommand("toggle_problems", "P", "Problems", "Show or hide the sweep's load problems."),
+    KeyCommand(
+        "toggle_live", "L", "Live", "Pause or resume following the sweep on disk.", show=False
+    ),
+    KeyCommand("cursor('down')", "j", "Down", "Cursor down.", show=False),
+    KeyCommand("cursor('up')", "k", "Up", "Cursor up.", show=False),
+    KeyCommand("cursor('left')", "h", "Left", "Cursor left.", show=False),
+    KeyCommand("cursor('right')", "l", "Right", "Cursor right.", show=False),
+    KeyCommand("cursor('page_down')", "ctrl+d", "Page down", "Half a page down.", show=False),
+    KeyCommand("cursor('page_up')", "ctrl+u", "Page up", "Half a page up.", show=False),
 ]
 
 

@@ -14,39 +14,30 @@ markers, search hits and recording events are placed on A's axis the same way
 both recordings.
 
 The summary (:class:`CompareSummary`) and the two terminals (:class:`CompareTerminals`) are
-widgets of their own; the clock keys, the search and its hits are
-:class:`~cabtui.ui.screens.playback.PlaybackScreen`'s, shared with the replay screen.
+widgets of their own; the two sessions on the linked clock, their markers and search hits are
+:class:`~cabtui.ui.screens.compare_playback.LinkedPlayback`'s; the clock keys and the search
+prompt :class:`~cabtui.ui.screens.playback.PlaybackScreen`'s, shared with the replay screen.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
-from textual.worker import get_current_worker
 
 from cabtui.compare.diff import diff_ids
-from cabtui.compare.link import (
-    MOMENT_EPS,
-    SPAN,
-    Link,
-    idle_events,
-    linked_end,
-    moments,
-    relinked,
-    step_to,
-)
-from cabtui.replay.clock import Clock, fmt_ms
-from cabtui.replay.engine import Player
-from cabtui.replay.session import Session, load_session
+from cabtui.compare.link import SPAN, Link
+from cabtui.compare.values import CellDiff, Diff, RunDiff
 from cabtui.store.store import Store
-from cabtui.text import safe, shown
-from cabtui.ui.keys import Command, bindings
-from cabtui.ui.screens.playback import EPS, PlaybackScreen, clock_commands
+from cabtui.text import safe
+from cabtui.ui.keys import KeyCommand, bindings
+from cabtui.ui.screens.compare_keys import COMPARE_COMMANDS, status_parts
+from cabtui.ui.screens.compare_playback import LinkedPlayback
+from cabtui.ui.screens.playback import EPS
 from cabtui.ui.widgets.aligned import AlignedSpans
 from cabtui.ui.widgets.axes_diff import diffs
 from cabtui.ui.widgets.compare_summary import CompareSummary
@@ -56,49 +47,17 @@ from cabtui.ui.widgets.search_bar import SearchBar
 SUMMARY_MODES = ("strip", "full", "hidden")  # `s` cycles: a strip at the top, the screen, none
 
 
-class CompareScreen(PlaybackScreen):
+class CompareScreen(LinkedPlayback):
     CSS_PATH = "compare.tcss"
-    HIT_EPS = MOMENT_EPS  # a hit at the cursor counts
-    COMMAND_LIST: ClassVar[list[Command]] = [
-        Command("play_pause", "space", "Play", "Play or pause both runs.", key_display="space"),
-        Command("prev_row", "left", "Prev row", "Move both runs to the previous aligned row.", key_display="←"),
-        Command("next_row", "right", "Next row", "Move both runs to the next aligned row.", key_display="→"),
-        Command("parted", "d", "Parting", "Jump to the row where the two traces part."),
-        Command("toggle_link", "l", "Link", "Follow B by the span alignment or by the same clock."),
-        Command("toggle_diffs", "f", "Diffs", "Show the tail, file-set and model-call diffs or the recordings."),
-        Command("toggle_axes", "a", "All axes", "Show every scorer key, or only those that differ (the default under 120 columns)."),
-        Command("toggle_summary", "s", "Summary", "Identities, axes and composite: a strip at the top, the whole screen, or hidden."),
-        Command("scroll_summary(-1)", "up", "Scroll up", "Scroll the summary up a line.", show=False, key_display="↑"),
-        Command("scroll_summary(1)", "down", "Scroll down", "Scroll the summary down a line.", show=False, key_display="↓"),
-        Command("page_summary(-1)", "pageup", "Page up", "Scroll the summary up a page.", show=False, key_display="pgup"),
-        Command("page_summary(1)", "pagedown", "Page down", "Scroll the summary down a page.", show=False, key_display="pgdn"),
-        *clock_commands("run A"),
-        Command("prev_marker", "left_square_bracket", "Prev marker", "Jump to the previous recording marker of either run (B's placed on A's time by the link).", show=False, key_display="["),
-        Command("next_marker", "right_square_bracket", "Next marker", "Jump to the next recording marker of either run (B's placed on A's time by the link).", show=False, key_display="]"),
-        Command("search", "slash", "Search", "Search both recordings' terminal text.", key_display="/"),
-        Command("next_hit", "n", "Next hit", "Jump to the next search hit in either run.", show=False),
-        Command("prev_hit", "N", "Prev hit", "Jump to the previous search hit in either run.", show=False),
-        Command("toggle_secrets", "x", "Secrets", "Show or mask the secrets on both recorded screens.", show=False),
-        Command("toggle_idle", "i", "Idle limit", "Cap the gaps in which neither recording shows anything new while playing (asciinema's idle_time_limit).", show=False),
-        Command("back", "escape", "Back", "Leave the comparison (or the search prompt)."),
-    ]  # fmt: skip
+    COMMAND_LIST: ClassVar[list[KeyCommand]] = COMPARE_COMMANDS
     BINDINGS = bindings(COMMAND_LIST)
 
     def __init__(self, store: Store, a: str, b: str) -> None:
-        super().__init__()
-        self.store, self.a, self.b = store, a, b
-        self.diff: dict[str, Any] | None = None
-        self.link: Link | None = None
-        self.sessions: dict[str, Session | None] = {"a": None, "b": None}
-        self.clock = Clock(end_ms=0.0)  # A's time axis
+        super().__init__(store, a, b)
+        self.diff: Diff | None = None
         self.row: int | None = None  # the aligned row under the cursor
         self.time_b = 0.0  # B's time for the cursor (not clamped to B's end)
         self.summary_mode = SUMMARY_MODES[0]
-        self._raw_hits: list[tuple[str, float]] = []  # (side, run ms on that side's axis)
-        self.hits: list[tuple[float, str]] = []  # (A's time, "A" / "B" / "A · B")
-        self._frozen: bool | None = None  # frozen (True: first, so thawed on unmount)
-        self._closed = False  # unmounted: a loader finishing late changes nothing
-        self._idle_chosen = False  # `i` was pressed: a header no longer turns the limit on
 
     def compose(self) -> ComposeResult:
         yield CompareSummary(id="cmp-summary")
@@ -109,10 +68,6 @@ class CompareScreen(PlaybackScreen):
         yield Static("Loading…", id="cmp-status")
         yield SearchBar(placeholder="search both recordings' text, enter to find", id="cmp-search")
         yield Footer()
-
-    @property
-    def terminals(self) -> CompareTerminals:
-        return self.query_one(CompareTerminals)
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -126,32 +81,13 @@ class CompareScreen(PlaybackScreen):
     def on_unmount(self) -> None:
         """Let go of what was loaded (Textual keeps a popped screen alive a while through its
         finished workers), and undo this screen's GC freeze (:meth:`CabBase.thaw`)."""
-        self._closed = True
-        self.sessions = {"a": None, "b": None}
-        self.diff = self.link = None
-        self._raw_hits, self.hits = [], []
-        if self._frozen is not None:
-            self.app.thaw(self._frozen)
-        self._frozen = None
+        self.diff = None
+        self.release()
 
     @work(thread=True, exclusive=True, group="compare-diff", exit_on_error=False)
     def load_diff(self) -> None:
         d = diff_ids(self.store, self.a, self.b, self.app.weights)
         self.app.call_from_thread(self._diff_loaded, d)
-
-    @work(thread=True, exclusive=True, group="compare-session", exit_on_error=False)
-    def load_sides(self) -> None:
-        """A's session, then B's: one at a time, so A's terminal plays while B's loads."""
-        worker = get_current_worker()
-        for side, cell_id in (("a", self.a), ("b", self.b)):
-            if worker.is_cancelled or self._closed:
-                return
-            try:
-                s = load_session(self.store, cell_id)
-            except Exception as e:  # noqa: BLE001 - one side failing leaves the other playing
-                self.app.call_from_thread(self._side_failed, side, f"{type(e).__name__}: {e}")
-                continue
-            self.app.call_from_thread(self._side_loaded, side, s)
 
     def show_failure(self, group: str, reason: str) -> bool:
         if group == "compare-diff":
@@ -164,21 +100,21 @@ class CompareScreen(PlaybackScreen):
         for side in SIDES:
             self.terminals.show_message(side, "")
 
-    def _diff_loaded(self, d: dict[str, Any]) -> None:
+    def _diff_loaded(self, d: Diff) -> None:
         if self._closed:
             return
         self.diff = d
         self.query_one(CompareSummary).show(d)
-        if d["kind"] == "cells":
+        if isinstance(d, CellDiff):
             for wid in ("#cmp-spans", "#cmp-terms"):
                 self.query_one(wid).display = False
             self._status()
             return
         self.query_one("#cmp-diffs-body", Static).update(diffs(d))
-        self.link = Link(d["spans"]["pairs"])
-        self.query_one(AlignedSpans).set_pairs(d["spans"]["pairs"], d["spans"]["parted_at"])
+        self.link = Link(d.spans.pairs)
+        self.query_one(AlignedSpans).set_pairs(d.spans.pairs, d.spans.parted_at)
         self._rebuild_clock()
-        self.row = 0 if d["spans"]["pairs"] else None
+        self.row = 0 if d.spans.pairs else None
         self._sync()
         self.load_sides()
 
@@ -191,51 +127,7 @@ class CompareScreen(PlaybackScreen):
     def _titles(self) -> None:
         self.terminals.titles(self.a, self.b)
 
-    def _side_failed(self, side: str, reason: str) -> None:
-        self.terminals.show_message(side, f"Cannot replay: {reason}")
-
-    def _side_loaded(self, side: str, s: Session) -> None:
-        if self._closed:
-            return
-        self.sessions[side] = s
-        self.terminals.loaded(side, s)
-        limits = [o.recording.idle_time_limit for o in self.sessions.values()
-                  if o is not None and o.recording is not None and o.recording.idle_time_limit]  # fmt: skip
-        if limits:  # a recording's header asks for an idle limit, as the replay screen honours
-            self.clock.idle_limit = min(limits)
-            self.clock.idle_on = self.clock.idle_on or not self._idle_chosen
-        if s.clock.idle_on != self.clock.idle_on:
-            s.clock.toggle_idle()
-        self._rebuild_clock()
-        self._sync()
-        if None not in self.sessions.values():
-            # neither run recorded: the summary takes the terminals' room
-            self.set_class(
-                all(o is not None and o.player is None for o in self.sessions.values()),
-                "-no-recordings",
-            )
-            # two recordings' events, keyframes, 2,000-span alignments: a full collection
-            # walked all of it, a 60-70 ms stall every few dozen key presses or seconds of play
-            if self._frozen is None:
-                self._frozen = self.app.freeze_loaded()
-
-    def _rebuild_clock(self) -> None:
-        """A's axis spans both runs: A's end, and B's end seen from A. With the idle limit on,
-        it caps the gaps between the events of both recordings (B's seen from A)."""
-        if self.link is None:
-            return
-        end = linked_end(self.link, self._clocks())
-        events = idle_events(self.link, self._clocks()) if self.clock.idle_on else ()
-        self.clock = relinked(self.clock, end, events)
-
-    def _clocks(self) -> list[tuple[str, Clock]]:
-        """The loaded sessions' own clocks, by side."""
-        return [(side, s.clock) for side, s in self.sessions.items() if s is not None]
-
     # -- the linked cursor -------------------------------------------------------------------
-
-    def playing_clock(self) -> Clock | None:
-        return self.clock if self.link is not None else None
 
     def _pick(self, index: int) -> None:
         self.row = index
@@ -262,29 +154,12 @@ class CompareScreen(PlaybackScreen):
         d = self.diff
         if d is None:
             return
-        if d["kind"] == "cells":
+        if isinstance(d, CellDiff):
             self.query_one("#cmp-status", Static).update(Text("two cells: per-axis means"))
             return
-        c = self.clock
-        n = len(d["spans"]["pairs"])
-        parts = [
-            "▶ playing" if c.playing else "⏸ paused",
-            f"A {fmt_ms(c.position)}",
-            f"B {fmt_ms(self.time_b)}",
-            f"{c.speed:g}x",
-            "B follows the alignment" if self.link and self.link.mode == SPAN else "one clock",
-            f"row {(self.row or 0) + 1}/{n}" if n else "no spans",
-        ]
-        if c.idle_on:
-            parts.append(f"idle limit {c.idle_limit:g}s")
-        if self.searching:
-            parts.append(f"searching {self.needle!r}…")
-        elif self.needle:
-            parts.append(
-                f"hit {self.hit + 1} of {len(self.hits)} ({self.hits[self.hit][1]})"
-                if self.hit is not None
-                else f"no hits for {self.needle!r}"
-            )
+        by_spans = self.link is not None and self.link.mode == SPAN
+        parts = status_parts(self.clock, self.time_b, by_spans, self.row, len(d.spans.pairs),
+                             self.search_status())  # fmt: skip
         self.query_one("#cmp-status", Static).update(Text(safe("  ·  ".join(parts))), layout=False)
 
     # -- actions -----------------------------------------------------------------------------
@@ -303,7 +178,7 @@ class CompareScreen(PlaybackScreen):
         self._goto_row((self.row or 0) - 1)
 
     def action_parted(self) -> None:
-        k = self.diff["spans"]["parted_at"] if self.diff and "spans" in self.diff else None
+        k = self.diff.spans.parted_at if isinstance(self.diff, RunDiff) else None
         if k is None:
             self.notify("The two traces never part.", timeout=2)
         else:
@@ -319,7 +194,7 @@ class CompareScreen(PlaybackScreen):
             self._goto_row(self.row)
 
     def action_toggle_diffs(self) -> None:
-        if self.diff is None or self.diff["kind"] == "cells":
+        if not isinstance(self.diff, RunDiff):
             return
         self.toggle_class("-diffs")
 
@@ -334,69 +209,3 @@ class CompareScreen(PlaybackScreen):
 
     def action_page_summary(self, n: int) -> None:
         self.query_one(CompareSummary).scroll_pages(n)
-
-    def _marker(self, forward: bool) -> None:
-        """The nearest marker of either recording, B's placed on A's axis by the link."""
-        if self.link is None:
-            return
-        marks = moments(
-            self.link,
-            ((side, s.clock.to_run(m.time), f"{side.upper()}: {m.label}")
-             for side, s in self.sessions.items() if s is not None
-             for m in s.timeline.markers),
-        )  # fmt: skip
-        if not marks:
-            self.notify("Neither recording has markers.", timeout=2)
-            return
-        m = step_to(marks, self.clock.position, forward)
-        if m is not None:
-            self.clock.seek(m[0])
-            self._moved()
-            self.notify(shown(m[1]), title="marker", timeout=2, markup=False)
-
-    def action_next_marker(self) -> None:
-        self._marker(True)
-
-    def action_prev_marker(self) -> None:
-        self._marker(False)
-
-    def action_toggle_secrets(self) -> None:
-        shown_now = self.terminals.toggle_secrets()
-        self.notify("Secrets shown." if shown_now else "Secrets masked.", timeout=2)
-
-    def action_toggle_idle(self) -> None:
-        self._idle_chosen = True
-        self.clock.idle_on = not self.clock.idle_on
-        for _, c in self._clocks():  # the sessions' own clocks say the same (they only seek)
-            if c.idle_on != self.clock.idle_on:
-                c.toggle_idle()
-        self._rebuild_clock()
-        self._status()
-
-    # -- search ------------------------------------------------------------------------------
-
-    def search_ready(self) -> bool:
-        return self.link is not None
-
-    def searchable(self) -> list[tuple[str, Player, Clock]]:
-        return [(side, s.player, s.clock) for side, s in list(self.sessions.items())
-                if s is not None and s.player is not None]  # fmt: skip
-
-    def revealed(self) -> bool:
-        return self.terminals.terminal("a").reveal
-
-    def _clear_hits(self) -> None:
-        self._raw_hits, self.hits = [], []
-
-    def _place_hits(self, raw: list[tuple[str, float]] | None = None) -> None:
-        """The hits on A's axis (again after the link changes), one per moment."""
-        if raw is not None:
-            self._raw_hits = raw
-        if self.link is None:
-            return
-        self.hits = moments(self.link, ((side, t, side.upper()) for side, t in self._raw_hits))
-        if self.hit is not None:
-            self.hit = min(self.hit, len(self.hits) - 1) if self.hits else None
-
-    def hit_times(self) -> list[float]:
-        return [t for t, _ in self.hits]

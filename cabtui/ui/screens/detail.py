@@ -3,9 +3,8 @@ command that reruns it and links to related runs. Loaded in a worker thread."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,30 +13,27 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from cabtui.replay.tail import tail_text
 from cabtui.scoring import composite
-from cabtui.secrets import mask_text
 from cabtui.store.detail import (
     TAIL_KEYS,
     DetailData,
-    carried,
-    duration,
     load_detail,
     rerun_commands,
-    scorer_rows,
-    tokens_line,
 )
 from cabtui.store.store import Store
-from cabtui.text import mask_rich, safe, shown
-from cabtui.ui.keys import Command, bindings
+from cabtui.text import safe, shown
+from cabtui.ui.keys import KeyCommand, bindings
 from cabtui.ui.screens.base import CabScreen
+from cabtui.ui.screens.detail_sections import (
+    identity_rows,
+    panes_renderable,
+    scores_renderable,
+    status_text,
+    tail_renderable,
+)
 from cabtui.ui.widgets.axis_bars import AxisBars, fmt_score
 from cabtui.ui.widgets.fit import wrap_path
-from cabtui.ui.widgets.kv import kv_table, masked, value_text
-
-
-def _missing_text(value: Any) -> bool:
-    return isinstance(value, Text) and value.plain == "not recorded"
+from cabtui.ui.widgets.kv import kv_table
 
 
 class Section(Static, can_focus=True):
@@ -46,15 +42,15 @@ class Section(Static, can_focus=True):
 
 class DetailScreen(CabScreen[None]):
     CSS_PATH = "detail.tcss"
-    COMMAND_LIST: ClassVar[list[Command]] = [
-        Command("back", "escape", "Back", "Return to the previous screen."),
-        Command("scroll_down", "j", "Down", "Scroll the page down.", show=False),
-        Command("scroll_up", "k", "Up", "Scroll the page up.", show=False),
-        Command("copy_command", "y", "Copy cmd", "Copy the command that reruns this run."),
-        Command("toggle_secrets", "x", "Secrets", "Show or mask secrets (API keys, tokens)."),
-        Command("replay", "r", "Replay", "Replay this run's trace and terminal recording."),
-        Command("compare_related('other CLIs on this task')", "c", "Cmp CLI", "Compare with the same task run by another CLI."),
-        Command("compare_related('other models with this CLI')", "M", "Cmp model", "Compare with the same task and CLI under another model."),
+    COMMAND_LIST: ClassVar[list[KeyCommand]] = [
+        KeyCommand("back", "escape", "Back", "Return to the previous screen."),
+        KeyCommand("scroll_down", "j", "Down", "Scroll the page down.", show=False),
+        KeyCommand("scroll_up", "k", "Up", "Scroll the page up.", show=False),
+        KeyCommand("copy_command", "y", "Copy cmd", "Copy the command that reruns this run."),
+        KeyCommand("toggle_secrets", "x", "Secrets", "Show or mask secrets (API keys, tokens)."),
+        KeyCommand("replay", "r", "Replay", "Replay this run's trace and terminal recording."),
+        KeyCommand("compare_related('other CLIs on this task')", "c", "Cmp CLI", "Compare with the same task run by another CLI."),
+        KeyCommand("compare_related('other models with this CLI')", "M", "Cmp model", "Compare with the same task and CLI under another model."),
     ]  # fmt: skip
     BINDINGS = bindings(COMMAND_LIST)
 
@@ -113,7 +109,7 @@ class DetailScreen(CabScreen[None]):
 
     # -- rendering ---------------------------------------------------------------------------
 
-    def text(self, value: str | None) -> str:
+    def shown_text(self, value: str | None) -> str:
         """A string from the data, masked unless revealed, control characters replaced."""
         return shown(value, self.reveal)
 
@@ -138,7 +134,7 @@ class DetailScreen(CabScreen[None]):
         run = data.run
         self._title()
         self.render_note(run.get("note"))
-        self.query_one("#detail-status", Section).update(self.status_text(data))
+        self.query_one("#detail-status", Section).update(status_text(data, self.reveal))
         weights = data.what_if or data.sweep_weights
         bars = self.query_one(AxisBars)
         cab = run.get("source") in (None, "cab")  # other sources define no composite
@@ -151,24 +147,22 @@ class DetailScreen(CabScreen[None]):
                 composite(data.baseline),
                 data.what_if is not None,
             )
-        panes = self.panes_renderable(run)
+        panes = panes_renderable(run, self.reveal)
         self.query_one("#detail-panes", Section).update(panes or "")
         self.query_one("#detail-panes").display = bool(panes)
         self.query_one("#detail-panes-heading").display = bool(panes)
-        self.query_one("#detail-identity", Section).update(kv_table(self.identity_rows(run)))
-        self.query_one("#detail-command", Section).update(
-            Text("\n").join(Text(safe(c), style="bold") for c in rerun_commands(data, self.text))
+        self.query_one("#detail-identity", Section).update(
+            kv_table(identity_rows(run, self.reveal))
         )
-        self.query_one("#detail-scores", Section).update(self.scores_renderable(data))
+        self.query_one("#detail-command", Section).update(
+            Text("\n").join(
+                Text(safe(c), style="bold") for c in rerun_commands(data, self.shown_text)
+            )
+        )
+        self.query_one("#detail-scores", Section).update(scores_renderable(data, self.reveal))
         for key in TAIL_KEYS:
-            raw = run.get(key)
-            # tail_text consumes escapes itself (colours kept): mask only, safe() would eat them;
-            # masked again once rendered (a secret drawn in pieces, or behind colour codes)
-            out = tail_text((raw if self.reveal else mask_text(raw)) if raw else None)
-            out = mask_rich(out, self.reveal)
-            empty = Text("(empty)" if run.get(key) == "" else "not recorded", style="dim italic")
             self.query_one(f"#detail-{key.removesuffix('_tail')}", Section).update(
-                out if out.plain else empty
+                tail_renderable(run, key, self.reveal)
             )
         self.render_related(data)
 
@@ -176,7 +170,7 @@ class DetailScreen(CabScreen[None]):
         """The cell_id, broken at its "/" where the width asks (never inside a name)."""
         title = self.query_one("#detail-title", Static)
         width = title.content_region.width or self.app.size.width - 4
-        title.update(Text(wrap_path(self.text(self.cell_id), width), style="bold"))
+        title.update(Text(wrap_path(self.shown_text(self.cell_id), width), style="bold"))
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._title)
@@ -185,118 +179,7 @@ class DetailScreen(CabScreen[None]):
         banner = self.query_one("#detail-note", Static)
         banner.display = bool(note)
         if note:
-            banner.update(Text(f"⚠ {self.text(note)}", style="bold"))
-
-    def status_text(self, data: DetailData) -> Text:
-        run = data.run
-        verdict = run.get("pass")
-        out = Text()
-        if verdict is None:
-            out.append(" PASS: not recorded ", style="bold reverse")
-        elif verdict >= 1:
-            out.append(" PASS ", style="bold black on green")
-        else:
-            out.append(" FAIL ", style="bold white on red")
-        out.append(f"  {self.text(str(run.get('tui')))} × {self.text(str(run.get('model')))}  ·  ")
-        out.append(f"{self.text(str(run.get('task_id')))}  ·  run {run.get('run')}")
-        if run.get("timed_out"):
-            out.append("  TIMED OUT", style="bold red")
-        if data.what_if is not None:
-            out.append("  (what-if weights)", style="bold yellow")
-        if self.reveal:
-            out.append("  SECRETS SHOWN", style="bold red")
-        return out
-
-    def identity_rows(self, run: dict[str, Any]) -> list[tuple[str, Any, str]]:
-        def rec(v: Any) -> Any:
-            return Text("not recorded", style="dim italic") if v is None else masked(v, self.reveal)
-
-        tokens = tokens_line(run)
-        cab = run.get("source") in (None, "cab")
-        rows: list[tuple[str, Any, str]] = []
-        if not cab:  # what another harness records of a run, where it records it
-            for key, label in (
-                ("source", "source"), ("status", "status"), ("agent_version", "agent version"),
-                ("task_version", "task version"), ("cost_usd", "cost (USD)"),
-                ("cache_tokens", "cache tokens"), ("agent_ms", "agent time (ms)"),
-            ):  # fmt: skip
-                if run.get(key) is not None:
-                    rows.append((label, rec(run[key]), ""))
-        rows += [
-            ("sweep_id", rec(run.get("sweep_id")), ""),
-            ("container_image", rec(run.get("container_image")), ""),
-            ("image_digest", rec(run.get("image_digest")), ""),
-            ("model_build_id", rec(run.get("model_build_id") or run.get("model")), ""),
-            ("exit_code (CLI)", rec(run.get("exit_code")), ""),
-            ("exit_code (grader)", rec(run.get("grader_exit_code")), ""),
-            ("started_at", rec(run.get("started_at") and str(run["started_at"])), ""),
-            ("ended_at", rec(run.get("ended_at") and str(run["ended_at"])), ""),
-            ("duration", duration(run.get("duration_ms")), ""),
-            (
-                "tokens",
-                Text("not recorded", style="dim italic") if tokens is None else rec(tokens),
-                "",
-            ),
-        ]
-        if not cab:
-            rows = [r for r in rows if not _missing_text(r[1])]
-        for key, value in (run.get("extra") or {}).items():
-            if key in ("panes", "tests") or (not cab and str(key).startswith("scores.")):
-                continue  # shown as captures and in the scorer breakdown
-            rows.append((str(key), masked(value, self.reveal), "unknown key" if cab else ""))
-        tests = (run.get("extra") or {}).get("tests")
-        if isinstance(tests, list):
-            verdicts = Text()
-            for t in tests[:200]:
-                if isinstance(t, dict):
-                    ok = t.get("verdict") == "passed"
-                    verdicts.append("✓ " if ok else "✗ ", style="green" if ok else "red")
-                    verdicts.append(self.text(str(t.get("name"))) + "\n")
-            rows.append(("tests", verdicts, ""))
-        return rows
-
-    def panes_renderable(self, run: dict[str, Any]) -> Text | None:
-        """Terminal captures another harness saved (Harbor's agent/*.pane, Terminal-Bench's
-        panes/*.txt), each under its name, through the terminal engine like the tails."""
-        panes = (run.get("extra") or {}).get("panes")
-        if not isinstance(panes, list) or not panes:
-            return None
-        out = Text()
-        for p in panes:
-            if not isinstance(p, dict):
-                continue
-            out.append(self.text(str(p.get("name"))) + "\n", style="bold")
-            text = p.get("text")
-            raw = text if isinstance(text, str) else ""
-            raw = raw.lstrip("\n")  # captures of a tall pane start with its empty rows
-            out.append_text(
-                mask_rich(tail_text(raw if self.reveal else mask_text(raw)), self.reveal)
-            )
-            out.append("\n")
-        return out
-
-    def scores_renderable(self, data: DetailData) -> Group:
-        parts: list[Any] = []
-        cab = data.run.get("source") in (None, "cab")
-        scores = data.scores if cab else carried(data.scores)
-        for axis, rows in scorer_rows(scores).items():
-            parts.append(Text(safe(axis), style="bold underline"))
-            shown: list[tuple[str, Any, str]] = []
-            for key, value, unknown in rows:
-                if axis == "pass_rate" and key in TAIL_KEYS and value:
-                    lines = value.count("\n") + 1
-                    value = Text(f"{lines} lines, shown below", style="dim italic")
-                else:
-                    value = masked(value, self.reveal)
-                shown.append(
-                    (
-                        key,
-                        value if isinstance(value, Text) else value_text(value),
-                        "unknown key" if unknown and cab else "",
-                    )
-                )
-            parts.append(kv_table(shown))
-        return Group(*parts)
+            banner.update(Text(f"⚠ {self.shown_text(note)}", style="bold"))
 
     def render_related(self, data: DetailData) -> None:
         options = self.query_one("#detail-related", OptionList)
@@ -313,7 +196,7 @@ class DetailScreen(CabScreen[None]):
                 label = Text("  ")
                 label.append(" pass " if (r.pass_ or 0) >= 1 else " fail ",
                              style="black on green" if (r.pass_ or 0) >= 1 else "white on red")  # fmt: skip
-                label.append(f" {fmt_score(r.composite)}  {self.text(r.cell_id)}")
+                label.append(f" {fmt_score(r.composite)}  {self.shown_text(r.cell_id)}")
                 options.add_option(Option(label))
                 self.related_ids.append(r.cell_id)
         if not self.related_ids:
@@ -359,7 +242,7 @@ class DetailScreen(CabScreen[None]):
     def action_copy_command(self) -> None:
         if self.data is None:
             return
-        command = rerun_commands(self.data, self.text)[0]
+        command = rerun_commands(self.data, self.shown_text)[0]
         self.app.copy_to_clipboard(command)
         self.notify(safe(command), title="Copied", markup=False)
 

@@ -22,9 +22,10 @@ from cabtui.store.pivot import PivotData, load_pivot
 from cabtui.store.query import Query
 from cabtui.store.store import Store
 from cabtui.text import safe
-from cabtui.ui.keys import Command, bindings
+from cabtui.ui.keys import KeyCommand, bindings
 from cabtui.ui.screens.base import CabScreen
-from cabtui.ui.widgets.heatmap import VALUES, Heatmap, fmt_value
+from cabtui.ui.screens.pivot_keys import PIVOT_COMMANDS, cell_line
+from cabtui.ui.widgets.heatmap import VALUES, Heatmap
 
 DIMS = ("tui", "model", "task_id", "family")
 VALUE_ORDER = tuple(VALUES)
@@ -36,32 +37,7 @@ def term(dim: str, value: Any) -> str:
 
 class PivotScreen(CabScreen[str | None]):
     CSS_PATH = "pivot.tcss"
-    COMMAND_LIST: ClassVar[list[Command]] = [
-        Command("close", "escape", "Back", "Close the pivot without filtering."),
-        Command("cycle_rows", "1", "Rows", "Cycle the row dimension: tui, model, task, family."),
-        Command("cycle_cols", "2", "Cols", "Cycle the column dimension: tui, model, task, family."),
-        Command("swap", "t", "Transpose", "Swap rows and columns."),
-        Command(
-            "cycle_value",
-            "v",
-            "Value",
-            "Cycle the value: mean composite, pass rate, wall time, blast radius.",
-        ),
-        Command("cursor('left')", "h", "Left", "Move the cursor left.", show=False),
-        Command("cursor('down')", "j", "Down", "Move the cursor down.", show=False),
-        Command("cursor('up')", "k", "Up", "Move the cursor up.", show=False),
-        Command("cursor('right')", "l", "Right", "Move the cursor right.", show=False),
-        Command(
-            "compare_extremes", "b", "Best/worst", "Compare the best and worst run of this cell."
-        ),
-        Command("mark_row", "m", "Mark row", "Mark this row's CLI (or model) for a paired test."),
-        Command(
-            "paired",
-            "c",
-            "Paired test",
-            "Paired test of the marked row against this row over the tasks they share.",
-        ),
-    ]
+    COMMAND_LIST: ClassVar[list[KeyCommand]] = PIVOT_COMMANDS
     BINDINGS = bindings(COMMAND_LIST)
 
     def __init__(
@@ -145,28 +121,8 @@ class PivotScreen(CabScreen[str | None]):
             return
         coord = self.query_one(Heatmap).cursor_coordinate
         stats = self.data.stats(coord.row, coord.column)
-        line = Text()
         names = self.selection(coord.row, coord.column)
-        line.append(
-            " · ".join(f"{d}={'null' if v is None else safe(str(v))}" for d, v in names)
-            or "all runs",
-            style="bold",
-        )
-        if stats is None:
-            self.query_one("#pivot-detail", Static).update(line)
-            return
-        line.append(
-            f"   n={stats['n']}   composite {fmt_value('composite', stats['composite_mean'])}"
-        )
-        line.append(f" ± {fmt_value('composite', stats['composite_sd'])} (sd)")
-        line.append(
-            f"   pass {fmt_value('pass', stats['pass_rate'])} [95% CI {fmt_value('pass', stats['pass_lo'])}"
-        )
-        line.append(f"–{fmt_value('pass', stats['pass_hi'])}]")
-        line.append(
-            f"   wall {fmt_value('wall', stats['wall_mean'])}   blast {fmt_value('blast', stats['blast_mean'])}"
-        )
-        self.query_one("#pivot-detail", Static).update(line)
+        self.query_one("#pivot-detail", Static).update(cell_line(names, stats))
 
     def selection(self, row: int, col: int) -> list[tuple[str, Any]]:
         """The (dimension, value) pairs the table coordinate selects (margins select one)."""

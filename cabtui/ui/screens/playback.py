@@ -4,8 +4,9 @@ home, end), the frame timer, the coalescing :class:`PlaybackScreen.Moved`, the s
 
 A screen built on it provides :meth:`~PlaybackScreen.playing_clock` (None while nothing is
 loaded), :meth:`~PlaybackScreen._sync` (show the clock's position), ``_status()``,
-``_pick(i)`` (the span or row a key chose), and for the search :meth:`~PlaybackScreen.searchable`,
-``_clear_hits()``, ``_place_hits(raw)`` and ``hit_times()``.
+``_pick(i)`` (the span or row a key chose), ``_marker(forward)`` and ``_toggle_reveal()``, and
+for the search :meth:`~PlaybackScreen.searchable`, ``_clear_hits()``, ``_place_hits(raw)``,
+``hit_times()`` and ``hit_label(i)``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from textual.worker import get_current_worker
 
 from cabtui.replay.clock import Clock
 from cabtui.replay.engine import Player
-from cabtui.ui.keys import Command
+from cabtui.ui.keys import KeyCommand
 from cabtui.ui.screens.base import CabScreen
 from cabtui.ui.widgets.search_bar import SearchBar
 
@@ -29,16 +30,16 @@ FPS = 30
 EPS = 1e-6
 
 
-def clock_commands(what: str, end_help: str = "Jump to the end.") -> list[Command]:
+def clock_commands(what: str, end_help: str = "Jump to the end.") -> list[KeyCommand]:
     """Steps, speed, jumps to a tenth of ``what`` ("the run", "run A"), home and end."""
     return [
-        Command("step(-1)", "comma", "-100ms", "Step back 100 ms.", show=False, key_display=","),
-        Command("step(1)", "full_stop", "+100ms", "Step forward 100 ms.", show=False, key_display="."),
-        Command("slower", "less_than_sign", "Slower", "Halve the speed (down to 0.25x).", show=False, key_display="<"),
-        Command("faster", "greater_than_sign", "Faster", "Double the speed (up to 16x).", show=False, key_display=">"),
-        *[Command(f"jump({n})", str(n), f"{n * 10}%", f"Jump to {n * 10}% of {what}.", show=False) for n in range(10)],
-        Command("home", "home", "Start", "Jump to the start.", show=False),
-        Command("end", "end", "End", end_help, show=False),
+        KeyCommand("step(-1)", "comma", "-100ms", "Step back 100 ms.", show=False, key_display=","),
+        KeyCommand("step(1)", "full_stop", "+100ms", "Step forward 100 ms.", show=False, key_display="."),
+        KeyCommand("slower", "less_than_sign", "Slower", "Halve the speed (down to 0.25x).", show=False, key_display="<"),
+        KeyCommand("faster", "greater_than_sign", "Faster", "Double the speed (up to 16x).", show=False, key_display=">"),
+        *[KeyCommand(f"jump({n})", str(n), f"{n * 10}%", f"Jump to {n * 10}% of {what}.", show=False) for n in range(10)],
+        KeyCommand("home", "home", "Start", "Jump to the start.", show=False),
+        KeyCommand("end", "end", "End", end_help, show=False),
     ]  # fmt: skip
 
 
@@ -95,6 +96,17 @@ class PlaybackScreen(CabScreen[None]):
 
     def hit_times(self) -> list[float]:
         """The clock position of each placed hit, in order."""
+        raise NotImplementedError
+
+    def hit_label(self, i: int) -> str:
+        """What the status line says after hit ``i`` (whose recording it is in)."""
+        return ""
+
+    def _marker(self, forward: bool) -> None:
+        """Jump to the next (or previous) recording marker."""
+
+    def _toggle_reveal(self) -> bool:
+        """Show (or mask again) the secrets on the recorded screens; whether they are shown."""
         raise NotImplementedError
 
     # -- the clock -----------------------------------------------------------------------------
@@ -173,6 +185,16 @@ class PlaybackScreen(CabScreen[None]):
     def action_slower(self) -> None:
         self._speed("slower")
 
+    def action_next_marker(self) -> None:
+        self._marker(True)
+
+    def action_prev_marker(self) -> None:
+        self._marker(False)
+
+    def action_toggle_secrets(self) -> None:
+        shown = self._toggle_reveal()
+        self.notify("Secrets shown." if shown else "Secrets masked.", timeout=2)
+
     def action_back(self) -> None:
         """Close the search prompt when it is open, else leave the screen (the app when it is
         the first one)."""
@@ -184,6 +206,16 @@ class PlaybackScreen(CabScreen[None]):
             self.app.pop_screen()
 
     # -- search --------------------------------------------------------------------------------
+
+    def search_status(self) -> str | None:
+        """What the status line says of the search (None: nothing searched)."""
+        if self.searching:
+            return f"searching {self.needle!r}…"
+        if not self.needle:
+            return None
+        if self.hit is None:
+            return f"no hits for {self.needle!r}"
+        return f"hit {self.hit + 1} of {len(self.hit_times())}{self.hit_label(self.hit)}"
 
     def action_search(self) -> None:
         if self.search_ready():

@@ -9,25 +9,22 @@ rows the engine reports as changed.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Static
 
-from cabtui.replay.clock import Clock, fmt_ms
-from cabtui.replay.engine import Player
-from cabtui.replay.session import Session, load_session
+from cabtui.replay.session import Session
 from cabtui.store.store import Store
-from cabtui.store.tails import stat_of
 from cabtui.text import safe, shown
-from cabtui.ui.keys import Command, bindings
-from cabtui.ui.screens.playback import EPS, PlaybackScreen, clock_commands
+from cabtui.ui.keys import KeyCommand, bindings
+from cabtui.ui.screens.playback import EPS
+from cabtui.ui.screens.replay_keys import REPLAY_COMMANDS, Crop, status_parts
+from cabtui.ui.screens.replay_session import SessionPlayback
 from cabtui.ui.widgets.replay_panels import call_text, span_text
 from cabtui.ui.widgets.ruler import Ruler
 from cabtui.ui.widgets.search_bar import SearchBar
@@ -37,51 +34,19 @@ from cabtui.ui.widgets.waterfall import Waterfall
 GROWTH_POLL_S = 1.0  # how often the shown recording's file is looked at for growth
 
 
-class ReplayScreen(PlaybackScreen):
+class ReplayScreen(SessionPlayback):
     CSS_PATH = "replay.tcss"
-    COMMAND_LIST: ClassVar[list[Command]] = [
-        Command("play_pause", "space", "Play", "Play or pause.", key_display="space"),
-        Command("prev_span", "left", "Prev span", "Jump to the start of the previous span.", key_display="←"),
-        Command("next_span", "right", "Next span", "Jump to the start of the next span.", key_display="→"),
-        *clock_commands("the run", "Jump to the end; on a recording still being written, follow its live edge (like tail -f) until another key moves the clock."),
-        Command("prev_marker", "left_square_bracket", "Prev marker", "Jump to the previous recording marker.", show=False, key_display="["),
-        Command("next_marker", "right_square_bracket", "Next marker", "Jump to the next recording marker.", show=False, key_display="]"),
-        Command("search", "slash", "Search", "Search the terminal text across the recording.", key_display="/"),
-        Command("next_hit", "n", "Next hit", "Jump to the next search hit.", show=False),
-        Command("prev_hit", "N", "Prev hit", "Jump to the previous search hit.", show=False),
-        Command("toggle_idle", "i", "Idle limit", "Cap idle gaps while playing (asciinema's idle_time_limit).", show=False),
-        Command("toggle_prompt", "p", "Prompt", "Show or hide the current model call's prompt and completion."),
-        Command("toggle_secrets", "x", "Secrets", "Show or mask the secrets on the recorded screen.", show=False),
-        Command("pan(-8,0)", "shift+left", "Pan left", "A recording larger than its pane is cropped around the cursor: look further left.", show=False, key_display="shift+←"),
-        Command("pan(8,0)", "shift+right", "Pan right", "Look further right on a cropped recording.", show=False, key_display="shift+→"),
-        Command("pan(0,-4)", "shift+up", "Pan up", "Look further up on a cropped recording.", show=False, key_display="shift+↑"),
-        Command("pan(0,4)", "shift+down", "Pan down", "Look further down on a cropped recording.", show=False, key_display="shift+↓"),
-        Command("pan(0,0)", "c", "Follow cursor", "The cropped view follows the recording's cursor again.", show=False),
-        Command("switch_recording", "t", "Recording", "Switch to the run's next recording (a Terminal-Bench trial's agent.cast and tests.cast), at the same moment.", show=False),
-        Command("back", "escape", "Back", "Leave the replay."),
-    ]  # fmt: skip
+    COMMAND_LIST: ClassVar[list[KeyCommand]] = REPLAY_COMMANDS
     BINDINGS = bindings(COMMAND_LIST)
 
     def __init__(
         self, store: Store | None, cell_id: str | None, recording: Path | None = None
     ) -> None:
-        super().__init__()
-        self.store, self.cell_id, self.recording = store, cell_id, recording
-        self.session: Session | None = None
+        super().__init__(store, cell_id, recording)
         self.selected: int | None = None  # the highlighted span's index
-        self.hits: list[float] = []  # run ms of the search hits
         self._shown_span: int | None = -1
         self._shown_call: object = -1
         self._force_narrow = False  # the status line in its short forms whatever the width
-        self._which = 0  # which of the run's recordings is shown
-        self._resume_ms: float | None = None  # where to be once a switched recording loads
-        # a recording still being written: read again when its file changes; ``end`` follows
-        # its live edge (like tail -f) until another key moves the clock
-        self.following = False
-        self._stamp: tuple[int, int] | None = None  # the shown recording's size and mtime
-        self._loading = True
-        self._regrown = False  # a load because the file changed is under way
-        self._grown = False  # the recording has grown while shown
 
     def compose(self) -> ComposeResult:
         yield Ruler(id="ruler")
@@ -105,46 +70,6 @@ class ReplayScreen(PlaybackScreen):
         self.start_timer()
         self.load()
         self.set_interval(GROWTH_POLL_S, self._look_for_growth)
-
-    @work(thread=True, exclusive=True, group="replay-load", exit_on_error=False)
-    def load(self) -> None:
-        self._loading = True
-        before = self.session.source if self.session is not None else None
-        stamp = stat_of(Path(before)) if before is not None else None  # taken before reading it
-
-        def fetching(done: int, total: int) -> None:  # a published sweep's large recording
-            message = f"Fetching the recording… {done / 1e6:.1f} of {total / 1e6:.1f} MB"
-            self.app.call_from_thread(
-                self.query_one("#terminal", TerminalView).show_message, message
-            )
-
-        with self.store.watching(fetching) if self.store else contextlib.nullcontext():
-            session = load_session(self.store, self.cell_id, self.recording, self._which)
-        if session.source != before:
-            stamp = stat_of(Path(session.source)) if session.source is not None else None
-        self.app.call_from_thread(self._loaded, session, stamp)
-
-    @work(thread=True, exclusive=True, group="replay-grow", exit_on_error=False)
-    def _look_for_growth(self) -> None:
-        s = self.session
-        if s is None or s.source is None or self._loading:
-            return
-        if stat_of(Path(s.source)) != self._stamp:
-            self.app.call_from_thread(self._grew)
-
-    def _grew(self) -> None:
-        """The recording's file changed: read it again, at the same moment or at its new end
-        when following."""
-        s = self.session
-        if s is None or self._loading:
-            return
-        self._regrown = True  # _loaded keeps the moment the clock has reached by then
-        self.load()
-
-    def action_end(self) -> None:
-        super().action_end()
-        self.following = self.session is not None and self.session.player is not None
-        self._status()
 
     def show_failure(self, group: str, reason: str) -> bool:
         if group == "replay-load":
@@ -215,9 +140,6 @@ class ReplayScreen(PlaybackScreen):
 
     # -- the clock ---------------------------------------------------------------------------
 
-    def playing_clock(self) -> Clock | None:
-        return self.session.clock if self.session is not None else None
-
     def _pick(self, index: int) -> None:
         self.selected = index
 
@@ -254,48 +176,15 @@ class ReplayScreen(PlaybackScreen):
         s = self.session
         if s is None:
             return
-        c = s.clock
         # short forms where the long ones would not fit on one line
         narrow = self.size.width < 100 or self._force_narrow
-        idle = f"idle {c.idle_limit:g}s" if narrow else f"idle limit {c.idle_limit:g}s"
-        parts = [
-            ("▶" if narrow else "▶ playing") if c.playing else ("⏸" if narrow else "⏸ paused"),
-            f"{fmt_ms(c.position)} / {fmt_ms(c.end_ms)}",
-            f"rec {c.recording_time:.2f}s" if s.player is not None else "no recording",
-            f"{c.speed:g}x",
-            f"{idle} {'on' if c.idle_on else 'off'}",
-        ]
-        if narrow:  # the defaults (1x, idle limit off) go unsaid
-            parts = [p for p in parts if p not in ("1x", f"{idle} off")]
-        if self.selected is not None:
-            parts.append(f"span {s.timeline._rank[self.selected] + 1}/{len(s.timeline.spans)}")
         terminal = self.query_one("#terminal", TerminalView)
+        crop = None
         if s.player is not None and terminal.cropped():
-            # said early: a narrow status line cuts its end
-            how = "panned, c: follow" if terminal.panned else "at cursor, shift+arrows pan"
-            w, h, x, y = terminal.size.width, terminal.size.height, terminal.view_x, terminal.view_y
-            parts.insert(
-                2,
-                f"crop {w}x{h}@{x},{y} {'panned, c' if terminal.panned else '⇧←→'}"
-                if narrow
-                else f"{s.player.cols}x{s.player.rows} cropped to {w}x{h} from {x},{y} ({how})",
-            )
-        if self.following and self._grown:
-            parts.append("following" if narrow else "following the live edge (end)")
-        if len(s.recordings) > 1:
-            parts.append(
-                f"rec {s.which + 1}/{len(s.recordings)} t"
-                if narrow
-                else f"recording {s.which + 1} of {len(s.recordings)} (t switches)"
-            )
-        if self.searching:
-            parts.append(f"searching {self.needle!r}…")
-        elif self.needle:
-            parts.append(
-                f"hit {self.hit + 1} of {len(self.hits)}"
-                if self.hit is not None
-                else f"no hits for {self.needle!r}"
-            )
+            w, h = terminal.size.width, terminal.size.height
+            crop = Crop(w, h, terminal.view_x, terminal.view_y, terminal.panned)
+        parts = status_parts(s, narrow, self.selected, crop, self.following and self._grown,
+                             self.search_status())  # fmt: skip
         line = "  ·  ".join(parts)
         if not narrow and len(line) > self.size.width - 2:  # the long forms do not fit: short
             self._status_short()
@@ -341,33 +230,10 @@ class ReplayScreen(PlaybackScreen):
             self._moved()
             self.notify(shown(m.label) or "marker", title="marker", timeout=2, markup=False)
 
-    def action_next_marker(self) -> None:
-        self._marker(True)
-
-    def action_prev_marker(self) -> None:
-        self._marker(False)
-
-    def action_toggle_idle(self) -> None:
-        if self.session is not None:
-            self.session.clock.toggle_idle()
-            self._status()
-
-    def action_switch_recording(self) -> None:
-        s = self.session
-        if s is None or len(s.recordings) < 2:
-            self.notify("This run has one recording.", severity="information")
-            return
-        if s.clock.playing:
-            self.action_play_pause()
-        self._which = (s.which + 1) % len(s.recordings)
-        self._resume_ms = s.clock.position
-        self.notify(f"recording {shown(s.recordings[self._which])}", markup=False)
-        self.load()
-
-    def action_toggle_secrets(self) -> None:
+    def _toggle_reveal(self) -> bool:
         terminal = self.query_one("#terminal", TerminalView)
         terminal.reveal = not terminal.reveal
-        self.notify("Secrets shown." if terminal.reveal else "Secrets masked.", timeout=2)
+        return terminal.reveal
 
     def action_pan(self, dx: int, dy: int) -> None:
         self.query_one("#terminal", TerminalView).pan(dx, dy)
@@ -381,18 +247,5 @@ class ReplayScreen(PlaybackScreen):
 
     # -- search ------------------------------------------------------------------------------
 
-    def searchable(self) -> list[tuple[str, Player, Clock]]:
-        s = self.session
-        return [("", s.player, s.clock)] if s is not None and s.player is not None else []
-
     def revealed(self) -> bool:
         return self.query_one("#terminal", TerminalView).reveal
-
-    def _clear_hits(self) -> None:
-        self.hits = []
-
-    def _place_hits(self, raw: list[tuple[str, float]]) -> None:
-        self.hits = sorted({t for _, t in raw})  # one hit per moment
-
-    def hit_times(self) -> list[float]:
-        return self.hits

@@ -19,7 +19,7 @@ from textual.widgets import Button, Input, Label, Static
 from cabtui.scoring import DEFAULT_WEIGHTS, Weights
 from cabtui.text import shown
 from cabtui.ui.base import CabBase
-from cabtui.ui.keys import Command, bindings
+from cabtui.ui.keys import KeyCommand, bindings
 
 FIELDS = (*DEFAULT_WEIGHTS, "latency_ref_ms")
 
@@ -54,12 +54,14 @@ def parse(
 
 class WeightsScreen(ModalScreen[Weights | None]):
     CSS_PATH = "weights.tcss"
-    COMMAND_LIST: ClassVar[list[Command]] = [
-        Command(
+    COMMAND_LIST: ClassVar[list[KeyCommand]] = [
+        KeyCommand(
             "apply", "ctrl+s", "Apply", "Re-score every run with these weights.", priority=True
         ),
-        Command("reset", "ctrl+r", "Reset", "Use each sweep's own weights again.", priority=True),
-        Command("cancel", "escape", "Cancel", "Close without changing the weights."),
+        KeyCommand(
+            "reset", "ctrl+r", "Reset", "Use each sweep's own weights again.", priority=True
+        ),
+        KeyCommand("cancel", "escape", "Cancel", "Close without changing the weights."),
     ]
     BINDINGS = bindings(COMMAND_LIST)
     app = getters.app(CabBase)

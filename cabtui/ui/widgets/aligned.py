@@ -1,7 +1,7 @@
 """Two runs' span timelines as one aligned list: matched spans on one row, a span of one run
 only on its own side, the row where the traces part flagged.
 
-Rows come from ``diff_runs(...)["spans"]["pairs"]``. Only the rows in view are rendered (line
+Rows come from ``diff_runs(...).spans.pairs``. Only the rows in view are rendered (line
 API), so a list of 4,000 rows moves its cursor in constant time. Where side by side would cut
 a span's name (the longest counted up to ``NAME_ROOM`` cells), each row takes two lines, A over
 B, every name at the whole width.
@@ -10,7 +10,7 @@ B, every name at the whole width.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Literal
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -19,6 +19,7 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from cabtui.compare.values import AlignedPair, SpanSide
 from cabtui.replay.clock import fmt_ms
 from cabtui.text import safe
 
@@ -30,24 +31,24 @@ FIXED = 22  # a side's time (9) and kind (13) before its name
 NAME_ROOM = 48  # a name longer than this may be cut side by side rather than stack the rows
 
 
-def _side(span: dict[str, Any] | None, width: int) -> Text:
+def _side(span: SpanSide | None, width: int) -> Text:
     if span is None:
         return Text(" " * width)
-    start = span.get("start_ms")
+    start = span.start_ms
     t = Text(f"{fmt_ms(start) if start is not None else '?':>8} ", style="dim")
-    t.append(f"{safe(str(span.get('kind') or '')):<12.12} ", style="cyan")
-    t.append(safe(str(span.get("name") or "")), style="bold red" if span.get("error") else "")
+    t.append(f"{safe(str(span.kind or '')):<12.12} ", style="cyan")
+    t.append(safe(str(span.name or "")), style="bold red" if span.error else "")
     t.truncate(width, pad=True)
     return t
 
 
-def longest_name(pairs: Sequence[dict[str, Any]]) -> int:
+def longest_name(pairs: Sequence[AlignedPair]) -> int:
     """The longest span name of ``pairs`` in cells, counted up to ``NAME_ROOM``."""
     longest = 0
     for p in pairs:
-        for span in (p["a"], p["b"]):
+        for span in (p.a, p.b):
             if span is not None:
-                longest = max(longest, cell_len(safe(str(span.get("name") or ""))))
+                longest = max(longest, cell_len(safe(str(span.name or ""))))
                 if longest >= NAME_ROOM:
                     return NAME_ROOM
     return longest
@@ -62,13 +63,13 @@ class AlignedSpans(Widget):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.pairs: Sequence[dict[str, Any]] = ()
+        self.pairs: Sequence[AlignedPair] = ()
         self.parted: int | None = None
         self.cursor = 0
         self.top = 0
         self.longest = 0
 
-    def set_pairs(self, pairs: Sequence[dict[str, Any]], parted: int | None) -> None:
+    def set_pairs(self, pairs: Sequence[AlignedPair], parted: int | None) -> None:
         self.pairs, self.parted, self.cursor, self.top = pairs, parted, 0, 0
         self.longest = longest_name(pairs)
         self.refresh(layout=True)
@@ -122,7 +123,7 @@ class AlignedSpans(Widget):
         where the traces part (beside A: a long B half never hides it)."""
         counts: dict[str, int] = {}
         for p in self.pairs:
-            counts[p["status"]] = counts.get(p["status"], 0) + 1
+            counts[p.status] = counts.get(p.status, 0) + 1
         summary = " ".join(f"{MARK[k][0]}{v}" for k, v in counts.items())
         where = f"  parts at row {self.parted + 1}" if self.parted is not None else "  never part"
         t = Text("A over B" if self.stacked(width) else "A", style="bold")
@@ -137,20 +138,20 @@ class AlignedSpans(Widget):
     def row_text(self, i: int, width: int) -> Text:
         p = self.pairs[i]
         half = (width - 3) // 2
-        mark, colour = MARK[p["status"]]
-        t = _side(p["a"], half)
+        mark, colour = MARK[p.status]
+        t = _side(p.a, half)
         t.append(f" {mark} ", style=f"bold {colour}")
-        t.append_text(_side(p["b"], width - half - 3))
+        t.append_text(_side(p.b, width - half - 3))
         return self._styled(i, t)
 
     def stacked_text(self, i: int, line: int, width: int) -> Text:
         """Line ``line`` (0: A, 1: B) of row ``i`` read A over B: the mark, then the side."""
         p = self.pairs[i]
-        mark, colour = MARK[p["status"]]
-        side = "ab"[line]
+        mark, colour = MARK[p.status]
+        side: Literal["a", "b"] = "a" if line == 0 else "b"
         t = Text(f"{mark} " if line == 0 else "  ", style=f"bold {colour}")
         t.append(f"{side.upper()}", style="bold cyan" if side == "a" else "bold magenta")
-        span = p[side]
+        span = p.side(side)
         if span is None:
             t.append_text(Text("        —", style="dim"))
             t.truncate(width, pad=True)

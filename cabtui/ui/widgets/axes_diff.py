@@ -8,7 +8,7 @@ the model calls. Every string from a sweep goes through ``safe()`` into a rich T
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeGuard
 
 from rich.cells import cell_len
@@ -21,6 +21,16 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from cabtui.compare.diff import TAILS
+from cabtui.compare.values import (
+    AxisRow,
+    CallTotals,
+    CellAxisRow,
+    CompositeRow,
+    Diff,
+    Estimate,
+    FileSetDiff,
+    RunDiff,
+)
 from cabtui.text import safe
 from cabtui.ui.widgets.fit import differing
 
@@ -46,11 +56,11 @@ def _cell(v: Any, width: int = 40) -> Text:
     return Text(s if len(s) <= width else s[: width - 1] + "…")
 
 
-def _delta(row: dict[str, Any]) -> Text:
-    d = row.get("delta")
+def _delta(row: AxisRow | CellAxisRow | CompositeRow) -> Text:
+    d = row.delta
     if d is None:
         return Text("")
-    better = row.get("better")
+    better = row.better
     style = "green" if better == "a" else "red" if better == "b" else "dim"
     return Text(f"{d:+.4g}", style=style)
 
@@ -65,7 +75,7 @@ STACK_BELOW = 120  # under this many columns the summary's tables stack, and A g
 Maker = Callable[[int, bool], RenderableType]  # (width, stacked) -> what the summary shows
 
 
-def identity_table(diff: dict[str, Any], width: int = 0, stacked: bool = False) -> Table:
+def identity_table(diff: Diff, width: int = 0, stacked: bool = False) -> Table:
     """Both sides' identity, the keys that differ in bold yellow: a value equal on both sides
     once, two that differ A over B, the start they share shortened (…) when they are longer
     than the width, so the part that differs reads first. No value is cut: what does not fit
@@ -74,12 +84,12 @@ def identity_table(diff: dict[str, Any], width: int = 0, stacked: bool = False) 
     t.add_column("key", style="dim", no_wrap=True)
     t.add_column("", no_wrap=True)  # A or B where the two differ
     t.add_column("value", overflow="fold", ratio=1)
-    differs = set(diff.get("identity_diff", []))
-    keys = [k for k in diff["a"] if k not in ("cell_id", "cell", "runs")]
+    differs = set(diff.identity_diff)
+    keys = [k for k in diff.a if k != "cell_id"]
     key_w = max((len(k) for k in keys), default=8)
     value_w = max(8, width - key_w - 4)
     for key in keys:
-        a, b = safe(diff_value(diff["a"].get(key))), safe(diff_value(diff["b"].get(key)))
+        a, b = safe(diff_value(diff.a.get(key))), safe(diff_value(diff.b.get(key)))
         label = Text(key, style="bold yellow" if key in differs else "")
         if a == b:
             t.add_row(label, "", Text(a))
@@ -91,14 +101,15 @@ def identity_table(diff: dict[str, Any], width: int = 0, stacked: bool = False) 
     return t
 
 
-def axes_table(diff: dict[str, Any], width: int = 0, only_differing: bool = False) -> Table:
+def axes_table(diff: Diff, width: int = 0, only_differing: bool = False) -> Table:
     """Scorer keys by axis: A, B and a - b, green when A is better, red when B is. Numbers are
     never cut (their columns do not wrap); ``only_differing`` leaves out the keys equal on both
     sides (and says how many)."""
-    rows = [r for r in diff["axes"] if r["key"] not in TAILS]  # tails: shown as diffs below
-    same = [r for r in rows if r["a"] == r["b"]]
+    # tails: shown as diffs below
+    rows: list[AxisRow | CellAxisRow] = [r for r in diff.axes if r.key not in TAILS]
+    same = [r for r in rows if r.a == r.b]
     if only_differing:
-        rows = [r for r in rows if r["a"] != r["b"]]
+        rows = [r for r in rows if r.a != r.b]
     title = "axes (Δ = A − B; green: A better, red: B better)"
     if only_differing:
         title = f"axes that differ: {len(rows)} (a: all {len(rows) + len(same)}); Δ = A − B"
@@ -109,20 +120,21 @@ def axes_table(diff: dict[str, Any], width: int = 0, only_differing: bool = Fals
     t.add_column("Δ", justify="right", no_wrap=True)
     axis = None
     for row in rows:
-        if row["axis"] != axis:
-            axis = row["axis"]
+        if row.axis != axis:
+            axis = row.axis
             # names from the data go in as Text: a str cell would be read as markup
             t.add_row(Text(safe(str(axis)), style="bold"), "", "", "")
-        a, b = row["a"], row["b"]
-        if isinstance(a, dict) and "mean" in a:  # a cell diff: mean [lo, hi] (n)
-            t.add_row(Text(" " + safe(str(row["key"]))), _interval(a), _interval(b), _delta(row))
-        elif isinstance(a, dict) or isinstance(b, dict):  # an object: one row per key
-            t.add_row(Text(" " + safe(str(row["key"]))), "", "", "")
+        key = Text(" " + safe(str(row.key)))
+        if isinstance(row, CellAxisRow):  # a cell diff: mean [lo, hi] (n)
+            t.add_row(key, _interval(row.a), _interval(row.b), _delta(row))
+            continue
+        a, b = row.a, row.b
+        if isinstance(a, dict) or isinstance(b, dict):  # an object: one row per key
+            t.add_row(key, "", "", "")
             _object_rows(t, a if isinstance(a, dict) else {}, b if isinstance(b, dict) else {},
                          only_differing)  # fmt: skip
         else:
-            a, b = Text(safe(diff_value(a))), Text(safe(diff_value(b)))
-            t.add_row(Text(" " + safe(str(row["key"]))), a, b, _delta(row))
+            t.add_row(key, Text(safe(diff_value(a))), Text(safe(diff_value(b))), _delta(row))
     return t
 
 
@@ -148,15 +160,13 @@ def _object_rows(t: Table, a: dict[str, Any], b: dict[str, Any], only_differing:
         )
 
 
-def _interval(s: dict[str, Any]) -> Text:
-    if s.get("mean") is None:
+def _interval(s: Estimate) -> Text:
+    if s.mean is None:
         return Text("—")
-    return Text(
-        f"{s['mean']:.3g} [{diff_value(s.get('lo'))}, {diff_value(s.get('hi'))}] n={s.get('n')}"
-    )
+    return Text(f"{s.mean:.3g} [{diff_value(s.lo)}, {diff_value(s.hi)}] n={s.n}")
 
 
-def composite_table(diff: dict[str, Any]) -> Table:
+def composite_table(diff: RunDiff) -> Table:
     """The composite's components: each input in [0, 1] and its weighted contribution."""
     t = _table("composite components (input, then weighted)")
     t.add_column("component", style="dim", overflow="fold", min_width=7)
@@ -170,15 +180,15 @@ def composite_table(diff: dict[str, Any]) -> Table:
             else _cell(v)
         )
 
-    for row in diff.get("composite", []):
-        d = row.get("delta")
+    for row in diff.composite:
+        d = row.delta
         delta = _delta(row) if d is None else Text(f"{d:+.2f}", style=_delta(row).style)
-        t.add_row(Text(safe(str(row["component"]))), two(row["input_a"]), two(row["input_b"]),
-                  two(row["a"]), two(row["b"]), delta)  # fmt: skip
+        t.add_row(Text(safe(str(row.component))), two(row.input_a), two(row.input_b),
+                  two(row.a), two(row.b), delta)  # fmt: skip
     return t
 
 
-def diff_text(lines: list[str]) -> Text:
+def diff_text(lines: Sequence[str]) -> Text:
     """A unified diff, + lines green and - lines red (lines already made safe)."""
     if not lines:
         return Text("  (no difference)", style="dim")
@@ -197,7 +207,7 @@ def diff_text(lines: list[str]) -> Text:
     return out
 
 
-def files_table(files: dict[str, Any]) -> Table:
+def files_table(files: dict[str, FileSetDiff]) -> Table:
     """Each blast-radius file set as only in A / only in B / both."""
     t = _table("blast radius: file sets")
     t.add_column("set", style="dim", no_wrap=True)
@@ -206,35 +216,35 @@ def files_table(files: dict[str, Any]) -> Table:
     t.add_column("both")
     for name, s in files.items():
 
-        def col(key: str, missing: bool) -> Text:
+        def col(names: tuple[str, ...], missing: bool) -> Text:
             if missing:
                 return Text("(not recorded)", style="dim")
-            return Text("\n".join(safe(f) for f in s[key]) or "—")
+            return Text("\n".join(safe(f) for f in names) or "—")
 
-        t.add_row(name, col("only_a", s["missing_a"]), col("only_b", s["missing_b"]),
-                  col("both", s["missing_a"] and s["missing_b"]))  # fmt: skip
+        t.add_row(name, col(s.only_a, s.missing_a), col(s.only_b, s.missing_b),
+                  col(s.both, s.missing_a and s.missing_b))  # fmt: skip
     return t
 
 
-def calls_table(calls: dict[str, Any]) -> Table:
+def calls_table(a: CallTotals, b: CallTotals) -> Table:
     t = _table("model calls and tokens")
     t.add_column("", style="dim")
     t.add_column("A", justify="right", style="cyan")
     t.add_column("B", justify="right", style="magenta")
     for key in ("n", "prompt_tokens", "completion_tokens", "latency_ms"):
-        t.add_row(key, _cell(calls["a"].get(key)), _cell(calls["b"].get(key)))
+        t.add_row(key, _cell(getattr(a, key)), _cell(getattr(b, key)))
     return t
 
 
-def diffs(diff: dict[str, Any]) -> RenderableType:
+def diffs(diff: RunDiff) -> RenderableType:
     """The diffs section: tails, file sets, model calls."""
     parts: list[RenderableType] = []
-    for name, lines in diff.get("tails", {}).items():
+    for name, lines in diff.tails.items():
         parts.append(Text(f"{name} (- A, + B)", style="bold"))
         parts.append(diff_text(lines))
-    parts.append(files_table(diff["files"]))
+    parts.append(files_table(diff.files))
     parts.append(Text(""))
-    parts.append(calls_table(diff["model_calls"]))
+    parts.append(calls_table(diff.calls_a, diff.calls_b))
     return Group(*parts)
 
 

@@ -87,7 +87,7 @@ def _scale(v: float) -> str:
     return BAD
 
 
-def text(value: Any, width: int | None = None) -> Text:
+def cell_text(value: Any, width: int | None = None) -> Text:
     """Text as is (secrets masked, control characters made visible), clipped to ``width`` with an
     ellipsis (whole when None: the grid clips it to the width it has)."""
     if value is None:
@@ -173,16 +173,16 @@ def rate_interval(rate: float | None, lo: float | None, hi: float | None) -> Tex
 
 
 def _r(key: str) -> Callable[[dict[str, Any]], Text]:
-    return lambda row: text(row.get(key))
+    return lambda row: cell_text(row.get(key))
 
 
-def _tail(key: str) -> Callable[[dict[str, Any]], Text]:
+def _after_slash(key: str) -> Callable[[dict[str, Any]], Text]:
     """The part after the first "/": the model without its vendor, the task without its family
     (both shown in full in the run's detail)."""
 
     def render(row: dict[str, Any]) -> Text:
         v = row.get(key)
-        return text(v.partition("/")[2] or v if isinstance(v, str) else v)
+        return cell_text(v.partition("/")[2] or v if isinstance(v, str) else v)
 
     return render
 
@@ -191,8 +191,8 @@ def _tail(key: str) -> Callable[[dict[str, Any]], Text]:
 # family and run (in the task and cell_id anyway) and the exit codes go first when narrow.
 RUN_GRID: tuple[Column, ...] = (
     Column("tui", "tui", 9, _r("tui"), "tui", 1, 9),
-    Column("model", "model", 16, _tail("model"), "model", 1, 9),
-    Column("task", "task", 20, _tail("task_id"), "task_id", 1, 11),
+    Column("model", "model", 16, _after_slash("model"), "model", 1, 9),
+    Column("task", "task", 20, _after_slash("task_id"), "task_id", 1, 11),
     Column("family", "family", 9, _r("family"), "family", 6, 6),
     Column("run", "run", 3, lambda r: Text(str(r["run"]), justify="right") if r.get("run") else _missing(), "run", 6),
     Column("pass", "pass", 4, lambda r: passed(r.get("pass")), "pass", 1),
@@ -209,8 +209,8 @@ RUN_GRID: tuple[Column, ...] = (
 
 CELL_GRID: tuple[Column, ...] = (
     Column("tui", "tui", 9, _r("tui"), "tui", 1, 9),
-    Column("model", "model", 22, _tail("model"), "model", 1, 9),
-    Column("task", "task", 24, _tail("task_id"), "task_id", 1, 11),
+    Column("model", "model", 22, _after_slash("model"), "model", 1, 9),
+    Column("task", "task", 24, _after_slash("task_id"), "task_id", 1, 11),
     Column("family", "family", 9, _r("family"), "family", 6, 6),
     Column("n", "n", 3, lambda r: Text(str(r.get("n", 0)), justify="right"), "n", 3),
     Column("composite", "mean comp", 9, lambda r: unit(r.get("composite_mean")), "composite_mean", 1),

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.table import Table
 from rich.text import Text
 
+from cabtui.compare.values import CellDiff, Diff
 from cabtui.text import safe
 from cabtui.ui.widgets.axes_diff import (
     Summary,
@@ -26,12 +25,12 @@ class CompareSummary(Summary):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.diff: dict[str, Any] | None = None
+        self.diff: Diff | None = None
         self.all_axes: bool | None = None
 
-    def show(self, d: dict[str, Any]) -> None:
+    def show(self, d: Diff) -> None:
         self.diff = d
-        if d["kind"] == "cells":
+        if isinstance(d, CellDiff):
             self.set_columns(
                 self._identity,
                 self._axes,
@@ -73,9 +72,10 @@ class CompareSummary(Summary):
         self.scroll_to(y=self.scroll_y + n * page, animate=False)
 
 
-def cells_note(d: dict[str, Any]) -> Text:
+def cells_note(d: CellDiff) -> Text:
     t = Text("cells: means with 95% intervals\n", style="bold")
-    for side, style in (("a", "cyan"), ("b", "magenta")):
-        t.append(f"{side.upper()} {len(d[side]['runs'])} runs: ", style=style)
-        t.append(safe(d[side]["cell"]) + "\n")
+    for side, style, cell, runs in (("A", "cyan", d.cell_a, d.runs_a),
+                                    ("B", "magenta", d.cell_b, d.runs_b)):  # fmt: skip
+        t.append(f"{side} {len(runs)} runs: ", style=style)
+        t.append(safe(cell) + "\n")
     return t

@@ -20,7 +20,7 @@ from textual.widgets import Input, Static
 
 from cabtui.store.filter import FIELDS, FilterError, compile_filter, field_names
 from cabtui.text import safe
-from cabtui.ui.keys import Command, bindings
+from cabtui.ui.keys import KeyCommand, bindings
 
 
 class FilterSuggester(Suggester):
@@ -71,12 +71,14 @@ class ErrorHighlighter(Highlighter):
 
 
 class FilterInput(Input):
-    COMMAND_LIST: ClassVar[list[Command]] = [
-        Command(
+    COMMAND_LIST: ClassVar[list[KeyCommand]] = [
+        KeyCommand(
             "history(-1)", "up", "Older filter", "The previous filter from history.", show=False
         ),
-        Command("history(1)", "down", "Newer filter", "The next filter from history.", show=False),
-        Command(
+        KeyCommand(
+            "history(1)", "down", "Newer filter", "The next filter from history.", show=False
+        ),
+        KeyCommand(
             "clear_filter", "escape", "Clear filter", "Clear the filter and go back to the grid."
         ),
     ]

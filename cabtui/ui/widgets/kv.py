@@ -36,7 +36,7 @@ def _keep_numbers(orig: Any, hidden: Any) -> Any:
     return hidden
 
 
-def number(v: float) -> str:
+def number_text(v: float) -> str:
     """A number without float noise: 12989.314999999999 -> 12989.315."""
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -57,7 +57,7 @@ def value_text(value: Any, indent: int = 0) -> Text:
     if isinstance(value, bool):
         return Text("true" if value else "false", style="green" if value else "red")
     if isinstance(value, (int, float)):
-        return Text(number(value), style="cyan")
+        return Text(number_text(value), style="cyan")
     if isinstance(value, str):
         return Text(safe(value)) if value else Text('""', style=NULL_STYLE)
     if isinstance(value, list):
