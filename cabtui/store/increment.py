@@ -165,7 +165,7 @@ def _apply(
         grown.sort(key=lambda g: (index.get(g[0].sweep_dir, -1), _ORDER.get(g[0].name, 3)))
         with ingest.timed("tails"):
             for f, size, mtime in grown:
-                _tail(job, f, size, mtime)
+                _read_tail(job, f, size, mtime)
         for p in ingest.report.problems:
             if p.line is None:
                 raise NotIncremental(f"{p.file}: {p.reason}")
@@ -201,7 +201,7 @@ def _apply(
     return ingest.report
 
 
-def _tail(job: _Job, f: FileState, size: int, mtime: int) -> None:
+def _read_tail(job: _Job, f: FileState, size: int, mtime: int) -> None:
     """Read what follows ``f.offset`` in its file (up to ``size``), first taking back what the
     last read gave of a line that had no newline yet."""
     con, ingest = job.ingest.con, job.ingest

@@ -194,6 +194,7 @@ class PagedGrids(CabScreen[None]):
         self.run_worker(
             partial(self._page_at, shown, self.query_of(shown), key, self._generation[shown]),
             thread=True, exclusive=True, group=f"fetch-{shown}", name=f"fetch-{shown}",
+            exit_on_error=False,
         )  # fmt: skip
 
     def _page_at(self, kind: Kind, q: Query, key: str | None, generation: int) -> None:
