@@ -76,8 +76,9 @@ def show_folders(sweep: Path, results: list[str], aside: Path) -> None:
 
 
 def append(sweep: Path, results: list[str], spans: list[str]) -> None:
-    with (sweep / "spans.jsonl").open("a") as f:
-        f.write("".join(spans))
+    if spans:  # (a sweep whose spans are in its run folders has no sweep-level spans.jsonl)
+        with (sweep / "spans.jsonl").open("a") as f:
+            f.write("".join(spans))
     with (sweep / "results.jsonl").open("a") as f:
         f.write("".join(results))
 

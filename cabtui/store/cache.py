@@ -144,6 +144,10 @@ def cache_fingerprint(sweep: Path, source: str | None = None) -> str:
     return fingerprint(sweep) + reading_suffix(source)
 
 
+def _fingerprint_of(entries: list[Entry], source: str | None) -> str:
+    return digest_of(entries) + reading_suffix(source)
+
+
 def _cached_fingerprint(db: Path) -> str | None:
     meta = read_meta(db) if db.is_file() else None
     return (meta or {}).get("fingerprint")
@@ -239,7 +243,8 @@ def open_cache(
     """
     sweep = Path(sweep)
     db = cache_path(sweep)
-    fp = cache_fingerprint(sweep, source)
+    entries = walk(sweep)
+    fp = _fingerprint_of(entries, source)
     meta = (read_meta(db) if db.is_file() else None) or {}
     if not refresh and meta.get("fingerprint") == fp:
         _private_file(db)
@@ -248,7 +253,7 @@ def open_cache(
     if not refresh and meta:
         try:
             report = increment.refresh(
-                sweep, db, meta, source, walk, digest_of, reading_suffix(source), progress
+                sweep, db, meta, source, entries, digest_of, reading_suffix(source), progress
             )
             _private_file(db)
             return Cache(db, report)

@@ -47,7 +47,6 @@ from cabtui.store.tails import FileState, RunKey, count_lines, digest, run_files
 from cabtui.sweep.layout import Sweep
 from cabtui.sweep.lines import MAX_LINE_BYTES
 
-Walk = Callable[[Path], list[tuple[str, int, int]]]
 Digest = Callable[[list[tuple[str, int, int]], frozenset[str]], str]
 _ORDER = {"results.jsonl": 0, "spans.jsonl": 1, "model_calls.jsonl": 2}
 _WHAT = {"spans.jsonl": "spans", "model_calls.jsonl": "model calls"}
@@ -84,7 +83,7 @@ def refresh(
     db: Path,
     meta: dict[str, str],
     source: str | None,
-    walk: Walk,
+    entries: list[tuple[str, int, int]],
     digest_of: Digest,
     suffix: str,
     progress: Progress | None = None,
@@ -100,7 +99,6 @@ def refresh(
         known = tables.files_of(meta.get("files"))
     except (ValueError, TypeError, KeyError, AttributeError) as e:
         raise NotIncremental("the files of the cache cannot be read") from e
-    entries = walk(sweep)
     tracked = frozenset(f.rel for f in known)
     sweeps, _ = discover(sweep, source)
     owned: dict[str, RunKey] = {}

@@ -237,50 +237,53 @@ def _walk_runs(sweep: Sweep) -> list[RunDir]:
         where = e.filename or str(runs_root)
         sweep.report(Path(where), f"cannot list directory: {e.strerror or e}; skipped")
 
+    linked = not inside(root, runs_root) or runs_root.is_symlink()
     # runs/<tui>/<vendor>/<model>/<family>/<task>/run-<N>: six levels below runs/.
-    for dirpath, dirnames, filenames in os.walk(runs_root, onerror=unlistable, followlinks=False):
-        rel = Path(dirpath).relative_to(runs_root)
-        depth = len(rel.parts)
+    top = str(runs_root)
+    for dirpath, dirnames, filenames in os.walk(top, onerror=unlistable, followlinks=False):
+        parts = tuple(dirpath[len(top) + 1 :].split(os.sep)) if dirpath != top else ()
+        depth = len(parts)
         for d in list(dirnames):
-            full = Path(dirpath) / d
-            if full.is_symlink() and not inside(root, full):
+            full = os.path.join(dirpath, d)
+            if os.path.islink(full) and not inside(root, Path(full)):
                 sweep.problems.append(
-                    Problem(str(full), None, "link leads outside the sweep; not followed")
+                    Problem(full, None, "link leads outside the sweep; not followed")
                 )
                 dirnames.remove(d)
         if depth < 6:
             continue
-        if depth == 6 and rel.parts[5].startswith("run-"):
+        if depth == 6 and parts[5].startswith("run-"):
             for d in dirnames:
                 if d in ARTEFACTS:
                     sweep.report(Path(dirpath) / d, "not a regular file (a directory); ignored")
         dirnames.clear()
-        if depth > 6 or not rel.parts[5].startswith("run-"):
+        if depth > 6 or not parts[5].startswith("run-"):
             continue
-        tui, vendor, model, family, task, run_part = rel.parts
+        tui, vendor, model, family, task, run_part = parts
         try:
             run = int(run_part[4:])
         except ValueError:
             sweep.problems.append(Problem(str(dirpath), None, "run directory is not run-<N>"))
             continue
         files: dict[str, str] = {}
+        folder = os.path.join("runs", *parts)
         for name in filenames:
             if name not in ARTEFACTS:
                 continue
-            full = Path(dirpath) / name
+            full = os.path.join(dirpath, name)
             why = not_regular(full)
             if why is not None:
-                sweep.report(full, why)
+                sweep.report(Path(full), why)
                 continue
-            if not inside(root, full):
-                sweep.problems.append(
-                    Problem(str(full), None, "path leads outside the sweep; refused")
-                )
+            # the walk follows no link to a folder: only a link (or a runs/ that is one) can
+            # lead outside, and only then is the path resolved
+            if (linked or os.path.islink(full)) and not inside(root, Path(full)):
+                sweep.problems.append(Problem(full, None, "path leads outside the sweep; refused"))
                 continue
-            files[name] = str(full.relative_to(sweep.path))
+            files[name] = os.path.join(folder, name)
         found.append(
             RunDir(
-                rel=str(Path("runs") / rel),
+                rel=folder,
                 tui=tui,
                 model=f"{vendor}/{model}",
                 task_id=f"{family}/{task}",
