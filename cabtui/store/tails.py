@@ -91,11 +91,14 @@ def run_files_of(sweep: Sweep, root: Path) -> dict[str, RunKey]:
     the fingerprint walk names them: each with its run (none for other harnesses' sweeps)."""
     if sweep.importer is not None or sweep.source != "cab":
         return {}
+    try:
+        base = sweep.path.relative_to(root).as_posix()
+    except ValueError:
+        return {}
+    prefix = "" if base == "." else f"{base}/"
     out: dict[str, RunKey] = {}
     for rd in sweep.run_dirs:
+        key = (sweep.name, *rd.key)
         for rel in rd.files.values():
-            try:
-                out[(sweep.path / rel).relative_to(root).as_posix()] = (sweep.name, *rd.key)
-            except ValueError:
-                continue
+            out[prefix + rel.replace(os.sep, "/")] = key
     return out
