@@ -190,8 +190,18 @@ def staged(db: Path) -> Iterator[Path]:
     try:
         yield work / db.name
     finally:
-        remove_path(work)
-        track(work, False)
+        if os.path.lexists(work / REPLACED):  # freeing a large file's blocks takes a while
+            threading.Thread(target=_remove, args=(work,), daemon=True).start()
+        else:
+            _remove(work)
+
+
+REPLACED = "replaced"  # the cache file a new one replaced, in the new one's work directory
+
+
+def _remove(work: Path) -> None:
+    remove_path(work)
+    track(work, False)
 
 
 def put_in_place(tmp: Path, db: Path) -> None:
@@ -200,6 +210,8 @@ def put_in_place(tmp: Path, db: Path) -> None:
     if os.path.exists(f"{tmp}.wal"):
         raise OSError(errno.EIO, "cannot write the whole cache")
     os.chmod(tmp, 0o600)
+    with contextlib.suppress(OSError):  # the file replaced is freed after, not by the rename
+        os.link(db, tmp.parent / REPLACED)
     os.replace(tmp, db)
 
 
