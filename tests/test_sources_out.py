@@ -5,9 +5,11 @@ back for a batched write come out whole and in order."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -123,3 +125,30 @@ def test_held_lines_are_written_whole_and_in_order(tmp_path: Path) -> None:
         range(0, n, 3)
     )
     assert len(_lines(files["results.jsonl"])) == 1
+
+
+def test_parts_are_joined_whole_when_the_kernel_copy_fails_midway(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large job's parts are appended in the kernel (copy_file_range); when that fails after
+    copying some bytes, the part is copied by hand from its start, with nothing doubled."""
+    from cabtui.sources import harbor_import
+
+    whole, part = tmp_path / "whole.jsonl", tmp_path / "part.jsonl"
+    whole.write_bytes(b'{"a": 1}\n')
+    part.write_bytes(b"".join(b'{"b": %d}\n' % i for i in range(1000)))
+    calls = []
+
+    def copy_some_then_fail(src: int, dst: int, count: int, *args: Any) -> int:
+        calls.append(count)
+        if len(calls) > 1:
+            raise OSError(18, "Invalid cross-device link")
+        return os.write(dst, os.read(src, 100))
+
+    monkeypatch.setattr(os, "copy_file_range", copy_some_then_fail)
+    harbor_import._append(part, whole)
+    assert len(calls) == 2
+    assert whole.read_bytes() == b'{"a": 1}\n' + part.read_bytes()
+    monkeypatch.undo()
+    harbor_import._append(part, whole)  # and in the kernel
+    assert whole.read_bytes() == b'{"a": 1}\n' + part.read_bytes() * 2
