@@ -201,8 +201,23 @@ def span_id(*parts: Any) -> str:
 # -- the records a source writes ---------------------------------------------------------------
 
 
-_ENCODE = json.JSONEncoder(check_circular=False).encode  # ASCII: lone surrogates stay escaped
-_STR = json.encoder.encode_basestring_ascii  # what _ENCODE writes a string as (its C function)
+_ENCODER = json.JSONEncoder(check_circular=False)  # ASCII: lone surrogates stay escaped
+_C_ENCODER = getattr(json.encoder, "c_make_encoder", None)  # None without the C accelerator
+# The C encoder _ENCODER.encode() makes anew at every call (its arguments), made once.
+_CHUNKS = None if _C_ENCODER is None else _C_ENCODER(
+    None, _ENCODER.default, json.encoder.encode_basestring_ascii, None,
+    _ENCODER.key_separator, _ENCODER.item_separator, False, False, True,
+)  # fmt: skip
+
+
+def _encode(obj: Any) -> str:
+    """``obj`` as JSON text, as ``_ENCODER.encode(obj)`` gives it."""
+    if _CHUNKS is None:
+        return _ENCODER.encode(obj)
+    return "".join(_CHUNKS(obj, 0))
+
+
+_STR = json.encoder.encode_basestring_ascii  # how _encode writes a string (its C function)
 _FLUSH = 4096  # lines held before they are written
 
 
@@ -227,7 +242,7 @@ class Out:
     def _line(obj: dict[str, Any]) -> str:
         # NaN and infinities pass as such: the store reports them where they enter.
         try:
-            return _ENCODE(obj) + "\n"
+            return _encode(obj) + "\n"
         except (TypeError, ValueError, RecursionError):
             return json.dumps(obj, default=str) + "\n"
 
@@ -278,21 +293,13 @@ class Out:
         """The span's line, the same text as _line gives its object, written field by field
         (a span is most of what an import writes)."""
         if (
-            type(cell_id) is str
-            and type(sid) is str
-            and type(kind) is str
-            and type(name) is str
-            and (parent is None or type(parent) is str)
-            and type(start_ms) is float
-            and start_ms - start_ms == 0.0  # finite
-            and (
-                duration_ms is None
-                or (type(duration_ms) is float and duration_ms - duration_ms == 0.0)
-            )
-            and error is None
-        ):
+            type(cell_id) is str and type(sid) is str and type(kind) is str and type(name) is str
+            and (parent is None or type(parent) is str) and error is None
+            and type(start_ms) is float and start_ms - start_ms == 0.0  # finite
+            and (duration_ms is None or (type(duration_ms) is float and duration_ms - duration_ms == 0.0))
+        ):  # fmt: skip
             try:
-                body = _ENCODE(attrs or {})
+                body = _encode(attrs or {})
             except (TypeError, ValueError, RecursionError):
                 pass
             else:
