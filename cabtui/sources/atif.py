@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,6 @@ from cabtui.sources.common import (
     Unreadable,
     When,
     clip,
-    iso,
-    ms_between,
     obj,
     parse_time,
     read_json,
@@ -133,27 +132,36 @@ def _steps(
     subs: dict[Any, dict[str, Any]],
 ) -> float:
     seen: list[str] = []  # what the agent saw since its last model call
+    span, cell, t0 = w.out.span, w.cell_id, w.t0.at
+    prefix = f"{parent}/{path.name}:"  # a step's span id: this and its index
     for n, step in enumerate(doc.get("steps") or []):
         if not isinstance(step, dict) or step.get("is_copied_context") is True:
             continue
         ts = parse_time(step.get("timestamp"))
-        at = ms_between(w.t0, ts)
-        if at is None:
+        if ts is None:
             w.untimed = True
             at = prev + UNTIMED_STEP_MS
+        else:
+            at = (ts.at - t0).total_seconds() * 1000.0
         at = max(at, prev)
-        source = step.get("source") if isinstance(step.get("source"), str) else "?"
-        message = _content_text(step.get("message"))
-        sid = f"{parent}/{path.name}:{n}"  # unique within the run, cheap
+        source = step.get("source")
+        if not isinstance(source, str):
+            source = "?"
+        message = step.get("message")
+        if not isinstance(message, str):
+            message = _content_text(message)
+        sid = f"{prefix}{n}"  # unique within the run, cheap
         metrics = obj(step.get("metrics"))
         attrs: dict[str, Any] = {"step_id": step.get("step_id"), "source": source}
         if message:
             attrs["message"] = clip(message)
-        if isinstance(step.get("reasoning_content"), str):
-            attrs["reasoning"] = clip(step["reasoning_content"])
-        if step.get("model_name"):
-            attrs["model"] = step["model_name"]
-        if not ts:
+        reasoning = step.get("reasoning_content")
+        if isinstance(reasoning, str):
+            attrs["reasoning"] = clip(reasoning)
+        model = step.get("model_name")
+        if model:
+            attrs["model"] = model
+        if ts is None:
             attrs["timing"] = "no timestamp: placed after the previous step"
         name = f"{source} step {step.get('step_id', n + 1)}"
         if message.strip():
@@ -163,17 +171,14 @@ def _steps(
         # or earlier when its call began before that (calls whose steps overlap).
         call_start = at - latency if latency is not None else prev
         begin = min(prev, call_start)
-        w.out.span(w.cell_id, sid, parent, "step", name, begin, at - begin, attrs)
+        span(cell, sid, parent, "step", name, begin, at - begin, attrs)
         if source == "agent":
             _model_call(w, step, metrics, message, seen, sid, call_start, at, latency)
             seen = []
         elif message:
             seen.append(message)
-        results = (
-            (step.get("observation") or {}).get("results")
-            if isinstance(step.get("observation"), dict)
-            else None
-        )
+        observation = step.get("observation")
+        results = observation.get("results") if isinstance(observation, dict) else None
         by_call: dict[Any, list[dict[str, Any]]] = {}
         for r in results or []:
             if isinstance(r, dict):
@@ -193,7 +198,7 @@ def _steps(
                 )
             function = call.get("function_name")
             fname = function if isinstance(function, str) else "tool"
-            w.out.span(w.cell_id, tid, sid, "tool_call", fname, at, 0.0, tattrs)
+            span(cell, tid, sid, "tool_call", fname, at, 0.0, tattrs)
             for o in obs:
                 _subagents(w, o, path, label_of, tid, at, depth, subs)
         for rest in by_call.values():
@@ -256,13 +261,13 @@ def _model_call(
     if step.get("tool_calls"):
         completion["tool_calls"] = step["tool_calls"]
     when = w.t0.at.timestamp() + start / 1000.0
-    from datetime import datetime, timezone
-
     w.out.call(
         {
             "cell_id": w.cell_id,
             "seq": w.seq,
-            "timestamp": iso(datetime.fromtimestamp(when, timezone.utc)),
+            "timestamp": datetime.fromtimestamp(when, timezone.utc)
+            .isoformat()
+            .replace("+00:00", "Z"),
             "prompt": clip("\n\n".join(seen)) if seen else None,
             "completion": completion,
             "prompt_tokens": prompt_tokens,

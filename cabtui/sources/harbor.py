@@ -97,13 +97,13 @@ def _dig(doc: Any, *path: str) -> Any:
     return doc
 
 
-def job_name(trial_dir: Path, result: dict[str, Any], stop: Path) -> str:
-    """The trial's job: the job_name of a job config.json above it (within ``stop``), else the
-    name of the folder its config says trials were written to, else its job id."""
-    d = trial_dir.parent
+def config_job_name(folder: Path, stop: Path) -> str | None:
+    """The job_name of a job config.json in ``folder`` or the folder above it (within
+    ``stop``), or None."""
+    d = folder
     for _ in range(2):
         cfg = d / "config.json"
-        if cfg.is_file() and d != trial_dir:
+        if cfg.is_file():
             try:
                 doc = read_json(cfg)
             except Unreadable:
@@ -113,6 +113,21 @@ def job_name(trial_dir: Path, result: dict[str, Any], stop: Path) -> str:
         if d == stop or d.parent == d:
             break
         d = d.parent
+    return None
+
+
+def job_name(
+    trial_dir: Path,
+    result: dict[str, Any],
+    stop: Path,
+    config_name: Callable[[Path, Path], str | None] = config_job_name,
+) -> str:
+    """The trial's job: the job_name of a job config.json above it (within ``stop``), else the
+    name of the folder its config says trials were written to, else its job id.
+    ``config_name``: how a folder's job config is read (once per folder for a whole job)."""
+    name = config_name(trial_dir.parent, stop) if trial_dir.parent != trial_dir else None
+    if name is not None:
+        return name
     trials_dir = _dig(result, "config", "trials_dir")
     if isinstance(trials_dir, str) and trials_dir.strip("/"):
         return part(Path(trials_dir).name, "harbor")
@@ -120,7 +135,12 @@ def job_name(trial_dir: Path, result: dict[str, Any], stop: Path) -> str:
     return part(str(job_id)[:8], "harbor") if job_id else "harbor"
 
 
-def read_trial(trial_dir: Path, doc: dict[str, Any], stop: Path) -> Trial:
+def read_trial(
+    trial_dir: Path,
+    doc: dict[str, Any],
+    stop: Path,
+    config_name: Callable[[Path, Path], str | None] = config_job_name,
+) -> Trial:
     info = obj(doc.get("agent_info"))
     agent_cfg = _dig(doc, "config", "agent") or {}
     agent = info.get("name") or agent_cfg.get("name")
@@ -137,7 +157,7 @@ def read_trial(trial_dir: Path, doc: dict[str, Any], stop: Path) -> Trial:
     return Trial(
         trial_dir,
         doc,
-        job_name(trial_dir, doc, stop),
+        job_name(trial_dir, doc, stop, config_name),
         part(agent, "agent"),
         vendor,
         model,
@@ -323,7 +343,8 @@ def find_sweeps(
             continue
         docs.append((d, doc))
     as_finished_ones_say(docs)
-    trials = [read_trial(d, doc, root) for d, doc in docs]
+    config_name = functools.cache(config_job_name)  # a job's config.json read once
+    trials = [read_trial(d, doc, root, config_name) for d, doc in docs]
     number_reruns(trials)
     jobs: dict[str, list[Trial]] = defaultdict(list)
     for t in trials:

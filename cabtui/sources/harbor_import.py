@@ -16,6 +16,8 @@ from cabtui.sources.harbor import Trial, emit
 from cabtui.sweep.problems import Problem
 
 PARALLEL_FROM = 400  # trials; fewer are imported here (a process pool costs ~0.3 s to start)
+PARTS_PER_WORKER = 4  # a job is cut in more parts than workers: a worker slowed by other work
+# on its core takes fewer of them
 
 
 def _import_here(
@@ -42,12 +44,12 @@ def import_trials(
     workers = min(os.cpu_count() or 1, 8)
     if len(trials) < PARALLEL_FROM or workers < 2:
         return _import_here(trials, folder, root)
-    size = -(-len(trials) // workers)
+    size = -(-len(trials) // (workers * PARTS_PER_WORKER))
     chunks = [trials[i : i + size] for i in range(0, len(trials), size)]
     # spawn: the caller may be a thread of the TUI, and forking a threaded process is unsafe
     ctx = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(len(chunks), mp_context=ctx) as pool:
+        with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=ctx) as pool:
             parts = list(
                 pool.map(_import_here, chunks, [folder / f"part-{i}" for i in range(len(chunks))],
                          [root] * len(chunks))
@@ -60,12 +62,26 @@ def import_trials(
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("results.jsonl", "spans.jsonl", "model_calls.jsonl"):
         files[name] = folder / name
-        with open(files[name], "wb") as w:
-            for part_files, _, _ in parts:
-                with open(part_files[name], "rb") as r:
-                    shutil.copyfileobj(r, w, 1 << 20)
-                part_files[name].unlink()
+        os.replace(parts[0][0][name], files[name])  # the first part is the start of the whole
+        for part_files, _, _ in parts[1:]:
+            _append(part_files[name], files[name])
+            part_files[name].unlink()
     for _, part_problems, part_rows in parts:
         problems += part_problems
         rows += part_rows
     return files, problems, rows
+
+
+def _append(path: Path, whole: Path) -> None:
+    """Add the bytes of ``path`` at the end of ``whole`` (copied in the kernel where it can)."""
+    with open(path, "rb") as r, open(whole, "r+b") as w:
+        end = w.seek(0, os.SEEK_END)
+        try:
+            while os.copy_file_range(r.fileno(), w.fileno(), 1 << 30):
+                pass
+            return
+        except (AttributeError, OSError):  # not here, or not between these files: by hand
+            os.ftruncate(w.fileno(), end)
+            w.seek(end)
+            r.seek(0)
+        shutil.copyfileobj(r, w, 1 << 20)

@@ -297,9 +297,11 @@ def ingest(
     """Read the sweep(s) at ``path`` into a new DuckDB file at ``db_path`` (``source``: read
     everything there as one kind: cab, harbor or tb)."""
     path = Path(path)
+    started = time.perf_counter()
     sweeps, found = discover(path, source)
     con = duckdb.connect(str(db_path), config={"memory_limit": MEMORY_LIMIT})
     job = Ingest(con, path, progress)
+    job.report.seconds["discover"] = time.perf_counter() - started
     job.report.problems.extend(found)
     try:
         tables.create(con)
