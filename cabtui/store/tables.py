@@ -110,7 +110,10 @@ def add_sweep(con: duckdb.DuckDBPyConnection, sweep: Sweep, label: str) -> None:
 
 
 def run_dirs(con: duckdb.DuckDBPyConnection, sweep: Sweep) -> dict[tuple[str, str, str, int], str]:
-    """(tui, model, task_id, run) -> cell_id for the runs of this sweep loaded so far."""
+    """(tui, model, task_id, run) -> cell_id for the runs of this sweep loaded so far; only
+    run folders look runs up in it, so it is empty for a sweep without any."""
+    if not sweep.run_dirs:
+        return {}
     rows = con.execute(
         "SELECT tui, model, task_id, run, cell_id FROM runs_stage WHERE sweep_dir = ?",
         [sweep.name],
@@ -304,8 +307,7 @@ def finish(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float
     """Write the runs table once, from runs_stage, and the views over it."""
     count(con)
     con.execute(
-        f"CREATE TABLE runs AS {_runs_select(composite_expr, tolerance, False)} "
-        "ORDER BY c.sweep_dir, c.tui, c.model, c.task_id, c.run"
+        f"CREATE TABLE runs AS {_runs_select(composite_expr, tolerance, False)}"
     )
     orphan_problems(con)
     con.execute(scores_view_sql())
