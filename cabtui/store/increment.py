@@ -39,10 +39,10 @@ from cabtui.sources import discover
 from cabtui.store import tables
 from cabtui.store.cache_files import put_in_place, staged
 from cabtui.store.checks import at
+from cabtui.store.increment_runs import changed_folders, refresh_folders, store_run_files
 from cabtui.store.ingest import MEMORY_LIMIT, Ingest, IngestReport, Progress, weights_case
 from cabtui.store.orphans import update_orphans
 from cabtui.store.reading import JSON_OPTIONS, SAMPLE_ROWS, NotIncremental, Source
-from cabtui.store.increment_runs import changed_folders, refresh_folders, store_run_files
 from cabtui.store.tails import FileState, RunKey, count_lines, digest, run_files_of
 from cabtui.sweep.layout import Sweep
 from cabtui.sweep.lines import MAX_LINE_BYTES
@@ -73,6 +73,7 @@ class _Job:
     touched: set[str] = field(default_factory=set)  # runs whose spans or calls changed
     keys: set[tuple[str, str, str, str, int]] = field(default_factory=set)  # runs added/removed
     gone: set[str] = field(default_factory=set)  # cell_ids of runs taken back
+    gone_in: dict[str, set[str]] = field(default_factory=dict)  # the same by sweep
     states: list[FileState] = field(default_factory=list)
     n: int = 0
     checked: int = 0  # the problems reported before this many were checked
@@ -100,7 +101,9 @@ def refresh(
     except (ValueError, TypeError, KeyError, AttributeError) as e:
         raise NotIncremental("the files of the cache cannot be read") from e
     tracked = frozenset(f.rel for f in known)
-    sweeps, _ = discover(sweep, source)
+    sweeps, found = discover(sweep, source)
+    if found or any(s.problems for s in sweeps):
+        raise NotIncremental("listing the sweep found problems: a cold ingest reports them")
     owned: dict[str, RunKey] = {}
     for s in sweeps:
         owned.update(run_files_of(s, sweep))
@@ -157,6 +160,9 @@ def _apply(
             raise NotIncremental("the cache was replaced meanwhile")
         con.execute(tables.STAGE_DDL)
         con.execute(tables.DELTA_DDL)
+        listed = sorted((s.name, ingest.label(s.path)) for s in sweeps)
+        if con.execute("SELECT sweep_dir, path FROM sweeps ORDER BY ALL").fetchall() != listed:
+            raise NotIncremental("a sweep was added or removed")
         changed = changed_folders(con, entries, owned)
         job = _Job(ingest, root, {s.name: s for s in sweeps})
         index = {s.name: i for i, s in enumerate(sweeps)}
@@ -168,7 +174,7 @@ def _apply(
             if p.line is None:
                 raise NotIncremental(f"{p.file}: {p.reason}")
         with ingest.timed("run folders"):
-            folders = refresh_folders(ingest, sweeps, changed, job.gone, job.keys, job.origins)
+            folders = refresh_folders(ingest, sweeps, changed, job.gone_in, job.keys, job.origins)
             job.gone |= folders.gone
             job.keys |= folders.keys
             job.touched |= folders.touched
@@ -293,6 +299,7 @@ def _take_back(job: _Job, f: FileState, lines: int) -> None:
             job.keys.add((key[0], key[1], key[2], key[3], int(key[4])))
             job.touched.discard(cell_id)
             job.gone.add(cell_id)
+            job.gone_in.setdefault(f.sweep_dir, set()).add(cell_id)
             first = con.execute(
                 "SELECT count(*) FROM problems WHERE starts_with(reason, ?)",
                 [f"duplicate cell_id {cell_id} (first at {f.label}:"],

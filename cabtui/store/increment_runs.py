@@ -48,6 +48,7 @@ def changed_folders(
 ) -> dict[RunKey, str]:
     """The runs whose folder has a file added, changed or removed since the cache was built
     or refreshed, with the folder's path from the opened directory."""
+    entries = [*entries, *_folders(owned)]
     before = {
         rel: (size, mtime, (sweep_dir, tui, model, task_id, int(run)))
         for rel, size, mtime, sweep_dir, tui, model, task_id, run in con.execute(
@@ -68,12 +69,21 @@ def changed_folders(
     return changed
 
 
+def _folders(owned: dict[str, RunKey]) -> list[Entry]:
+    """The run folders themselves, as entries (a folder is there before any file of it)."""
+    return [(rel, 0, 0) for rel in owned if rel.endswith("/")]
+
+
 def store_run_files(
     con: duckdb.DuckDBPyConnection, entries: list[Entry], owned: dict[str, RunKey]
 ) -> None:
     """Remember the files of the run folders (``owned``: their runs) as ``entries`` gives
     them."""
-    rows = [(rel, size, mtime, *owned[rel]) for rel, size, mtime in entries if rel in owned]
+    rows = [
+        (rel, size, mtime, *owned[rel])
+        for rel, size, mtime in [*entries, *_folders(owned)]
+        if rel in owned
+    ]
     con.execute("DELETE FROM run_files")
     if rows:
         cols = list(zip(*rows, strict=True))
@@ -90,15 +100,20 @@ def refresh_folders(
     ingest: Ingest,
     sweeps: list[Sweep],
     changed: dict[RunKey, str],
-    gone: set[str],
+    gone: dict[str, set[str]],
     taken: set[tuple[str, str, str, str, int]],
     origins: dict[int, Source],
 ) -> Folders:
-    """Read again the run folders of ``changed``, of the runs staged or taken back (``gone``,
-    ``taken``) and of every run without a record, in the copy of the cache ``ingest`` writes
-    to. Counts of the rows taken back and added go to the temp table delta."""
+    """Read again the run folders of ``changed``, of the runs staged or taken back (``gone``:
+    their cell_ids by sweep; ``taken``) and of every run without a record, in the copy of the
+    cache ``ingest`` writes to. Counts of the rows taken back and added go to the temp table
+    delta."""
     con = ingest.con
     out = Folders()
+    cab = [s for s in sweeps if s.importer is None and s.source == "cab"]
+    ids = Counter(s.sweep_id for s in cab)
+    if any(ids[s.sweep_id] > 1 and s.run_dirs for s in cab):
+        raise NotIncremental("two sweeps of one sweep_id: their runs' folders may cross")
     index = {s.name: i for i, s in enumerate(sweeps)}
     staged = {
         (sd, t, m, k, int(r)): c
@@ -110,6 +125,8 @@ def refresh_folders(
         if sweep.importer is not None or sweep.source != "cab":
             continue
         by_key = {rd.key: rd for rd in sweep.run_dirs}
+        if len(by_key) < len(sweep.run_dirs):
+            raise NotIncremental(f"{sweep.name}: two run folders of one run (run-1, run-01)")
         mine = {k[1:] for k in changed if k[0] == sweep.name}
         mine |= {k[1:] for k in (*staged, *taken) if k[0] == sweep.name and k[1:] in by_key}
         mine |= _without_record(ingest, sweep)
@@ -121,7 +138,8 @@ def refresh_folders(
                 for k in mine
             ]  # fmt: skip
             _drop_problems(ingest, sweep, labels)
-            _refresh_sweep(ingest, sweep, by_key, mine, (order, origins), gone, out)
+            here = gone.get(sweep.name, set())
+            _refresh_sweep(ingest, sweep, by_key, mine, (order, origins), here, out)
     return out
 
 
@@ -174,14 +192,16 @@ def _refresh_sweep(
     )
     if con.execute(f"SELECT count(*) {mine_runs} AND source_file = 'record.json'").fetchall()[0][0]:
         raise NotIncremental("a run whose record is its own record.json")
+    stopped = set()  # runs running before: staged again below if they still run
     for cell_id, *key in con.execute(
         f"DELETE {mine_runs} AND source_file = 'running' "
         "RETURNING cell_id, tui, model, task_id, run"
     ).fetchall():
-        out.gone.add(cell_id)
+        stopped.add(cell_id)
         out.keys.add((sweep.name, key[0], key[1], key[2], int(key[3])))
+    out.gone |= stopped
     cells = sorted(
-        {c for (c,) in con.execute(f"SELECT cell_id {mine_runs}").fetchall()} | gone | out.gone
+        {c for (c,) in con.execute(f"SELECT cell_id {mine_runs}").fetchall()} | gone | stopped
     )
     _take_back(con, cells, out)
     known = _cells(con, sweep, mine_runs)

@@ -269,6 +269,8 @@ class Ingest(Reading, Checks):
             if artefact in rd.files and rd.key in cell_of
         ]
         src = self.concat(sweep, per_run, artefact)
+        if src is not None:
+            src.schema = tables.PER_RUN_READ[artefact]
         if src is not None and self.read(src, "raw", "cell_id"):
             loader(self.con, "raw", None, 0)
             return True

@@ -21,6 +21,8 @@ from cabtui.store.schema import lit, q
 from cabtui.sweep.layout import RunDir, Sweep
 from cabtui.sweep.lines import (
     BOM,
+    MAX_DEPTH,
+    MAX_KEYS,
     MAX_LINE_BYTES,
     check_line,
     explain,
@@ -69,6 +71,9 @@ class Source:
     row_base: int = 0
     line_base: int = 0
     schema: dict[str, str] | None = None
+    # a line may be nested deeper or hold more keys than DuckDB takes whole (a stream read with
+    # ``schema`` keeps objects as JSON text, which DuckDB does not measure): read it carefully
+    careful: bool = False
 
     def where(self, rows: list[int]) -> dict[int, tuple[str, int]]:
         """Map 1-based row numbers (of this stream) to (file, line)."""
@@ -150,6 +155,8 @@ class Reading:
 
     def _fast(self, source: Source, table: str, required: str | None) -> list[str]:
         """DuckDB's own read; raises _Careful when the careful reading is needed."""
+        if source.careful:
+            raise _Careful
         with open(source.path, "rb") as f:
             if f.read(len(BOM)) == BOM:
                 raise _Careful
@@ -181,7 +188,7 @@ class Reading:
         for r, reason in [*skip.items(), *notes]:
             file, line = where.get(r, (source.label, None))
             self.problem(file, line, reason)
-        return self._read_json(clean, table), skip
+        return self._read_json(clean, table, source.schema), skip
 
     def _rows_without(self, table: str, cols: list[str], key: str) -> list[int]:
         """1-based rows whose ``key`` is missing or not a string (made NULL here)."""
@@ -253,6 +260,11 @@ class Reading:
                     body = raw.strip()
                     if not body:
                         continue
+                    if (
+                        body.count(b"{") + body.count(b"[") >= MAX_DEPTH
+                        or body.count(b",") + body.count(b":") >= MAX_KEYS - 1
+                    ):
+                        src.careful = True  # (counts that only a line too deep or wide reaches)
                     if body.startswith(b"{") and body[1:].lstrip().startswith(b"}"):
                         w.write(prefix[:-1] + b"}\n")
                     elif body.startswith(b"{"):

@@ -71,6 +71,17 @@ _SPAN_COLS = {
     "attrs": "JSON",
     "error": "JSON",
 }
+_JSON_COLUMNS = ("attrs", "error", "prompt", "completion")
+
+
+def _per_run_read(wanted: dict[str, str]) -> dict[str, str]:
+    """How a stream of runs' own files is read: every column typed alike whichever runs are in
+    it (text, cast once read; JSON as it is), so that a run's rows never depend on the others
+    read with it (DuckDB would otherwise type each object column as the union of every run's
+    keys). cell_id is the stream's own (cabtui.store.reading.concat)."""
+    return {"cell_id": "VARCHAR", **{k: "JSON" if k in _JSON_COLUMNS else "VARCHAR" for k in wanted}}
+
+
 _CALL_COLS = {
     "seq": "BIGINT",
     "timestamp": "TIMESTAMPTZ",
@@ -162,6 +173,9 @@ def _load(
         f"{src} AS source_file FROM {raw} "
         f"WHERE cell_id IS NOT NULL AND typeof(cell_id) = 'VARCHAR'"
     )
+
+
+PER_RUN_READ = {"spans.jsonl": _per_run_read(_SPAN_COLS), "model_calls.jsonl": _per_run_read(_CALL_COLS)}
 
 
 def load_spans(

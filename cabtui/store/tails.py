@@ -88,7 +88,8 @@ RunKey = tuple[str, str, str, str, int]  # sweep_dir, tui, model, task_id, run
 
 def run_files_of(sweep: Sweep, root: Path) -> dict[str, RunKey]:
     """The files of a sweep's run folders by their path from the opened directory ``root``, as
-    the fingerprint walk names them: each with its run (none for other harnesses' sweeps)."""
+    the fingerprint walk names them, and each folder (its path ending in /): each with its run
+    (none for other harnesses' sweeps)."""
     if sweep.importer is not None or sweep.source != "cab":
         return {}
     try:
@@ -99,6 +100,7 @@ def run_files_of(sweep: Sweep, root: Path) -> dict[str, RunKey]:
     out: dict[str, RunKey] = {}
     for rd in sweep.run_dirs:
         key = (sweep.name, *rd.key)
+        out[f"{prefix}{rd.rel}/".replace(os.sep, "/")] = key  # the folder, even when empty
         for rel in rd.files.values():
             out[prefix + rel.replace(os.sep, "/")] = key
     return out
