@@ -33,7 +33,7 @@ class Writer:
     """A sweep written run by run as a harness writes it: the run's folder (its own spans,
     a recording that grows), then its results line."""
 
-    template: Path  # the run folder each run's folder is copied from
+    templates: list[Path]  # the run folders runs' folders are copied from, in turn (they differ)
     sweep: Path
     lines: list[str]
     sent: int = 0
@@ -51,7 +51,8 @@ class Writer:
         cid = json.loads(self.lines[self.sent + len(self.started)])["cell_id"]
         dst = self.sweep / folder_of(cid)
         dst.mkdir(parents=True, exist_ok=True)
-        for f in self.template.iterdir():
+        template = self.templates[(self.sent + len(self.started)) % len(self.templates)]
+        for f in template.iterdir():
             shutil.copyfile(f, dst / f.name)
             self._stamp(dst / f.name)
         cast = RECORDING.read_text().splitlines(keepends=True)
@@ -112,7 +113,9 @@ def writer(root: Path, runs: int = 9, start: int = 3, recent: bool = False) -> W
     for i in range(runs):
         doc = {**first, "cell_id": f"{base}#run{i + 1}"}
         lines.append(json.dumps(doc) + "\n")
-    w = Writer(full / folder_of(first["cell_id"]), sweep, lines)
+    # the folders of every synthetic run: their spans and model calls differ in keys and types
+    templates = sorted({p.parent for p in full.glob("runs/**/spans.jsonl")})
+    w = Writer(templates, sweep, lines)
     if recent:
         w.clock = time.time_ns() - 600 * 10**9
     (sweep / "results.jsonl").write_text("")
@@ -204,7 +207,7 @@ def test_a_run_folder_written_now_is_running_until_its_results_line(tmp_path: Pa
     assert incremental(opened)
     con = duckdb.connect(str(opened.path), read_only=True)
     try:
-        spans = len((w.template / "spans.jsonl").read_text().splitlines())
+        spans = len((w.templates[w.sent - 1] / "spans.jsonl").read_text().splitlines())
         assert con.execute(
             "SELECT status IS DISTINCT FROM 'running', n_spans, has_recording FROM runs "
             "WHERE cell_id = ?",
