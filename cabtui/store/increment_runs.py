@@ -8,9 +8,12 @@ folders of runs added or taken back by the appended lines of results.jsonl are r
 (a run folder means nothing until its run has a record), and so is every folder without a
 record, since whether one is still running depends on when results.jsonl was last written.
 
-A run folder whose record is its own record.json is not followed: such a change builds the
-cache again whole (:class:`NotIncremental`), as does a row of a run's own file that names
-another run.
+A run's own files are read with fixed column types (cabtui.store.tables.PER_RUN_READ), so that
+its rows are the same whichever other runs are read with it. What this cannot follow exactly
+builds the cache again whole (:class:`NotIncremental`): a run's own record.json, a row of a
+run's own file that names another run, two folders of one run (run-1 and run-01), two sweeps
+of one sweep_id with run folders; and, checked by :mod:`cabtui.store.increment`, a sweep
+added or removed, or a listing of the sweep that found problems.
 """
 
 from __future__ import annotations
@@ -58,10 +61,10 @@ def changed_folders(
     now = {rel: (size, mtime, owned[rel]) for rel, size, mtime in entries if rel in owned}
     changed: dict[RunKey, str] = {}
     for rel in before.keys() | now.keys():
-        was, bit = before.get(rel), now.get(rel)
-        if was == bit:
+        was, got = before.get(rel), now.get(rel)
+        if was == got:
             continue
-        for side in (was, bit):
+        for side in (was, got):
             if side is not None:
                 changed[side[2]] = posixpath.dirname(rel)
         if rel.endswith("/record.json"):
