@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from textual.css.query import NoMatches
 from textual.pilot import Pilot
 
 from cabtui.store.live import Watcher
@@ -28,10 +29,17 @@ def live_app(path: Path) -> CabApp:
 async def until(pilot: Pilot[None], ready: Callable[[], bool], timeout: float = 60) -> None:
     """Let the app run (its poll workers included) until ``ready()``; fail after ``timeout``."""
     deadline = time.monotonic() + timeout
-    while not ready():
+    while not _ready(ready):
         if time.monotonic() > deadline:
             raise AssertionError("never ready")
         await pilot.pause(0.1)
+
+
+def _ready(ready: Callable[[], bool]) -> bool:
+    try:
+        return ready()
+    except NoMatches:  # the screen is up but has not composed its widgets yet
+        return False
 
 
 def browser(app: CabApp) -> BrowserScreen:
