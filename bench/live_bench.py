@@ -30,6 +30,8 @@ import duckdb
 from cabtui.store.cache import cache_fingerprint
 from cabtui.store.live import Watcher
 from cabtui.store.store import Store
+from cabtui.sweep.cellid import parse_cell_id
+from cabtui.sweep.layout import run_dir_path
 from cabtui.sweep.synth import synth_sweep
 from cabtui.ui.widgets.live import POLL  # the browser's poll interval
 
@@ -53,26 +55,18 @@ def hold_back(sweep: Path, n: int) -> tuple[list[str], list[str]]:
 
 
 def folder_of(cell_id: str) -> Path:
-    path, _, run = cell_id.partition("#run")
-    return Path("runs", *path.split("/")[1:], f"run-{run or 1}")
+    c = parse_cell_id(cell_id)
+    return run_dir_path(c.tui, c.model, c.task_id, c.run)
 
 
-def hide_folders(sweep: Path, results: list[str], aside: Path) -> None:
-    """Move the run folders of ``results`` lines out of the sweep, into ``aside``."""
+def move_folders(results: list[str], src: Path, dst: Path) -> None:
+    """Move the run folders of ``results`` lines from under ``src`` to under ``dst`` (out of
+    the sweep, into a folder aside, and back)."""
     for line in results:
         rel = folder_of(json.loads(line)["cell_id"])
-        if (sweep / rel).is_dir():
-            (aside / rel).parent.mkdir(parents=True, exist_ok=True)
-            os.rename(sweep / rel, aside / rel)
-
-
-def show_folders(sweep: Path, results: list[str], aside: Path) -> None:
-    """Put back the run folders hidden by :func:`hide_folders`."""
-    for line in results:
-        rel = folder_of(json.loads(line)["cell_id"])
-        if (aside / rel).is_dir():
-            (sweep / rel).parent.mkdir(parents=True, exist_ok=True)
-            os.rename(aside / rel, sweep / rel)
+        if (src / rel).is_dir():
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.rename(src / rel, dst / rel)
 
 
 def append(sweep: Path, results: list[str], spans: list[str]) -> None:
@@ -99,7 +93,7 @@ async def on_screen(
         await pilot.pause(1.0)
         t0 = time.perf_counter()
         if aside is not None:
-            show_folders(sweep, results, aside)
+            move_folders(results, aside, sweep)
         append(sweep, results, spans)
         while screen.grid().page.total == before:
             await pilot.pause(0.02)
@@ -149,7 +143,7 @@ def main() -> None:
     if args.per_run:
         aside = base / "aside"
         shutil.rmtree(aside, ignore_errors=True)
-        hide_folders(sweep, last_results + results, aside)
+        move_folders(last_results + results, sweep, aside)
 
     t = time.perf_counter()
     store = Store.open(sweep)
@@ -160,7 +154,7 @@ def main() -> None:
     print(f"poll, nothing changed (fingerprint): {time.perf_counter() - t:.3f} s")
 
     if aside is not None:
-        show_folders(sweep, results, aside)
+        move_folders(results, aside, sweep)
     append(sweep, results, spans)
     t = time.perf_counter()
     cache_fingerprint(sweep)

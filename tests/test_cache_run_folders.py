@@ -17,6 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cabtui.store.cache import open_cache
+from cabtui.sweep.cellid import parse_cell_id
+from cabtui.sweep.layout import run_dir_path
 from cabtui.sweep.synth import synth_sweep
 from tests.test_cache_incremental import assert_same_as_cold, incremental
 
@@ -24,8 +26,8 @@ RECORDING = Path(__file__).parent.parent / "recordings" / "cargo-fix.cast"
 
 
 def folder_of(cell_id: str) -> Path:
-    path, _, run = cell_id.partition("#run")
-    return Path("runs", *path.split("/")[1:], f"run-{run or 1}")
+    c = parse_cell_id(cell_id)
+    return run_dir_path(c.tui, c.model, c.task_id, c.run)
 
 
 @dataclass

@@ -49,6 +49,7 @@ from cabtui.store.cache_files import (
 from cabtui.store.increment_runs import store_run_files
 from cabtui.store.ingest import IngestReport, Progress, ingest
 from cabtui.store.tables import SCHEMA_VERSION, files_json
+from cabtui.store.tails import Entry
 
 # What writing a file can raise: no permission, read-only or full file system, not a directory.
 # (Other DuckDB errors are bugs or data, not the cache directory: they are not retried.)
@@ -80,7 +81,6 @@ def cache_path(sweep: Path) -> Path:
     return cache_dir() / f"{Path(sweep).resolve().name}-{key}.duckdb"
 
 
-Entry = tuple[str, int, int]  # a file's path relative to the opened directory, size, mtime_ns
 
 
 def walk(sweep: Path) -> list[Entry]:
@@ -142,10 +142,6 @@ def cache_fingerprint(sweep: Path, source: str | None = None) -> str:
     """What a cache of ``sweep`` read as ``source`` records: :func:`fingerprint`, and the
     reading (a forced source, Inspect's pass scorer), each of which is another cache."""
     return fingerprint(sweep) + reading_suffix(source)
-
-
-def _fingerprint_of(entries: list[Entry], source: str | None) -> str:
-    return digest_of(entries) + reading_suffix(source)
 
 
 def _cached_fingerprint(db: Path) -> str | None:
@@ -244,7 +240,7 @@ def open_cache(
     sweep = Path(sweep)
     db = cache_path(sweep)
     entries = walk(sweep)
-    fp = _fingerprint_of(entries, source)
+    fp = digest_of(entries) + reading_suffix(source)  # cache_fingerprint, of this walk
     meta = (read_meta(db) if db.is_file() else None) or {}
     if not refresh and meta.get("fingerprint") == fp:
         _private_file(db)
@@ -253,7 +249,8 @@ def open_cache(
     if not refresh and meta:
         try:
             report = increment.refresh(
-                sweep, db, meta, source, entries, digest_of, reading_suffix(source), progress
+                sweep, db, meta, source, (entries, fp), digest_of, reading_suffix(source),
+                progress,
             )
             _private_file(db)
             return Cache(db, report)

@@ -43,11 +43,11 @@ from cabtui.store.increment_runs import changed_folders, refresh_folders, store_
 from cabtui.store.ingest import MEMORY_LIMIT, Ingest, IngestReport, Progress, weights_case
 from cabtui.store.orphans import update_orphans
 from cabtui.store.reading import JSON_OPTIONS, SAMPLE_ROWS, NotIncremental, Source
-from cabtui.store.tails import FileState, RunKey, count_lines, digest, run_files_of
+from cabtui.store.tails import Entry, FileState, RunKey, count_lines, digest, run_files_of
 from cabtui.sweep.layout import Sweep
 from cabtui.sweep.lines import MAX_LINE_BYTES
 
-Digest = Callable[[list[tuple[str, int, int]], frozenset[str]], str]
+Digest = Callable[[list[Entry], frozenset[str]], str]
 _ORDER = {"results.jsonl": 0, "spans.jsonl": 1, "model_calls.jsonl": 2}
 _WHAT = {"spans.jsonl": "spans", "model_calls.jsonl": "model calls"}
 
@@ -84,14 +84,16 @@ def refresh(
     db: Path,
     meta: dict[str, str],
     source: str | None,
-    entries: list[tuple[str, int, int]],
+    walked: tuple[list[Entry], str],
     digest_of: Digest,
     suffix: str,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Bring the cache ``db`` of ``sweep`` up to date by reading what was appended; raise
-    NotIncremental when that cannot give what a cold ingest gives (nothing is changed then)."""
+    NotIncremental when that cannot give what a cold ingest gives (nothing is changed then).
+    ``walked``: the files of the sweep as walked, and the fingerprint the cache gets of them."""
     started = time.perf_counter()
+    entries, fp = walked
     if source not in (None, "cab") or meta.get("schema_version") != tables.SCHEMA_VERSION:
         raise NotIncremental("another reading or schema")
     if "tree" not in meta:
@@ -122,7 +124,6 @@ def refresh(
         if f.rows and f.types is None:
             raise NotIncremental(f"{f.rel} was read carefully")
         grown.append((f, size, mtime))
-    fp = digest_of(entries, frozenset()) + suffix
     with staged(db) as tmp:
         copied = time.perf_counter()
         shutil.copyfile(db, tmp)
@@ -140,7 +141,7 @@ def refresh(
 def _apply(
     root: Path,
     tmp: Path,
-    found: tuple[list[Sweep], list[tuple[str, int, int]], dict[str, RunKey]],
+    found: tuple[list[Sweep], list[Entry], dict[str, RunKey]],
     grown: list[tuple[FileState, int, int]],
     known: list[FileState],
     fingerprints: tuple[str | None, str],

@@ -29,10 +29,9 @@ from cabtui.store import tables
 from cabtui.store.ingest import SOURCES_PER_SWEEP, Ingest
 from cabtui.store.reading import NotIncremental, Source
 from cabtui.store.schema import lit
-from cabtui.store.tails import RunKey
+from cabtui.store.tails import Entry, RunKey
 from cabtui.sweep.layout import RunDir, Sweep, run_dir_path
 
-Entry = tuple[str, int, int]  # a file's path relative to the opened directory, size, mtime_ns
 _ARTEFACTS = (("spans.jsonl", "spans", "spans"), ("model_calls.jsonl", "model calls", "model_calls"))
 _NO_RECORD = "run directory without a run record; ignored"
 
@@ -119,9 +118,9 @@ def refresh_folders(
         raise NotIncremental("two sweeps of one sweep_id: their runs' folders may cross")
     index = {s.name: i for i, s in enumerate(sweeps)}
     staged = {
-        (sd, t, m, k, int(r)): c
-        for c, sd, t, m, k, r in con.execute(
-            "SELECT cell_id, sweep_dir, tui, model, task_id, run FROM runs_stage"
+        (sd, t, m, k, int(r))
+        for sd, t, m, k, r in con.execute(
+            "SELECT sweep_dir, tui, model, task_id, run FROM runs_stage"
         ).fetchall()
     }
     for sweep in sweeps:

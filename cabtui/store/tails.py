@@ -83,6 +83,7 @@ def stat_of(path: Path) -> tuple[int, int] | None:
     return st.st_size, st.st_mtime_ns
 
 
+Entry = tuple[str, int, int]  # a file's path relative to the opened directory, size, mtime_ns
 RunKey = tuple[str, str, str, str, int]  # sweep_dir, tui, model, task_id, run
 
 
