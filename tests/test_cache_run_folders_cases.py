@@ -53,10 +53,9 @@ def append_line(path: Path, doc: dict[str, Any], clock: Clock) -> None:
 
 
 def test_a_span_whose_attrs_have_keys_no_other_run_has(tmp_path: Path) -> None:
-    """Per-run files are read by DuckDB in one stream in a cold ingest: the JSON objects
-    (attrs, error, prompt...) of every run are typed as one STRUCT, the union of their keys,
-    so each run's attrs gain the other runs' keys as null. A refresh reads the folders that
-    changed alone: their attrs keep only their own keys, and the other runs' are not updated."""
+    """A span whose attrs have a key no other run's span has, appended to one run's own file: read
+    alone, that run's rows are what a cold ingest of every run's files together gives (the runs'
+    own files are read with fixed column types, so no run's objects gain another run's keys)."""
     clock = Clock()
     sweep = make_sweep(tmp_path / "s", clock=clock)
     open_cache(sweep)
@@ -112,9 +111,8 @@ def test_control_uniform_runs_a_span_appended(tmp_path: Path) -> None:
 
 
 def test_two_folders_of_one_run_run_1_and_run_01(tmp_path: Path) -> None:
-    """runs/.../run-01/ and runs/.../run-1/ are both run 1: a cold ingest reads both into the
-    run (its spans numbered across both files); a refresh of that run reads only the folder
-    that sorts last (by_key keeps one RunDir per key) after taking back the rows of both."""
+    """runs/.../run-01/ and runs/.../run-1/ are both run 1, and a cold ingest reads both into it: a
+    refresh, which reads one folder per run, builds the cache again whole."""
     clock = Clock()
     sweep = uniform(make_sweep(tmp_path / "s", clock=clock), clock)
     one = next(f for f in span_files(sweep) if f.parent.name == "run-1")
@@ -138,10 +136,9 @@ def two_sweeps_one_sweep_id(root: Path, clock: Clock) -> tuple[Path, Path]:
 
 
 def test_a_run_folder_of_a_second_sweep_whose_runs_duplicate_the_first(tmp_path: Path) -> None:
-    """A cold ingest reads b's run folders into the runs of its duplicate lines (the runs
-    staged, before duplicates are dropped): b's spans count in the run kept (a's). A refresh
-    of a folder of b looks the run up among the runs of b only: it finds none, reports the
-    folder as without a record and neither takes back nor reads its spans."""
+    """A cold ingest reads b's run folders into the runs of its duplicate lines, which are a's: a
+    refresh looks a folder's run up in its own sweep only, so two sweeps of one sweep_id with
+    run folders build the cache again whole."""
     clock = Clock()
     root = tmp_path / "root"
     a, b = two_sweeps_one_sweep_id(root, clock)
@@ -165,10 +162,9 @@ def running_folder(sweep: Path, clock: Clock, run: int = 9) -> Path:
 def test_a_running_run_in_the_first_sweep_while_a_folder_of_the_second_changes(
     tmp_path: Path,
 ) -> None:
-    """Every refresh takes the running runs of a sweep back and stages them again, their
-    cell_ids going to Folders.gone; the next sweep's _refresh_sweep takes back the per-run rows
-    and the recordings of every cell_id of ``gone``, those of the first sweep's running runs
-    (just read again) included: they lose their spans."""
+    """A refresh stages the first sweep's running runs again, then reads a folder of the second
+    sweep: the runs taken back there are the second sweep's only, and the first sweep's running
+    run keeps its spans."""
     clock = Clock(recent=True)
     root = tmp_path / "root"
     a = uniform(make_sweep(root / "a", clock=clock), clock)
@@ -189,8 +185,9 @@ def test_a_running_run_in_the_first_sweep_while_a_folder_of_the_second_changes(
 
 
 def test_a_bad_line_in_one_run_folder_and_another_folder_changes(tmp_path: Path) -> None:
-    """A line that is not an object in run 2's spans: a cold ingest reads the whole stream
-    of per-run files carefully; a refresh of run 1's folder reads it alone, fast."""
+    """A line that is not an object in run 2's spans: a cold ingest reads the whole stream of per-
+    run files carefully; a refresh of run 1's folder reads it alone, fast, and gives the same
+    rows."""
     clock = Clock()
     sweep = uniform(make_sweep(tmp_path / "s", clock=clock), clock)
     files = span_files(sweep)
@@ -253,9 +250,9 @@ def test_sweep_level_spans_of_a_run_that_runs_then_stops_running(tmp_path: Path)
 
 
 def test_an_empty_run_folder_made_before_its_files(tmp_path: Path) -> None:
-    """A harness makes a run's folder, then writes its files. An empty folder is no entry of
-    the walk (only files are): a refresh made meanwhile (for another change) does not see it,
-    where a cold ingest reports it (run directory without a run record)."""
+    """A harness makes a run's folder, then writes its files. The empty folder is no file of the
+    walk, but the cache remembers run folders as well as their files: a refresh made meanwhile
+    (for another change) reports it as a cold ingest does (run directory without a run record)."""
     clock = Clock()
     sweep = uniform(make_sweep(tmp_path / "s", clock=clock), clock)
     files = span_files(sweep)
@@ -268,8 +265,8 @@ def test_an_empty_run_folder_made_before_its_files(tmp_path: Path) -> None:
 
 
 def test_an_empty_run_folder_removed(tmp_path: Path) -> None:
-    """The other way: the empty folder reported by the cold ingest is removed; the refresh
-    keeps its problem (_without_record finds no run folder for it, so it is not dropped)."""
+    """The other way: the empty folder reported by the cold ingest is removed, and the refresh
+    drops its problem."""
     clock = Clock()
     sweep = uniform(make_sweep(tmp_path / "s", clock=clock), clock)
     files = span_files(sweep)
@@ -350,10 +347,10 @@ def test_duplicate_results_lines_and_late_folders(tmp_path: Path) -> None:
 
 
 def test_a_new_sweep_that_has_only_run_folders_yet(tmp_path: Path) -> None:
-    """A directory holding runs/<tui>/.../run-<N>/ is a sweep (sources.detect.scan), even
-    without sweep.json or results.jsonl yet: a harness starting a new sweep beside others. Its
-    files are all files of run folders, which the tree digest leaves out, so the refresh goes
-    on: it reads the new sweep's folders, but its sweeps table does not list the new sweep."""
+    """A directory holding runs/<tui>/.../run-<N>/ is a sweep (sources.detect.scan), even without
+    sweep.json or results.jsonl yet: a harness starting a new sweep beside others. Its files are
+    all files of run folders, which the tree digest leaves out: the refresh sees the sweep added
+    to the sweeps found and builds the cache again whole."""
     clock = Clock()
     root = tmp_path / "root"
     a = uniform(make_sweep(root / "a", clock=clock), clock)
@@ -368,7 +365,7 @@ def test_a_new_sweep_that_has_only_run_folders_yet(tmp_path: Path) -> None:
 
 
 def test_a_sweep_of_run_folders_only_removed(tmp_path: Path) -> None:
-    """The other way: such a sweep removed; the refresh keeps it in the sweeps table."""
+    """The other way: such a sweep removed builds the cache again whole."""
     clock = Clock()
     root = tmp_path / "root"
     a = uniform(make_sweep(root / "a", clock=clock), clock)
@@ -385,9 +382,9 @@ def test_a_sweep_of_run_folders_only_removed(tmp_path: Path) -> None:
 
 
 def test_a_broken_link_in_a_run_folder_that_does_not_change(tmp_path: Path) -> None:
-    """A broken link in a run folder is reported by a cold ingest ("is a broken link"), but
-    the walk skips it (its stat fails), so it is neither a file of the tree nor of a run
-    folder: a refresh made for another folder does not report it."""
+    """A broken link in a run folder is reported by a cold ingest ("is a broken link"), though the
+    walk skips it (its stat fails): a refresh made for another folder finds it among the
+    problems of listing the sweep and builds the cache again whole."""
     clock = Clock()
     sweep = uniform(make_sweep(tmp_path / "s", clock=clock), clock)
     files = span_files(sweep)
@@ -400,9 +397,9 @@ def test_a_broken_link_in_a_run_folder_that_does_not_change(tmp_path: Path) -> N
 
 
 def test_a_number_in_attrs_that_another_run_writes_as_a_float(tmp_path: Path) -> None:
-    """The same keys everywhere, but one run (that does not change) writes a float where the
-    others write an integer: the cold stream types the field DOUBLE (600 shown as 600.0 in
-    every run), the run read alone keeps BIGINT."""
+    """The same keys everywhere, but one run (that does not change) writes a float where the others
+    write an integer: each run keeps its own numbers (600 stays 600), read alone or with the
+    others."""
     clock = Clock()
     sweep = uniform(make_sweep(tmp_path / "s", clock=clock), clock)
     files = span_files(sweep)
