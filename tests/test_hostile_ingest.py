@@ -356,8 +356,8 @@ HOSTILE = [
     "[1, 2]",
     '"a string"',
     '{"cell_id": 7}',
-    _with_raw({"cell_id": "x"}, "d", _nested(MAX_DEPTH + 5)),
-    json.dumps({"cell_id": "y", **{f"k{i}": i for i in range(MAX_KEYS + 1)}}),
+    _with_raw({"cell_id": "x"}, "attrs", _nested(MAX_DEPTH + 5)),
+    json.dumps({"cell_id": "y", "attrs": {f"k{i}": i for i in range(MAX_KEYS + 1)}}),
     "\x00\x01garbage",
     '{"cell_id": "' + "a" * 10 + '", "v": tru}',
 ]
@@ -403,6 +403,35 @@ def test_any_mix_of_spans_lines(
     assert len(at) == len(probs)  # every problem has its line
     assert sorted(at) == sorted(bad)
     store.close()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [_nested(MAX_DEPTH + 40), json.dumps({f"k{i}": i for i in range(MAX_KEYS + 1)})],
+    ids=["deep", "wide"],
+)
+@pytest.mark.parametrize("key", ["other", "attrs"])
+@pytest.mark.parametrize("per_run", [False, True], ids=["sweep-level", "per-run"])
+def test_spans_are_measured_by_the_keys_read(
+    sweep_copy: Path, extra: str, key: str, per_run: bool
+) -> None:
+    """Spans and model calls are read by their own keys: a key that is not a span's is not
+    read, however deep or wide, and costs the span nothing; the same value in attrs, which is
+    read, costs its line (reported there) and nothing else."""
+    victim = next(iter(_spans_per_file(sweep_copy))) if per_run else sweep_copy / "spans.jsonl"
+    cell = {} if per_run else {"cell_id": RECORDS[0]["cell_id"]}
+    if not per_run:
+        victim.write_text(json.dumps({**cell, "span_id": "a"}) + "\n")
+    before = _count(Store.open(sweep_copy, refresh=True), "spans")
+    lines = victim.read_text().splitlines()
+    lines.append(_with_raw({**cell, "span_id": "new", "name": "n"}, key, extra))
+    victim.write_text("\n".join(lines) + "\n")
+    store = Store.open(sweep_copy, refresh=True)
+    read = key != "other"
+    assert _count(store, "spans") == before + (0 if read else 1)
+    assert (("new",) in store.cursor().execute("SELECT span_id FROM spans").fetchall()) != read
+    label = str(victim.relative_to(sweep_copy))
+    assert [(f, line) for f, line, _ in _problems(store)] == ([(label, len(lines))] if read else [])
 
 
 def test_what_if_weights_summing_to_zero_are_refused() -> None:

@@ -241,7 +241,10 @@ def _read_tail(job: _Job, f: FileState, size: int, mtime: int) -> None:
     out = Path(ingest.tmp.name) / f"tail-{job.n}.jsonl"
     out.write_bytes(data)
     tail = Tail(out, f.label, row_base=f.rows, before=lines_before)
-    if f.rows:
+    fixed = tables.SWEEP_READ.get(f.name)  # spans and model calls: their types are fixed
+    if fixed is not None:
+        tail.schema = fixed
+    elif f.rows:
         tail.schema = dict(f.types or [])
         if f.rows < SAMPLE_ROWS:  # DuckDB types a file by its first rows: some are new
             _same_types(con, path, size, f, Path(ingest.tmp.name) / f"whole-{job.n}.jsonl")

@@ -246,7 +246,7 @@ class Ingest(Reading, Checks):
         """Spans or model calls: the sweep-level file, then the per-run files in one stream."""
         level = sweep.file(artefact)
         if level is not None:
-            src = Source(level, self.label(level))
+            src = Source(level, self.label(level), schema=tables.SWEEP_READ[artefact])
             before = stat_of(level)
             if self.read(src, "raw", "cell_id"):
                 loader(self.con, "raw", src.label, 0)

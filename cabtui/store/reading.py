@@ -70,10 +70,8 @@ class Source:
     # the types the whole file was read with (its columns are read as those).
     row_base: int = 0
     line_base: int = 0
+    # the columns to read and their types (keys not in it are not read, whatever their shape)
     schema: dict[str, str] | None = None
-    # a line may be nested deeper or hold more keys than DuckDB takes whole (a stream read with
-    # ``schema`` keeps objects as JSON text, which DuckDB does not measure): read it carefully
-    careful: bool = False
 
     def where(self, rows: list[int]) -> dict[int, tuple[str, int]]:
         """Map 1-based row numbers (of this stream) to (file, line)."""
@@ -155,8 +153,6 @@ class Reading:
 
     def _fast(self, source: Source, table: str, required: str | None) -> list[str]:
         """DuckDB's own read; raises _Careful when the careful reading is needed."""
-        if source.careful:
-            raise _Careful
         with open(source.path, "rb") as f:
             if f.read(len(BOM)) == BOM:
                 raise _Careful
@@ -170,6 +166,8 @@ class Reading:
         self.read_types = [(c, str(t)) for c, t in zip(cols, self.con.table(table).types)]
         if cols == ["json"] or len(cols) > MAX_COLUMNS:
             raise _Careful  # lines that are not objects, or keys beyond reason
+        if source.schema is not None and self._too_big(table, source.schema):
+            raise _Careful
         if required is not None:
             bad = self._rows_without(table, cols, required)
             if bad:
@@ -190,11 +188,34 @@ class Reading:
             self.problem(file, line, reason)
         return self._read_json(clean, table, source.schema), skip
 
+    def _too_big(self, table: str, schema: dict[str, str]) -> bool:
+        """Whether an object kept as JSON text (read with ``schema``, which DuckDB does not
+        measure) may be nested deeper or hold more keys than a line may: counted by its
+        brackets, commas and colons, strings included, so that none is missed."""
+        tests = [
+            f"(strlen({q(c)}) >= {2 * MAX_DEPTH} AND ("
+            f"strlen({q(c)}) - strlen(replace(replace({q(c)}, '{{', ''), '[', '')) >= {MAX_DEPTH} "
+            f"OR strlen({q(c)}) - strlen(replace(replace({q(c)}, ',', ''), ':', '')) >= {MAX_KEYS - 1}))"
+            for c, t in schema.items()
+            if t == "JSON"
+        ]
+        if not tests:
+            return False
+        sql = f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {' OR '.join(tests)})"
+        return bool(self.con.execute(sql).fetchall()[0][0])
+
     def _rows_without(self, table: str, cols: list[str], key: str) -> list[int]:
         """1-based rows whose ``key`` is missing or not a string (made NULL here)."""
         if key not in cols:
             return [r for (r,) in self.con.execute(f"SELECT rowid + 1 FROM {table}").fetchall()]
-        if str(dict(zip(cols, self.con.table(table).types))[key]) != "VARCHAR":
+        kind = str(dict(zip(cols, self.con.table(table).types))[key])
+        if kind == "JSON":  # read as JSON text (Source.schema): keep the strings, as text
+            k = q(key)
+            self.con.execute(
+                f"ALTER TABLE {table} ALTER {k} TYPE VARCHAR USING (CASE WHEN json_type({k}) = "
+                f"'VARCHAR' THEN json_extract_string({k}, '$') END)"
+            )
+        elif kind != "VARCHAR":
             # Some lines give the key a non-string value: keep only the string ones.
             k = q(key)
             text = f"CASE WHEN json_type(to_json({k})) = 'VARCHAR' THEN json_extract_string(to_json({k}), '$') END"
@@ -260,11 +281,6 @@ class Reading:
                     body = raw.strip()
                     if not body:
                         continue
-                    if (
-                        body.count(b"{") + body.count(b"[") >= MAX_DEPTH
-                        or body.count(b",") + body.count(b":") >= MAX_KEYS - 1
-                    ):
-                        src.careful = True  # (counts that only a line too deep or wide reaches)
                     if body.startswith(b"{") and body[1:].lstrip().startswith(b"}"):
                         w.write(prefix[:-1] + b"}\n")
                     elif body.startswith(b"{"):

@@ -20,7 +20,7 @@ from cabtui.sweep.cast_reader import read_cast
 from cabtui.sweep.layout import RunDir, Sweep
 from cabtui.sweep.problems import Problem
 
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 
 _RUNS_STAGE = ",\n".join(
     [
@@ -74,12 +74,13 @@ _SPAN_COLS = {
 _JSON_COLUMNS = ("attrs", "error", "prompt", "completion")
 
 
-def _per_run_read(wanted: dict[str, str]) -> dict[str, str]:
-    """How a stream of runs' own files is read: every column typed alike whichever runs are in
-    it (text, cast once read; JSON as it is), so that a run's rows never depend on the others
-    read with it (DuckDB would otherwise type each object column as the union of every run's
-    keys). cell_id is the stream's own (cabtui.store.reading.concat)."""
-    return {"cell_id": "VARCHAR", **{k: "JSON" if k in _JSON_COLUMNS else "VARCHAR" for k in wanted}}
+def _fixed_read(wanted: dict[str, str], cell_id: str) -> dict[str, str]:
+    """How a stream of spans or model calls is read: every column typed alike whatever the
+    lines hold (text, cast once read; objects kept as JSON text), so that a run's rows never
+    depend on the other lines read with them (DuckDB would otherwise type each object column as
+    the union of every line's keys, and read a whole file twice to make it JSON again). Keys
+    other than ``wanted`` are not read."""
+    return {"cell_id": cell_id, **{k: "JSON" if k in _JSON_COLUMNS else "VARCHAR" for k in wanted}}
 
 
 _CALL_COLS = {
@@ -175,7 +176,11 @@ def _load(
     )
 
 
-PER_RUN_READ = {"spans.jsonl": _per_run_read(_SPAN_COLS), "model_calls.jsonl": _per_run_read(_CALL_COLS)}
+_WANTED = {"spans.jsonl": _SPAN_COLS, "model_calls.jsonl": _CALL_COLS}
+# a run's own files come in one stream whose cell_id is the stream's own (reading.concat); a
+# sweep-level file's cell_id is the line's, read as JSON so that one that is not text is told
+PER_RUN_READ = {name: _fixed_read(cols, "VARCHAR") for name, cols in _WANTED.items()}
+SWEEP_READ = {name: _fixed_read(cols, "JSON") for name, cols in _WANTED.items()}
 
 
 def load_spans(
