@@ -5,7 +5,8 @@
 Prints: DuckDB's own read_json of results.jsonl vs cabtui's cold ingest (and their ratio); the
 floor of the whole ingest, DuckDB reading the sweep's three JSON-lines files (results, spans,
 model calls) each into a table of its own (``CREATE TABLE AS SELECT * FROM read_json``, into a
-DuckDB file, in this process) and the ratio of the cold ingest to it; warm open, grid query
+DuckDB file, in this process) and the ratio of the cold ingest to it; the same floor into a file
+with the cache's row groups (ROW_GROUP_ROWS), and the ratio to that; warm open, grid query
 medians for several filters, and ingest peak memory (measured in a child process); then the
 same for a sweep of 1,000 runs with 2,000 spans each in per-run files.
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from cabtui.store.cache_files import ROW_GROUP_ROWS
 from cabtui.store.store import Query, Store
 from cabtui.sweep.synth import synth_sweep
 
@@ -67,11 +69,17 @@ def baseline(results: Path) -> float:
     return took
 
 
-def floor(sweep: Path) -> float:
-    """DuckDB reading the sweep-level JSON-lines files, each into a table."""
+def floor(sweep: Path, row_group: int | None = None) -> float:
+    """DuckDB reading the sweep-level JSON-lines files, each into a table (``row_group``: into
+    a file whose row groups are that size, as the cache's are; else DuckDB's default)."""
     files = [sweep / n for n in ("results.jsonl", "spans.jsonl", "model_calls.jsonl")]
     with tempfile.TemporaryDirectory() as d:
-        con = duckdb.connect(str(Path(d) / "t.duckdb"))
+        if row_group is None:
+            con = duckdb.connect(str(Path(d) / "t.duckdb"))
+        else:
+            con = duckdb.connect()
+            con.execute(f"ATTACH '{d}/t.duckdb' AS t (ROW_GROUP_SIZE {row_group})")
+            con.execute("USE t")
         t = time.perf_counter()
         for i, f in enumerate(p for p in files if p.is_file()):
             con.execute(f"CREATE TABLE t{i} AS SELECT * FROM read_json(?)", [str(f)])
@@ -110,6 +118,9 @@ def bench(sweep: Path, cache: Path, per_run: bool) -> None:
         report(
             "ratio cold ingest / floor", f"{cold / three:.2f}x", "< 1.2x", cold / three < 1.2
         )
+        same = floor(sweep, ROW_GROUP_ROWS)
+        report(f"floor, row groups of {ROW_GROUP_ROWS} rows as the cache", f"{same:.2f} s")
+        report("ratio cold ingest / that floor", f"{cold / same:.2f}x", "(same layout)")
     report("ingest peak memory (RSS)", f"{peak:.0f} MB", "< 1024 MB", peak < 1024)
     os.environ["CABTUI_CACHE_DIR"] = str(cache)
     t = time.perf_counter()

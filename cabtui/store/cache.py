@@ -39,6 +39,7 @@ from cabtui.store import increment
 from cabtui.store.cache_files import (
     FALLBACK_PREFIX,
     cache_dir,
+    open_to_write,
     put_in_place,
     read_meta,
     remove_path,
@@ -79,8 +80,6 @@ class Cache:
 def cache_path(sweep: Path) -> Path:
     key = hashlib.sha1(str(Path(sweep).resolve()).encode()).hexdigest()[:16]
     return cache_dir() / f"{Path(sweep).resolve().name}-{key}.duckdb"
-
-
 
 
 def walk(sweep: Path) -> list[Entry]:
@@ -193,7 +192,7 @@ def _build(
         after = walk(sweep)  # unchanged while read: a refresh may read only what follows
         tracked = frozenset(f.rel for f in report.files)
         steady = tracked and digest_of(after) + reading_suffix(source) == fp
-        con = duckdb.connect(str(tmp))
+        con = open_to_write(tmp)
         try:
             con.execute(
                 "INSERT INTO meta VALUES ('fingerprint', ?), ('source', ?), ('built_at', ?)",
@@ -249,7 +248,13 @@ def open_cache(
     if not refresh and meta:
         try:
             report = increment.refresh(
-                sweep, db, meta, source, (entries, fp), digest_of, reading_suffix(source),
+                sweep,
+                db,
+                meta,
+                source,
+                (entries, fp),
+                digest_of,
+                reading_suffix(source),
                 progress,
             )
             _private_file(db)

@@ -37,7 +37,7 @@ import duckdb
 from cabtui.scoring import MISMATCH_TOLERANCE
 from cabtui.sources import discover
 from cabtui.store import tables
-from cabtui.store.cache_files import put_in_place, staged
+from cabtui.store.cache_files import open_to_write, put_in_place, staged
 from cabtui.store.checks import at
 from cabtui.store.increment_runs import changed_folders, refresh_folders, store_run_files
 from cabtui.store.ingest import MEMORY_LIMIT, Ingest, IngestReport, Progress, weights_case
@@ -152,7 +152,7 @@ def _apply(
     ``found``: the sweeps there now, the files (the walk) and the files of their run folders."""
     fingerprint_before, fp = fingerprints
     sweeps, entries, owned = found
-    con = duckdb.connect(str(tmp), config={"memory_limit": MEMORY_LIMIT})
+    con = open_to_write(tmp, MEMORY_LIMIT)
     ingest = Ingest(con, root, progress)
     ingest.strict = True
     try:

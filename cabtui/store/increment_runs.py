@@ -32,7 +32,10 @@ from cabtui.store.schema import lit
 from cabtui.store.tails import Entry, RunKey
 from cabtui.sweep.layout import RunDir, Sweep, run_dir_path
 
-_ARTEFACTS = (("spans.jsonl", "spans", "spans"), ("model_calls.jsonl", "model calls", "model_calls"))
+_ARTEFACTS = (
+    ("spans.jsonl", "spans", "spans"),
+    ("model_calls.jsonl", "model calls", "model_calls"),
+)
 _NO_RECORD = "run directory without a run record; ignored"
 
 
@@ -92,8 +95,7 @@ def store_run_files(
         types = ("VARCHAR", "BIGINT", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR",
                  "INTEGER")  # fmt: skip
         con.execute(
-            "INSERT INTO run_files SELECT "
-            + ", ".join(f"unnest(?::{t}[])" for t in types),
+            "INSERT INTO run_files SELECT " + ", ".join(f"unnest(?::{t}[])" for t in types),
             [list(c) for c in cols],
         )
 
@@ -256,7 +258,8 @@ def _take_back(con: duckdb.DuckDBPyConnection, cells: list[str], out: Folders) -
         )  # fmt: skip
         if taken:
             con.executemany(
-                "INSERT INTO delta VALUES (?, ?, NULL, ?)", [(c, what, -n) for c, n in taken.items()]
+                "INSERT INTO delta VALUES (?, ?, NULL, ?)",
+                [(c, what, -n) for c, n in taken.items()],
             )
             out.touched.update(taken)
     con.execute("DELETE FROM recordings WHERE cell_id IN (SELECT cell_id FROM cells)")

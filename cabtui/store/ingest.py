@@ -21,6 +21,7 @@ import duckdb
 from cabtui.scoring import MISMATCH_TOLERANCE, Weights, composite_sql
 from cabtui.sources import discover
 from cabtui.store import tables
+from cabtui.store.cache_files import open_to_write
 from cabtui.store.checks import Checks
 from cabtui.store.reading import Reading, Source
 from cabtui.store.schema import KEYS, flatten_select, lit
@@ -301,7 +302,7 @@ def ingest(
     path = Path(path)
     started = time.perf_counter()
     sweeps, found = discover(path, source)
-    con = duckdb.connect(str(db_path), config={"memory_limit": MEMORY_LIMIT})
+    con = open_to_write(db_path, MEMORY_LIMIT)
     job = Ingest(con, path, progress)
     job.report.seconds["discover"] = time.perf_counter() - started
     job.report.problems.extend(found)
@@ -336,7 +337,6 @@ def ingest(
             job.report.run_files.update(run_files_of(sweep, path))
         with job.timed("finish"):
             job.dedupe_runs(origins)
-            con.execute("UPDATE runs_stage SET source = 'cab' WHERE source IS NULL")
             job.check_values(origins)
             tables.finish(con, weights_case(sweeps), MISMATCH_TOLERANCE)
             tables.add_problems(con, job.report.problems)

@@ -32,13 +32,22 @@ _RUNS_STAGE = ",\n".join(
     ]
 )
 
+# Derived columns of the runs table, filled once every run, span and recording is read.
+_DERIVED = (
+    "composite DOUBLE, composite_mismatch BOOLEAN, total_tokens BIGINT, duration_ms DOUBLE, "
+    "n_spans BIGINT, n_model_calls BIGINT, recording VARCHAR, has_recording BOOLEAN"
+)
+# A refresh stages its runs in a temporary table, then adds them to the runs table; a cold
+# ingest stages them in the file itself, in the table that becomes the runs table (written once).
 STAGE_DDL = f"CREATE TEMP TABLE runs_stage ({_RUNS_STAGE})"
+COLD_STAGE_DDL = f"CREATE TABLE runs_stage ({_RUNS_STAGE}, {_DERIVED})"
+_NAMES = ", ".join(c.split()[0] for c in _DERIVED.split(", "))
 DDL = f"""
 CREATE TABLE meta (key VARCHAR, value VARCHAR);
 CREATE TABLE sweeps (sweep_dir VARCHAR, sweep_id VARCHAR, path VARCHAR, manifest JSON,
     synthetic BOOLEAN, w_pass_rate DOUBLE, w_integrity DOUBLE, w_cost DOUBLE, w_latency DOUBLE,
     w_blast_radius DOUBLE, latency_ref_ms DOUBLE);
-{STAGE_DDL};
+{COLD_STAGE_DDL};
 CREATE TABLE spans (cell_id VARCHAR, seq BIGINT, span_id VARCHAR, parent_id VARCHAR,
     kind VARCHAR, name VARCHAR, start_ms DOUBLE, duration_ms DOUBLE, attrs JSON, error JSON,
     source_file VARCHAR);
@@ -267,7 +276,8 @@ def _runs_select(composite_expr: str, tolerance: float, stage_only: bool) -> str
     """The runs of runs_stage with their derived columns: recomputed composite, counts,
     recording path (``stage_only``: the counts of the staged runs only)."""
     only = " WHERE cell_id IN (SELECT cell_id FROM runs_stage)" if stage_only else ""
-    return f"""WITH c AS (SELECT r.* EXCLUDE (source_order), {composite_expr} AS composite
+    staged = "r.* EXCLUDE (source_order)" if stage_only else f"r.* EXCLUDE (source_order, {_NAMES})"
+    return f"""WITH c AS (SELECT {staged}, {composite_expr} AS composite
             FROM runs_stage r)
         SELECT c.*,
             abs(c.composite - c.composite_recorded) > {tolerance!r} AS composite_mismatch,
@@ -323,11 +333,19 @@ def add_counts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def finish(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float) -> None:
-    """Write the runs table once, from runs_stage, and the views over it."""
+    """Make the runs staged by a cold ingest the runs table, with their derived columns (only
+    those are written again), and the views over it."""
     count(con)
+    derived = ("composite", "composite_mismatch", "total_tokens", "duration_ms", "n_spans",
+               "n_model_calls", "recording", "has_recording")  # fmt: skip
     con.execute(
-        f"CREATE TABLE runs AS {_runs_select(composite_expr, tolerance, False)}"
+        f"UPDATE runs_stage SET source = coalesce(runs_stage.source, 'cab'), "
+        f"{', '.join(f'{c} = d.{c}' for c in derived)} "
+        f"FROM ({_runs_select(composite_expr, tolerance, False)}) d "
+        "WHERE runs_stage.cell_id = d.cell_id"
     )
+    con.execute("ALTER TABLE runs_stage DROP COLUMN source_order")
+    con.execute("ALTER TABLE runs_stage RENAME TO runs")
     orphan_problems(con)
     con.execute(scores_view_sql())
 
