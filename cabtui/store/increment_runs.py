@@ -28,6 +28,7 @@ import duckdb
 from cabtui.store import tables
 from cabtui.store.ingest import SOURCES_PER_SWEEP, Ingest
 from cabtui.store.reading import NotIncremental, Source
+from cabtui.store.recording_index import index_recordings
 from cabtui.store.schema import lit
 from cabtui.store.tails import Entry, RunKey
 from cabtui.sweep.layout import RunDir, Sweep, run_dir_path
@@ -226,7 +227,7 @@ def _refresh_sweep(
             "INSERT INTO delta VALUES (?, ?, NULL, ?)", [(c, what, n) for c, n in added]
         )
         out.touched.update(c for c, _ in added)
-    tables.index_recordings(con, sweep, cell_of, ingest.problem, ingest.label, rds)
+    index_recordings(con, sweep, cell_of, ingest.problem, ingest.label, rds)
     tables.rerecord(con, cells)  # the runs read before; those staged join it when added
 
 

@@ -24,6 +24,7 @@ from cabtui.store import tables
 from cabtui.store.cache_files import open_to_write
 from cabtui.store.checks import Checks
 from cabtui.store.reading import Reading, Source
+from cabtui.store.recording_index import index_recordings
 from cabtui.store.schema import KEYS, flatten_select, lit
 from cabtui.store.tails import FileState, RunKey, digest, last_newline_end, run_files_of, stat_of
 from cabtui.sweep.cellid import CELL_ID_PATTERN, RUN_SUFFIX_PATTERN, CellId, parse_cell_id
@@ -331,7 +332,7 @@ def ingest(
                     job.sweep_artefact(sweep, cell_of, artefact, loader)
             job.progress("recordings", i * 4 + 3, total)
             with job.timed("recordings"):
-                tables.index_recordings(con, sweep, cell_of, job.problem, job.label)
+                index_recordings(con, sweep, cell_of, job.problem, job.label)
             for p in sweep.problems:
                 job.problem(job.label(Path(p.file)), p.line, p.reason)
             job.report.run_files.update(run_files_of(sweep, path))
