@@ -94,6 +94,14 @@ def _harbor_sweep(job: str, trials: list[harbor.Trial], root: Path) -> Sweep:
         sweep.row_files.extend(row_files)
         sweep.problems.extend(problems)
 
+    def reimport(sweep: Sweep, folder: Path, keys: set[tuple[str, str, str, int]]) -> None:
+        """Only the trials of ``keys`` (a refresh): what was generated before is replaced."""
+        chosen = [t for t, rd in zip(trials, run_dirs) if rd.key in keys]
+        files, problems, row_files = import_trials(chosen, folder, root)
+        sweep.generated = files
+        sweep.row_files[:] = row_files
+        sweep.problems[:] = problems
+
     return Sweep(
         path=base,
         name=job,
@@ -101,4 +109,5 @@ def _harbor_sweep(job: str, trials: list[harbor.Trial], root: Path) -> Sweep:
         run_dirs=sorted(run_dirs, key=lambda r: r.rel),
         source="harbor",
         importer=importer,
+        reimport=reimport,
     )

@@ -50,7 +50,7 @@ from cabtui.store.cache_files import (
 from cabtui.store.increment_runs import store_run_files
 from cabtui.store.ingest import IngestReport, Progress, ingest
 from cabtui.store.tables import SCHEMA_VERSION, files_json
-from cabtui.store.tails import Entry
+from cabtui.store.tails import Entry, with_contents
 
 # What writing a file can raise: no permission, read-only or full file system, not a directory.
 # (Other DuckDB errors are bugs or data, not the cache directory: they are not retried.)
@@ -191,7 +191,8 @@ def _build(
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         after = walk(sweep)  # unchanged while read: a refresh may read only what follows
         tracked = frozenset(f.rel for f in report.files)
-        steady = tracked and digest_of(after) + reading_suffix(source) == fp
+        owned = with_contents(after, report.run_files)
+        steady = (tracked or owned) and digest_of(after) + reading_suffix(source) == fp
         con = open_to_write(tmp)
         try:
             con.execute(
@@ -199,7 +200,6 @@ def _build(
                 [fp, str(sweep.resolve()), repr(time.time())],
             )
             if steady:
-                owned = report.run_files
                 tree = digest_of(after, tracked | owned.keys()) + reading_suffix(source)
                 con.execute(
                     "INSERT INTO meta VALUES ('tree', ?), ('files', ?)",

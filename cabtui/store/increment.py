@@ -39,11 +39,27 @@ from cabtui.sources import discover
 from cabtui.store import tables
 from cabtui.store.cache_files import open_to_write, put_in_place, staged
 from cabtui.store.checks import at
+from cabtui.store.increment_jobs import refresh_jobs
 from cabtui.store.increment_runs import changed_folders, refresh_folders, store_run_files
-from cabtui.store.ingest import MEMORY_LIMIT, Ingest, IngestReport, Progress, weights_case
+from cabtui.store.ingest import (
+    MEMORY_LIMIT,
+    Ingest,
+    IngestReport,
+    Progress,
+    imported,
+    weights_case,
+)
 from cabtui.store.orphans import update_orphans
 from cabtui.store.reading import JSON_OPTIONS, SAMPLE_ROWS, NotIncremental, Source
-from cabtui.store.tails import Entry, FileState, RunKey, count_lines, digest, run_files_of
+from cabtui.store.tails import (
+    Entry,
+    FileState,
+    RunKey,
+    count_lines,
+    digest,
+    run_files_of,
+    with_contents,
+)
 from cabtui.sweep.layout import Sweep
 from cabtui.sweep.lines import MAX_LINE_BYTES
 
@@ -109,6 +125,7 @@ def refresh(
     owned: dict[str, RunKey] = {}
     for s in sweeps:
         owned.update(run_files_of(s, sweep))
+    owned = with_contents(entries, owned)
     if digest_of(entries, tracked | owned.keys()) + suffix != meta["tree"]:
         raise NotIncremental("files other than the sweep-level JSON lines and run folders changed")
     now = {rel: (size, mtime) for rel, size, mtime in entries}
@@ -176,9 +193,11 @@ def _apply(
                 raise NotIncremental(f"{p.file}: {p.reason}")
         with ingest.timed("run folders"):
             folders = refresh_folders(ingest, sweeps, changed, job.gone_in, job.keys, job.origins)
-            job.gone |= folders.gone
-            job.keys |= folders.keys
-            job.touched |= folders.touched
+            jobs = refresh_jobs(ingest, sweeps, changed, job.origins)
+            for part in (folders, jobs):
+                job.gone |= part.gone
+                job.keys |= part.keys
+                job.touched |= part.touched
             job.checked = len(ingest.report.problems)  # a folder's problems may have no line
         with ingest.timed("runs"):
             tables.add_counts(con)
@@ -382,7 +401,8 @@ def _runs(job: _Job, known: list[FileState]) -> None:
     for p in ingest.report.problems[job.checked :]:
         if p.line is None:
             raise NotIncremental(f"{p.file}: {p.reason}")
-    tables.append_runs(con, weights_case(list(job.sweeps.values())), MISMATCH_TOLERANCE)
+    sweeps = list(job.sweeps.values())
+    tables.append_runs(con, weights_case(sweeps), MISMATCH_TOLERANCE, imported(sweeps))
     # the runs added were counted as they were added: only those read before are counted again
     job.touched.difference_update(
         c for (c,) in con.execute("SELECT cell_id FROM runs_stage").fetchall()

@@ -208,7 +208,7 @@ def _refresh_sweep(
     cells = sorted(
         {c for (c,) in con.execute(f"SELECT cell_id {mine_runs}").fetchall()} | gone | stopped
     )
-    _take_back(con, cells, out)
+    take_back(con, cells, out)
     known = _cells(con, sweep, mine_runs)
     ingest.load_running(sweep, set(known), running[1], running[0], rds)
     cell_of = _cells(con, sweep, mine_runs)
@@ -244,7 +244,7 @@ def _cells(
     return {(t, m, k, int(r)): c for c, t, m, k, r in rows}
 
 
-def _take_back(con: duckdb.DuckDBPyConnection, cells: list[str], out: Folders) -> None:
+def take_back(con: duckdb.DuckDBPyConnection, cells: list[str], out: Folders) -> None:
     """Remove the rows of the runs' own files and their recordings."""
     if not cells:
         return

@@ -110,16 +110,22 @@ class Ingest(Reading, Checks):
                 file, line = where.get(r, (source.label, None))
                 self.problem(file, line, f"{key} has a value of the wrong type; shown as missing")
         parts = f"string_split({body}, '/')"
+        params: list[object] = []
+        file = lit(source.label)
+        if sweep.importer is not None and source.files is not None:
+            file = "list_element(?::VARCHAR[], CAST(rowid AS INTEGER) + 1)"  # the run's own file
+            params.append([source.files[i] for i in source.row_file])
         self.con.execute(
             f"""INSERT INTO runs_stage BY NAME SELECT
                 cell_id, {body} AS cell, {parts}[1] AS sweep_id, {parts}[2] AS tui,
                 {parts}[3] || '/' || {parts}[4] AS model, {parts}[5] || '/' || {parts}[6] AS task_id,
                 {parts}[5] AS family,
                 coalesce(TRY_CAST(nullif(regexp_extract(cell_id, {lit(RUN_SUFFIX_PATTERN)}, 1), '') AS INTEGER), 1) AS run,
-                {lit(sweep.name)} AS sweep_dir, {lit(source.label)} AS source_file,
+                {lit(sweep.name)} AS sweep_dir, {file} AS source_file,
                 rowid + 1 + {source.row_base} AS source_row, {order} AS source_order,
                 {", ".join(flat.select)}
-            FROM raw WHERE {valid}"""
+            FROM raw WHERE {valid}""",
+            params,
         )
 
     def track(
@@ -251,7 +257,9 @@ class Ingest(Reading, Checks):
             src = Source(level, self.label(level), schema=tables.SWEEP_READ[artefact])
             before = stat_of(level)
             if self.read(src, "raw", "cell_id"):
-                loader(self.con, "raw", src.label, 0)
+                # an imported sweep's rows are numbered in their run, as a run's own files are,
+                # so that a refresh reading a few of its runs again numbers them alike
+                loader(self.con, "raw", src.label if sweep.importer is None else None, 0)
             self.track(sweep, src, None, before)
         self.per_run(sweep, cell_of, artefact, loader)
 
@@ -293,6 +301,11 @@ def weights_case(sweeps: list[Sweep]) -> str:
         for s in cab
     )
     return f"CASE {arms} END"
+
+
+def imported(sweeps: list[Sweep]) -> list[str]:
+    """The sweeps (by sweep_dir) whose runs each come from a file of its own."""
+    return [s.name for s in sweeps if s.importer is not None]
 
 
 def ingest(
@@ -339,7 +352,7 @@ def ingest(
         with job.timed("finish"):
             job.dedupe_runs(origins)
             job.check_values(origins)
-            tables.finish(con, weights_case(sweeps), MISMATCH_TOLERANCE)
+            tables.finish(con, weights_case(sweeps), MISMATCH_TOLERANCE, imported(sweeps))
             tables.add_problems(con, job.report.problems)
             job.report.files = job.files
         for name in ("runs", "spans", "model_calls", "recordings"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from array import array
 from dataclasses import dataclass, field
@@ -47,6 +48,25 @@ def columns_option(schema: dict[str, str] | None) -> str:
         return ""
     pairs = ", ".join(f"{lit(k)}: {lit(v)}" for k, v in schema.items())
     return f", columns={{{pairs}}}"
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _too_big(text: str) -> bool:
+    """Whether the JSON text (of one value of a line) is nested deeper, or holds more keys and
+    items, than a line may (with the line's own object around it)."""
+    bare = _STRING.sub("", text)
+    if bare.count(",") + bare.count(":") >= MAX_KEYS - 1:
+        return True
+    depth = top = 0
+    for ch in bare:
+        if ch in "{[":
+            depth += 1
+            top = max(top, depth)
+        elif ch in "}]":
+            depth -= 1
+    return top >= MAX_DEPTH - 1
 
 
 class _Careful(Exception):
@@ -190,19 +210,22 @@ class Reading:
 
     def _too_big(self, table: str, schema: dict[str, str]) -> bool:
         """Whether an object kept as JSON text (read with ``schema``, which DuckDB does not
-        measure) may be nested deeper or hold more keys than a line may: counted by its
-        brackets, commas and colons, strings included, so that none is missed."""
-        tests = [
-            f"(strlen({q(c)}) >= {2 * MAX_DEPTH} AND ("
-            f"strlen({q(c)}) - strlen(replace(replace({q(c)}, '{{', ''), '[', '')) >= {MAX_DEPTH} "
-            f"OR strlen({q(c)}) - strlen(replace(replace({q(c)}, ',', ''), ':', '')) >= {MAX_KEYS - 1}))"
-            for c, t in schema.items()
-            if t == "JSON"
-        ]
-        if not tests:
-            return False
-        sql = f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {' OR '.join(tests)})"
-        return bool(self.con.execute(sql).fetchall()[0][0])
+        measure) is nested deeper or holds more keys than a line may. DuckDB picks the texts
+        with enough brackets, or commas and colons, strings included; their strings taken
+        out, Python measures those."""
+        for c, t in schema.items():
+            if t != "JSON":
+                continue
+            col = q(c)
+            brackets = f"strlen({col}) - strlen(replace(replace({col}, '{{', ''), '[', ''))"
+            marks = f"strlen({col}) - strlen(replace(replace({col}, ',', ''), ':', ''))"
+            rows = self.con.execute(
+                f"SELECT {col} FROM {table} WHERE strlen({col}) >= {2 * MAX_DEPTH} AND "
+                f"({brackets} >= {MAX_DEPTH - 1} OR {marks} >= {MAX_KEYS - 1})"
+            ).fetchall()
+            if any(_too_big(text) for (text,) in rows):
+                return True
+        return False
 
     def _rows_without(self, table: str, cols: list[str], key: str) -> list[int]:
         """1-based rows whose ``key`` is missing or not a string (made NULL here)."""

@@ -199,11 +199,18 @@ def load_calls(
     _load(con, "model_calls", raw, _CALL_COLS, label, False, row_base)
 
 
-def _runs_select(composite_expr: str, tolerance: float, stage_only: bool) -> str:
+def _runs_select(
+    composite_expr: str, tolerance: float, stage_only: bool, imported: list[str]
+) -> str:
     """The runs of runs_stage with their derived columns: recomputed composite, counts,
-    recording path (``stage_only``: the counts of the staged runs only)."""
+    recording path (``stage_only``: the counts of the staged runs only). The runs of the
+    sweeps ``imported`` (by sweep_dir) come each from a file of its own (its source_file):
+    their source_row, their row among the files written for them while staged, becomes 1."""
     only = " WHERE cell_id IN (SELECT cell_id FROM runs_stage)" if stage_only else ""
     staged = "r.* EXCLUDE (source_order)" if stage_only else f"r.* EXCLUDE (source_order, {_NAMES})"
+    if imported:
+        row = f"CASE WHEN r.sweep_dir IN ({', '.join(lit(s) for s in imported)}) THEN 1 ELSE r.source_row END"
+        staged += f" REPLACE ({row} AS source_row)"
     return f"""WITH c AS (SELECT {staged}, {composite_expr} AS composite
             FROM runs_stage r)
         SELECT c.*,
@@ -259,16 +266,18 @@ def add_counts(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("DELETE FROM counts WHERE n = 0")
 
 
-def finish(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float) -> None:
+def finish(
+    con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float, imported: list[str]
+) -> None:
     """Make the runs staged by a cold ingest the runs table, with their derived columns (only
-    those are written again), and the views over it."""
+    those are written again), and the views over it (``imported``: see _runs_select)."""
     count(con)
     derived = ("composite", "composite_mismatch", "total_tokens", "duration_ms", "n_spans",
-               "n_model_calls", "recording", "has_recording")  # fmt: skip
+               "n_model_calls", "recording", "has_recording", "source_row")  # fmt: skip
     con.execute(
         f"UPDATE runs_stage SET source = coalesce(runs_stage.source, 'cab'), "
         f"{', '.join(f'{c} = d.{c}' for c in derived)} "
-        f"FROM ({_runs_select(composite_expr, tolerance, False)}) d "
+        f"FROM ({_runs_select(composite_expr, tolerance, False, imported)}) d "
         "WHERE runs_stage.cell_id = d.cell_id"
     )
     con.execute("ALTER TABLE runs_stage DROP COLUMN source_order")
@@ -297,9 +306,13 @@ def scores_sql(runs: str = "runs") -> str:
     )
 
 
-def append_runs(con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float) -> None:
-    """Add the runs of runs_stage to the runs table (a refresh)."""
-    con.execute(f"INSERT INTO runs BY NAME {_runs_select(composite_expr, tolerance, True)}")
+def append_runs(
+    con: duckdb.DuckDBPyConnection, composite_expr: str, tolerance: float, imported: list[str]
+) -> None:
+    """Add the runs of runs_stage to the runs table (a refresh; ``imported``: see
+    _runs_select)."""
+    sql = _runs_select(composite_expr, tolerance, True, imported)
+    con.execute(f"INSERT INTO runs BY NAME {sql}")
 
 
 def recount(con: duckdb.DuckDBPyConnection, cell_ids: list[str]) -> None:

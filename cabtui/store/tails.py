@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,11 +88,17 @@ Entry = tuple[str, int, int]  # a file's path relative to the opened directory, 
 RunKey = tuple[str, str, str, str, int]  # sweep_dir, tui, model, task_id, run
 
 
+JOB = ("", "", "", 0)  # the run part of the key of a job's own files (cabtui.store.increment_jobs)
+
+
 def run_files_of(sweep: Sweep, root: Path) -> dict[str, RunKey]:
     """The files of a sweep's run folders by their path from the opened directory ``root``, as
-    the fingerprint walk names them, and each folder (its path ending in /): each with its run
-    (none for other harnesses' sweeps)."""
-    if sweep.importer is not None or sweep.source != "cab":
+    the fingerprint walk names them, and each folder (its path ending in /): each with its run.
+    For a sweep a refresh reads in part (a Harbor job), its trial folders (:func:`with_contents`
+    adds the files in them) and its own result.json (run part JOB); none for other imports."""
+    if sweep.importer is not None and sweep.reimport is None:
+        return {}
+    if sweep.importer is None and sweep.source != "cab":
         return {}
     try:
         base = sweep.path.relative_to(root).as_posix()
@@ -104,4 +111,24 @@ def run_files_of(sweep: Sweep, root: Path) -> dict[str, RunKey]:
         out[f"{prefix}{rd.rel}/".replace(os.sep, "/")] = key  # the folder, even when empty
         for rel in rd.files.values():
             out[prefix + rel.replace(os.sep, "/")] = key
+    if sweep.reimport is not None and (sweep.path / "result.json").is_file():
+        out[f"{prefix}result.json"] = (sweep.name, *JOB)
+    return out
+
+
+def with_contents(entries: list[Entry], owned: dict[str, RunKey]) -> dict[str, RunKey]:
+    """``owned`` and every walked file (of ``entries``) inside one of its folders, with that
+    folder's run."""
+    folders = {rel[:-1]: key for rel, key in owned.items() if rel.endswith("/")}
+    out = dict(owned)
+    for rel, _, _ in entries:
+        if rel in out:
+            continue
+        d = posixpath.dirname(rel)
+        while d:
+            key = folders.get(d)
+            if key is not None:
+                out[rel] = key
+                break
+            d = posixpath.dirname(d)
     return out

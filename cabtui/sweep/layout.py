@@ -67,6 +67,9 @@ class Sweep:
     # them there and fills ``generated`` (sweep file name -> path) and ``row_files`` (for each
     # line of the generated results.jsonl, the file it came from, for problems).
     importer: Callable[[Sweep, Path], None] | None = None
+    # An imported sweep a refresh can read in part (a Harbor job): ``reimport(folder, keys)``
+    # writes as ``importer`` does only the runs of ``keys`` (tui, model, task_id, run).
+    reimport: Callable[[Sweep, Path, set[tuple[str, str, str, int]]], None] | None = None
     generated: dict[str, Path] = field(default_factory=dict)
     row_files: list[str] = field(default_factory=list)
 
