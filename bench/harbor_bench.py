@@ -12,7 +12,9 @@ ATIF agent/trajectory.json of N steps) once, then prints:
 - cabtui's cold ingest of the job (Store.open with refresh=True), in a child process, with its
   stages (discover: finding the trials and reading their result.json; import: writing their
   runs, spans and model calls as sweep files, over a process pool; then DuckDB reading those);
-- warm open (cache hit) and the first page of the grid (Store.runs, 200 rows).
+- warm open (cache hit) and the first page of the grid (Store.runs, 200 rows);
+- a live refresh: a trial added to the job (a copy of one, a rerun of its cell), then taken
+  away, each followed by Store.open (which reads again only the cells that changed).
 
 Both children run after the files were generated and read once (so both read from the page
 cache). Beside each wall time is the CPU time the child and its workers used (user + system):
@@ -26,6 +28,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -130,7 +133,32 @@ def child_ingest(job: str, cache: str) -> None:
     store.runs(Query(), limit=200)
     grid = time.perf_counter() - t
     n = store.total()
-    print(json.dumps({"took": took, "cpu": used, "stages": stages, "warm": warm, "grid": grid, "runs": n}))
+    store.close()
+    live = live_refresh(Path(job))
+    print(json.dumps({"took": took, "cpu": used, "stages": stages, "warm": warm, "grid": grid, "runs": n,
+                      "live": live}))  # fmt: skip
+
+
+def live_refresh(job: Path) -> dict[str, list[float | bool]]:
+    """A trial added to the job (a copy of its first, under a new name: a rerun of that cell),
+    then taken away: the time each refresh (Store.open) takes, and whether it read in part."""
+    from cabtui.store.store import Store
+
+    first = min(p for p in job.iterdir() if (p / "result.json").is_file())
+    new = job / f"{first.name.split('__')[0]}__zzlive{os.getpid()}"
+    out: dict[str, list[float | bool]] = {}
+    for step in ("added", "removed"):
+        if step == "added":
+            shutil.copytree(first, new)
+        else:
+            shutil.rmtree(new)
+        t = time.perf_counter()
+        store = Store.open(job)
+        took = time.perf_counter() - t
+        seconds = store.report.seconds if store.report else {}
+        out[step] = [took, "refresh" in seconds]
+        store.close()
+    return out
 
 
 def run_child(*args: str) -> dict:
@@ -168,6 +196,9 @@ def main() -> None:
     print(f"{'PASS' if ratio <= 1.5 else 'FAIL'}  ratio cold ingest / floor (wall)           {ratio:8.2f}x  < 1.5x")
     print(f"{'PASS' if r['warm'] < 0.5 else 'FAIL'}  warm open (cache hit)                     {r['warm'] * 1000:8.0f} ms  < 500 ms")
     print(f"{'PASS' if r['grid'] < 1.5 else 'FAIL'}  first grid page (store query)             {r['grid'] * 1000:8.0f} ms  < 1500 ms")
+    for step, (took, part) in r["live"].items():
+        how = "read in part" if part else "built again whole"
+        print(f"      refresh, a trial {step:<8} (Store.open)      {took:8.2f} s  {how}")
 
 
 if __name__ == "__main__":

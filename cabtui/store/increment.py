@@ -211,6 +211,9 @@ def _apply(
         con.execute("UPDATE meta SET value = ? WHERE key = 'files'", [files])
         store_run_files(con, entries, owned)
         con.execute("UPDATE meta SET value = ? WHERE key = 'fingerprint'", [fp])
+        # every run that was running was read again (run folders without a record, cells of
+        # a job with a trial running): when that was decided is now (cabtui.store.store)
+        con.execute("UPDATE meta SET value = ? WHERE key = 'built_at'", [repr(time.time())])
         for name in ("runs", "spans", "model_calls", "recordings"):
             n = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
             setattr(ingest.report, name, n)

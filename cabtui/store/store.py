@@ -194,7 +194,8 @@ class Store(RunReads):
         return relation, axes_score_sql(terms), names, params
 
     def age(self) -> float:
-        """Seconds since the cache was built (0 when it does not say)."""
+        """Seconds since the cache was built or refreshed (0 when it does not say): since it
+        last decided which runs are still running."""
         rows = self.cursor().execute("SELECT value FROM meta WHERE key = 'built_at'").fetchall()
         try:
             return max(0.0, time.time() - float(rows[0][0])) if rows else 0.0
