@@ -186,7 +186,7 @@ class Reading:
         self.read_types = [(c, str(t)) for c, t in zip(cols, self.con.table(table).types)]
         if cols == ["json"] or len(cols) > MAX_COLUMNS:
             raise _Careful  # lines that are not objects, or keys beyond reason
-        if source.schema is not None and self._too_big(table, source.schema):
+        if source.schema is not None and self._too_big(table, source.schema, required):
             raise _Careful
         if required is not None:
             bad = self._rows_without(table, cols, required)
@@ -208,24 +208,22 @@ class Reading:
             self.problem(file, line, reason)
         return self._read_json(clean, table, source.schema), skip
 
-    def _too_big(self, table: str, schema: dict[str, str]) -> bool:
+    def _too_big(self, table: str, schema: dict[str, str], required: str | None) -> bool:
         """Whether an object kept as JSON text (read with ``schema``, which DuckDB does not
         measure) is nested deeper or holds more keys than a line may. DuckDB picks the texts
         with enough brackets, or commas and colons, strings included; their strings taken
-        out, Python measures those."""
-        for c, t in schema.items():
-            if t != "JSON":
-                continue
-            col = q(c)
-            brackets = f"strlen({col}) - strlen(replace(replace({col}, '{{', ''), '[', ''))"
-            marks = f"strlen({col}) - strlen(replace(replace({col}, ',', ''), ':', ''))"
-            rows = self.con.execute(
-                f"SELECT {col} FROM {table} WHERE strlen({col}) >= {2 * MAX_DEPTH} AND "
-                f"({brackets} >= {MAX_DEPTH - 1} OR {marks} >= {MAX_KEYS - 1})"
-            ).fetchall()
-            if any(_too_big(text) for (text,) in rows):
-                return True
-        return False
+        out, Python measures those. (``required``, checked on its own, is not measured.)"""
+        cols = [q(c) for c, t in schema.items() if t == "JSON" and c != required]
+        if not cols:
+            return False
+        tests = " OR ".join(
+            f"(strlen({c}) >= {2 * MAX_DEPTH} AND ("
+            f"strlen({c}) - strlen(replace(replace({c}, '{{', ''), '[', '')) >= {MAX_DEPTH - 1} "
+            f"OR strlen({c}) - strlen(replace(replace({c}, ',', ''), ':', '')) >= {MAX_KEYS - 1}))"
+            for c in cols
+        )
+        rows = self.con.execute(f"SELECT {', '.join(cols)} FROM {table} WHERE {tests}").fetchall()
+        return any(_too_big(text) for row in rows for text in row if text is not None)
 
     def _rows_without(self, table: str, cols: list[str], key: str) -> list[int]:
         """1-based rows whose ``key`` is missing or not a string (made NULL here)."""
