@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
 from cabtui.store.cache import open_cache
 from cabtui.sweep.synth import synth_sweep
@@ -462,3 +463,42 @@ def test_a_running_run_in_a_folder_run_04_then_its_line_then_its_folder_removed(
     opened = open_cache(sweep)
     assert incremental(opened)
     assert_same_as_cold(sweep, opened.path, tmp_path)
+
+
+DEEP = "[" * 200 + "]" * 200
+HALF = json.dumps({f"k{i}": i for i in range(6000)})
+ODD_LINES = {
+    "deep name": '{"span_id": "odd", "name": %s}' % DEEP,
+    "deep key no span has": '{"span_id": "odd", "other": %s}' % DEEP,
+    "wide over two objects": '{"span_id": "odd", "attrs": %s, "error": %s}' % (HALF, HALF),
+}
+
+
+@pytest.mark.parametrize("kind", list(ODD_LINES))
+def test_a_run_s_odd_line_fares_alike_read_alone_or_with_the_others(
+    tmp_path: Path, kind: str
+) -> None:
+    """A line too deep or too wide somewhere in one run's spans, while another run's spans
+    hold a line deep in attrs: read with every run's files (cold) or alone (its folder
+    refreshed), the line needs the careful reading and costs itself alike. (A refresh does not
+    read carefully: it builds the cache again, which is then the cold ingest.)"""
+    clock = Clock()
+    sweep = make_sweep(tmp_path / "s", clock=clock)
+    a, b = span_files(sweep)[:2]
+    for path, line in ((a, '{"span_id": "deep-attrs", "attrs": {"x": %s}}' % DEEP),
+                       (b, ODD_LINES[kind])):  # fmt: skip
+        with path.open("a") as f:
+            f.write(line + "\n")
+        clock.stamp(path)
+    open_cache(sweep)
+    append_line(b, {"span_id": "more"}, clock)
+    opened = open_cache(sweep)
+    assert not incremental(opened)
+    assert_same_as_cold(sweep, opened.path, tmp_path)
+    con = duckdb.connect(str(opened.path), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM spans WHERE span_id = 'odd'").fetchall() == [(0,)]
+        lines = con.execute("SELECT count(*) FROM problems WHERE line IS NOT NULL").fetchall()
+    finally:
+        con.close()
+    assert lines == [(2,)]  # the two odd lines, each at its line

@@ -9,14 +9,17 @@ files changed, a refresh reads the appended tails of the sweep-level files: the 
 model calls and problems of the tails are added, the counts of the runs they touch are
 recounted, and everything else stays. A last line without its newline is read (a cold ingest
 reads it too) but not passed: the next refresh removes what it gave and reads it again. The
-run folders that changed are read again one by one (:mod:`cabtui.store.increment_runs`).
+run folders that changed are read again one by one (:mod:`cabtui.store.increment_runs`), and
+the cells of a Harbor job whose trial folders changed are imported again
+(:mod:`cabtui.store.increment_jobs`).
 
 Whatever this cannot do exactly as a cold ingest would, it does not do: it raises
 :class:`NotIncremental` and the cache is built again whole. That is the case for any change to
 another file (sweep.json, a new or deleted sweep file, a run's own record.json), a file that
 shrank or whose read part changed, a file read carefully, a tail whose lines DuckDB would type
-otherwise, and a run line that takes precedence over one read before. Sweeps of other
-harnesses (Harbor, Terminal-Bench, Inspect) are always built again whole.
+otherwise, a stream that needs the careful reading, and a run line that takes precedence over
+one read before. A Terminal-Bench run or an Inspect log that changed is built again whole (its
+files are in the digest).
 
 The refresh writes a copy of the cache and renames it into place: a process that has the cache
 open keeps reading the file it opened, never a half-applied refresh.

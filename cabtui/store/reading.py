@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from array import array
 from dataclasses import dataclass, field
@@ -50,13 +49,13 @@ def columns_option(schema: dict[str, str] | None) -> str:
     return f", columns={{{pairs}}}"
 
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_STRING = r'"(?:[^"\\]|\\.)*"'  # a JSON string (for DuckDB's regexp_replace)
 
 
-def _too_big(text: str) -> bool:
-    """Whether the JSON text (of one value of a line) is nested deeper, or holds more keys and
-    items, than a line may (with the line's own object around it)."""
-    bare = _STRING.sub("", text)
+def _too_big(bare: str) -> bool:
+    """Whether a JSON text (of one value of a line) whose strings were taken out is nested
+    deeper, or holds more keys and items, than a line may (with the line's own object around
+    it)."""
     if bare.count(",") + bare.count(":") >= MAX_KEYS - 1:
         return True
     depth = top = 0
@@ -90,8 +89,12 @@ class Source:
     # the types the whole file was read with (its columns are read as those).
     row_base: int = 0
     line_base: int = 0
-    # the columns to read and their types (keys not in it are not read, whatever their shape)
+    # the columns to read and their types (a file read whole by DuckDB: the keys not in it are
+    # not read, nor measured)
     schema: dict[str, str] | None = None
+    # a joined stream with a line that may be nested deeper or hold more keys than a line may,
+    # counted as the runs' files are joined: read carefully, as each run's file would be alone
+    careful: bool = False
 
     def where(self, rows: list[int]) -> dict[int, tuple[str, int]]:
         """Map 1-based row numbers (of this stream) to (file, line)."""
@@ -173,6 +176,8 @@ class Reading:
 
     def _fast(self, source: Source, table: str, required: str | None) -> list[str]:
         """DuckDB's own read; raises _Careful when the careful reading is needed."""
+        if source.careful:
+            raise _Careful
         with open(source.path, "rb") as f:
             if f.read(len(BOM)) == BOM:
                 raise _Careful
@@ -211,18 +216,28 @@ class Reading:
     def _too_big(self, table: str, schema: dict[str, str], required: str | None) -> bool:
         """Whether an object kept as JSON text (read with ``schema``, which DuckDB does not
         measure) is nested deeper or holds more keys than a line may. DuckDB picks the texts
-        with enough brackets, or commas and colons, strings included; their strings taken
-        out, Python measures those. (``required``, checked on its own, is not measured.)"""
+        long enough, takes their strings out and counts their brackets, commas and colons;
+        Python measures the few that have enough. (``required``, checked on its own, is not
+        measured.)"""
         cols = [q(c) for c, t in schema.items() if t == "JSON" and c != required]
         if not cols:
             return False
-        tests = " OR ".join(
-            f"(strlen({c}) >= {2 * MAX_DEPTH} AND ("
-            f"strlen({c}) - strlen(replace(replace({c}, '{{', ''), '[', '')) >= {MAX_DEPTH - 1} "
-            f"OR strlen({c}) - strlen(replace(replace({c}, ',', ''), ':', '')) >= {MAX_KEYS - 1}))"
-            for c in cols
+        bare = [f"b{i}" for i in range(len(cols))]
+        strip = ", ".join(
+            f"CASE WHEN strlen({c}) >= {2 * MAX_DEPTH} THEN "
+            f"regexp_replace({c}, {lit(_STRING)}, '', 'g') END AS {b}"
+            for c, b in zip(cols, bare)
         )
-        rows = self.con.execute(f"SELECT {', '.join(cols)} FROM {table} WHERE {tests}").fetchall()
+        long = " OR ".join(f"strlen({c}) >= {2 * MAX_DEPTH}" for c in cols)
+        enough = " OR ".join(
+            f"strlen({b}) - strlen(replace(replace({b}, '{{', ''), '[', '')) >= {MAX_DEPTH - 1} "
+            f"OR strlen({b}) - strlen(replace(replace({b}, ',', ''), ':', '')) >= {MAX_KEYS - 1}"
+            for b in bare
+        )
+        rows = self.con.execute(
+            f"SELECT {', '.join(bare)} FROM (SELECT {strip} FROM {table} WHERE {long}) "
+            f"WHERE {enough}"
+        ).fetchall()
         return any(_too_big(text) for row in rows for text in row if text is not None)
 
     def _rows_without(self, table: str, cols: list[str], key: str) -> list[int]:
@@ -302,6 +317,11 @@ class Reading:
                     body = raw.strip()
                     if not body:
                         continue
+                    if (
+                        body.count(b"{") + body.count(b"[") >= MAX_DEPTH
+                        or body.count(b",") + body.count(b":") >= MAX_KEYS - 1
+                    ):
+                        src.careful = True  # (counts that only a line too deep or wide reaches)
                     if body.startswith(b"{") and body[1:].lstrip().startswith(b"}"):
                         w.write(prefix[:-1] + b"}\n")
                     elif body.startswith(b"{"):
