@@ -216,27 +216,28 @@ class Reading:
     def _too_big(self, table: str, schema: dict[str, str], required: str | None) -> bool:
         """Whether an object kept as JSON text (read with ``schema``, which DuckDB does not
         measure) is nested deeper or holds more keys than a line may. DuckDB picks the texts
-        long enough, takes their strings out and counts their brackets, commas and colons;
-        Python measures the few that have enough. (``required``, checked on its own, is not
-        measured.)"""
+        with enough brackets, or commas and colons, then counts them again with the texts'
+        strings taken out; Python measures the few left. (``required``, checked on its own,
+        is not measured.)"""
         cols = [q(c) for c, t in schema.items() if t == "JSON" and c != required]
         if not cols:
             return False
+
+        def enough(c: str) -> str:
+            return (
+                f"(strlen({c}) >= {2 * MAX_DEPTH} AND ("
+                f"strlen({c}) - strlen(replace(replace({c}, '{{', ''), '[', '')) >= {MAX_DEPTH - 1}"
+                f" OR strlen({c}) - strlen(replace(replace({c}, ',', ''), ':', '')) >= {MAX_KEYS - 1}))"
+            )
+
         bare = [f"b{i}" for i in range(len(cols))]
         strip = ", ".join(
-            f"CASE WHEN strlen({c}) >= {2 * MAX_DEPTH} THEN "
-            f"regexp_replace({c}, {lit(_STRING)}, '', 'g') END AS {b}"
+            f"CASE WHEN {enough(c)} THEN regexp_replace({c}, {lit(_STRING)}, '', 'g') END AS {b}"
             for c, b in zip(cols, bare)
         )
-        long = " OR ".join(f"strlen({c}) >= {2 * MAX_DEPTH}" for c in cols)
-        enough = " OR ".join(
-            f"strlen({b}) - strlen(replace(replace({b}, '{{', ''), '[', '')) >= {MAX_DEPTH - 1} "
-            f"OR strlen({b}) - strlen(replace(replace({b}, ',', ''), ':', '')) >= {MAX_KEYS - 1}"
-            for b in bare
-        )
         rows = self.con.execute(
-            f"SELECT {', '.join(bare)} FROM (SELECT {strip} FROM {table} WHERE {long}) "
-            f"WHERE {enough}"
+            f"SELECT {', '.join(bare)} FROM (SELECT {strip} FROM {table} "
+            f"WHERE {' OR '.join(enough(c) for c in cols)}) WHERE {' OR '.join(enough(b) for b in bare)}"
         ).fetchall()
         return any(_too_big(text) for row in rows for text in row if text is not None)
 
