@@ -175,3 +175,42 @@ def test_a_new_trial_reads_only_its_cell(tmp_path: Path) -> None:
     finally:
         con.close()
     assert [s for _, s in statuses].count("running") == 1 and len(statuses) == 3
+
+
+def test_a_trial_that_stopped_without_its_result_keeps_the_refresh_in_part(
+    tmp_path: Path,
+) -> None:
+    """A trial folder without result.json, silent for two hours (a trial killed), is reported
+    when the job is listed: the same problem on every later listing does not stop a refresh
+    from reading only what changed, and stays reported; a problem new to the listing (another
+    trial killed) builds the cache again, which then reports both."""
+    job = new_job(tmp_path / "jobs" / "live-job")
+    killed = job.trial(0, finished=False)
+    job.running.clear()
+    old = time.time() - 7200
+    for p in [killed, *killed.rglob("*")]:
+        os.utime(p, (old, old))
+    open_cache(job.path)
+    for source in (1, 2):
+        job.trial(source, finished=True)
+        opened = open_cache(job.path)
+        assert incremental(opened)
+        assert_same_as_cold(job.path, opened.path, tmp_path)
+    again = job.trial(3, finished=False)
+    job.running.clear()
+    for p in [again, *again.rglob("*")]:
+        os.utime(p, (old, old))
+    job.job_result()
+    opened = open_cache(job.path)
+    assert not incremental(opened)
+    assert_same_as_cold(job.path, opened.path, tmp_path)
+    import duckdb
+
+    con = duckdb.connect(str(opened.path), read_only=True)
+    try:
+        files = {
+            f for (f,) in con.execute("SELECT file FROM problems WHERE line IS NULL").fetchall()
+        }
+    finally:
+        con.close()
+    assert {killed.name, again.name} <= files

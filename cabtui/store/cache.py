@@ -49,7 +49,7 @@ from cabtui.store.cache_files import (
 )
 from cabtui.store.increment_runs import store_run_files
 from cabtui.store.ingest import IngestReport, Progress, ingest
-from cabtui.store.tables import SCHEMA_VERSION, files_json
+from cabtui.store.tables import SCHEMA_VERSION, files_json, listed_json
 from cabtui.store.tails import Entry, with_contents
 
 # What writing a file can raise: no permission, read-only or full file system, not a directory.
@@ -202,8 +202,8 @@ def _build(
             if steady:
                 tree = digest_of(after, tracked | owned.keys()) + reading_suffix(source)
                 con.execute(
-                    "INSERT INTO meta VALUES ('tree', ?), ('files', ?)",
-                    [tree, files_json(report.files)],
+                    "INSERT INTO meta VALUES ('tree', ?), ('files', ?), ('listed', ?)",
+                    [tree, files_json(report.files), listed_json(report.listed)],
                 )
                 store_run_files(con, after, owned)
             # Write everything into the file now: DuckDB's close does not say when it cannot

@@ -123,8 +123,12 @@ def refresh(
         raise NotIncremental("the files of the cache cannot be read") from e
     tracked = frozenset(f.rel for f in known)
     sweeps, found = discover(sweep, source)
-    if found or any(s.problems for s in sweeps):
-        raise NotIncremental("listing the sweep found problems: a cold ingest reports them")
+    if any(s.problems for s in sweeps):
+        raise NotIncremental("the sweeps' own files have problems: a cold ingest reports them")
+    if tables.listed_json(found) != meta.get("listed", "[]"):
+        # the same problems (a trial that stopped without its result, an unreadable one) are
+        # in the cache already; others are reported by a cold ingest
+        raise NotIncremental("listing the sweep found other problems than before")
     owned: dict[str, RunKey] = {}
     for s in sweeps:
         owned.update(run_files_of(s, sweep))

@@ -48,6 +48,7 @@ class IngestReport:
     problems: list[Problem] = field(default_factory=list)
     files: list[FileState] = field(default_factory=list)  # the files a refresh can follow
     run_files: dict[str, RunKey] = field(default_factory=dict)  # run folder files it can follow
+    listed: list[Problem] = field(default_factory=list)  # the problems of listing the sweeps
 
 
 class Ingest(Reading, Checks):
@@ -320,6 +321,7 @@ def ingest(
     job = Ingest(con, path, progress)
     job.report.seconds["discover"] = time.perf_counter() - started
     job.report.problems.extend(found)
+    job.report.listed = list(found)
     try:
         tables.create(con)
         origins: dict[int, Source] = {}

@@ -347,6 +347,12 @@ def files_json(files: list[FileState]) -> str:
     return json.dumps([dataclasses.asdict(f) for f in files])
 
 
+def listed_json(problems: list[Problem]) -> str:
+    """The problems of listing the sweeps, as meta 'listed' holds them (in order)."""
+    rows = sorted((p.file, -1 if p.line is None else p.line, p.reason) for p in problems)
+    return json.dumps(rows)
+
+
 def files_of(text: str | None) -> list[FileState]:
     out = []
     for row in json.loads(text or "[]"):
