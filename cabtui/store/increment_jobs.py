@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cabtui.store import tables
-from cabtui.store.increment_runs import Folders, take_back
+from cabtui.store.increment_runs import ARTEFACTS, Folders, count_read, take_back
 from cabtui.store.ingest import SOURCES_PER_SWEEP, Ingest
 from cabtui.store.reading import Source
 from cabtui.store.recording_index import index_recordings
@@ -22,11 +22,6 @@ from cabtui.store.tails import JOB, RunKey
 from cabtui.sweep.layout import Sweep
 
 Cell = tuple[str, str, str]  # tui, model, task_id
-
-_ARTEFACTS = (
-    ("spans.jsonl", "spans", tables.load_spans),
-    ("model_calls.jsonl", "model calls", tables.load_calls),
-)
 
 
 def refresh_jobs(
@@ -101,20 +96,8 @@ def _refresh_job(
     order, origins = place
     ingest.sweep_runs(sweep, origins, order)
     cell_of = tables.run_dirs(con, sweep)
-    for name, what, loader in _ARTEFACTS:
-        level = sweep.file(name)
-        if level is None:
-            continue
-        src = Source(level, ingest.label(level), schema=tables.SWEEP_READ[name])
-        if not ingest.read(src, "raw", "cell_id"):
-            continue
-        loader(con, "raw", None, 0)
-        added = con.execute(
-            "SELECT cell_id, count(*) FROM raw WHERE cell_id IS NOT NULL GROUP BY cell_id"
-        ).fetchall()
-        con.executemany(
-            "INSERT INTO delta VALUES (?, ?, NULL, ?)", [(c, what, k) for c, k in added]
-        )
-        out.touched.update(c for c, _ in added)
+    for name, what, _, loader in ARTEFACTS:
+        if ingest.sweep_level(sweep, name, loader):
+            count_read(con, what, out)
     rds = [rd for rd in sweep.run_dirs if rd.key in keys]
     index_recordings(con, sweep, cell_of, ingest.problem, ingest.label, rds)

@@ -33,9 +33,10 @@ from cabtui.store.schema import lit
 from cabtui.store.tails import Entry, RunKey
 from cabtui.sweep.layout import RunDir, Sweep, run_dir_path
 
-_ARTEFACTS = (
-    ("spans.jsonl", "spans", "spans"),
-    ("model_calls.jsonl", "model calls", "model_calls"),
+# a run's artefacts read again by a refresh: file name, what counts call them, table, loader
+ARTEFACTS = (
+    ("spans.jsonl", "spans", "spans", tables.load_spans),
+    ("model_calls.jsonl", "model calls", "model_calls", tables.load_calls),
 )
 _NO_RECORD = "run directory without a run record; ignored"
 
@@ -213,20 +214,9 @@ def _refresh_sweep(
     ingest.load_running(sweep, set(known), running[1], running[0], rds)
     cell_of = _cells(con, sweep, mine_runs)
     allowed = set(cell_of.values())
-    for name, what, table in _ARTEFACTS:
-        loader = tables.load_spans if table == "spans" else tables.load_calls
-        if not ingest.per_run(sweep, cell_of, name, loader, rds):
-            continue
-        added = con.execute(
-            "SELECT cell_id, count(*) FROM raw WHERE cell_id IS NOT NULL "
-            "AND typeof(cell_id) = 'VARCHAR' GROUP BY cell_id"
-        ).fetchall()
-        if any(c not in allowed for c, _ in added):
-            raise NotIncremental(f"a run's own {name} names another run")
-        con.executemany(
-            "INSERT INTO delta VALUES (?, ?, NULL, ?)", [(c, what, n) for c, n in added]
-        )
-        out.touched.update(c for c, _ in added)
+    for name, what, _, loader in ARTEFACTS:
+        if ingest.per_run(sweep, cell_of, name, loader, rds):
+            count_read(con, what, out, allowed)
     index_recordings(con, sweep, cell_of, ingest.problem, ingest.label, rds)
     tables.rerecord(con, cells)  # the runs read before; those staged join it when added
 
@@ -244,13 +234,28 @@ def _cells(
     return {(t, m, k, int(r)): c for c, t, m, k, r in rows}
 
 
+def count_read(
+    con: duckdb.DuckDBPyConnection, what: str, out: Folders, allowed: set[str] | None = None
+) -> None:
+    """Add to delta the rows just read (in raw) of each run, as ``what`` (spans or model
+    calls) from a run's own files; ``allowed``: the runs they may name."""
+    added = con.execute(
+        "SELECT cell_id, count(*) FROM raw WHERE cell_id IS NOT NULL "
+        "AND typeof(cell_id) = 'VARCHAR' GROUP BY cell_id"
+    ).fetchall()
+    if allowed is not None and any(c not in allowed for c, _ in added):
+        raise NotIncremental(f"a run's own {what} names another run")
+    con.executemany("INSERT INTO delta VALUES (?, ?, NULL, ?)", [(c, what, n) for c, n in added])
+    out.touched.update(c for c, _ in added)
+
+
 def take_back(con: duckdb.DuckDBPyConnection, cells: list[str], out: Folders) -> None:
     """Remove the rows of the runs' own files and their recordings."""
     if not cells:
         return
     con.execute("CREATE OR REPLACE TEMP TABLE cells AS SELECT unnest(?::VARCHAR[]) AS cell_id",
                 [cells])  # fmt: skip
-    for _, what, table in _ARTEFACTS:
+    for _, what, table, _ in ARTEFACTS:
         taken = Counter(
             c for (c,) in con.execute(
                 f"DELETE FROM {table} WHERE source_file IS NULL AND cell_id IN "

@@ -253,16 +253,23 @@ class Ingest(Reading, Checks):
         loader: Loader,
     ) -> None:
         """Spans or model calls: the sweep-level file, then the per-run files in one stream."""
-        level = sweep.file(artefact)
-        if level is not None:
-            src = Source(level, self.label(level), schema=tables.SWEEP_READ[artefact])
-            before = stat_of(level)
-            if self.read(src, "raw", "cell_id"):
-                # an imported sweep's rows are numbered in their run, as a run's own files are,
-                # so that a refresh reading a few of its runs again numbers them alike
-                loader(self.con, "raw", src.label if sweep.importer is None else None, 0)
-            self.track(sweep, src, None, before)
+        self.sweep_level(sweep, artefact, loader)
         self.per_run(sweep, cell_of, artefact, loader)
+
+    def sweep_level(self, sweep: Sweep, artefact: str, loader: Loader) -> bool:
+        """The sweep-level file of an artefact; whether any row was read (left in raw)."""
+        level = sweep.file(artefact)
+        if level is None:
+            return False
+        src = Source(level, self.label(level), schema=tables.SWEEP_READ[artefact])
+        before = stat_of(level)
+        read = self.read(src, "raw", "cell_id")
+        if read:
+            # an imported sweep's rows are numbered in their run, as a run's own files are,
+            # so that a refresh reading a few of its runs again numbers them alike
+            loader(self.con, "raw", src.label if sweep.importer is None else None, 0)
+        self.track(sweep, src, None, before)
+        return read
 
     def per_run(
         self,

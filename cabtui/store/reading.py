@@ -52,7 +52,7 @@ def columns_option(schema: dict[str, str] | None) -> str:
 _STRING = r'"(?:[^"\\]|\\.)*"'  # a JSON string (for DuckDB's regexp_replace)
 
 
-def _too_big(bare: str) -> bool:
+def _exceeds(bare: str) -> bool:
     """Whether a JSON text (of one value of a line) whose strings were taken out is nested
     deeper, or holds more keys and items, than a line may (with the line's own object around
     it)."""
@@ -239,25 +239,21 @@ class Reading:
             f"SELECT {', '.join(bare)} FROM (SELECT {strip} FROM {table} "
             f"WHERE {' OR '.join(enough(c) for c in cols)}) WHERE {' OR '.join(enough(b) for b in bare)}"
         ).fetchall()
-        return any(_too_big(text) for row in rows for text in row if text is not None)
+        return any(_exceeds(text) for row in rows for text in row if text is not None)
 
     def _rows_without(self, table: str, cols: list[str], key: str) -> list[int]:
         """1-based rows whose ``key`` is missing or not a string (made NULL here)."""
         if key not in cols:
             return [r for (r,) in self.con.execute(f"SELECT rowid + 1 FROM {table}").fetchall()]
         kind = str(dict(zip(cols, self.con.table(table).types))[key])
-        if kind == "JSON":  # read as JSON text (Source.schema): keep the strings, as text
+        if kind != "VARCHAR":
+            # Read as JSON text (Source.schema), or some lines give the key a value that is not
+            # a string: keep only the strings, as text.
             k = q(key)
+            v = k if kind == "JSON" else f"to_json({k})"  # (JSON already: not written again)
             self.con.execute(
-                f"ALTER TABLE {table} ALTER {k} TYPE VARCHAR USING (CASE WHEN json_type({k}) = "
-                f"'VARCHAR' THEN json_extract_string({k}, '$') END)"
-            )
-        elif kind != "VARCHAR":
-            # Some lines give the key a non-string value: keep only the string ones.
-            k = q(key)
-            text = f"CASE WHEN json_type(to_json({k})) = 'VARCHAR' THEN json_extract_string(to_json({k}), '$') END"
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * REPLACE ({text} AS {k}) FROM {table}"
+                f"ALTER TABLE {table} ALTER {k} TYPE VARCHAR USING (CASE WHEN "
+                f"json_type({v}) = 'VARCHAR' THEN json_extract_string({v}, '$') END)"
             )
         sql = f"SELECT rowid + 1 FROM {table} WHERE {q(key)} IS NULL"
         return [r for (r,) in self.con.execute(sql).fetchall()]

@@ -35,7 +35,7 @@ _DERIVED = (
 # ingest stages them in the file itself, in the table that becomes the runs table (written once).
 STAGE_DDL = f"CREATE TEMP TABLE runs_stage ({_RUNS_STAGE})"
 COLD_STAGE_DDL = f"CREATE TABLE runs_stage ({_RUNS_STAGE}, {_DERIVED})"
-_NAMES = ", ".join(c.split()[0] for c in _DERIVED.split(", "))
+_NAMES = tuple(c.split()[0] for c in _DERIVED.split(", "))
 DDL = f"""
 CREATE TABLE meta (key VARCHAR, value VARCHAR);
 CREATE TABLE sweeps (sweep_dir VARCHAR, sweep_id VARCHAR, path VARCHAR, manifest JSON,
@@ -207,7 +207,11 @@ def _runs_select(
     sweeps ``imported`` (by sweep_dir) come each from a file of its own (its source_file):
     their source_row, their row among the files written for them while staged, becomes 1."""
     only = " WHERE cell_id IN (SELECT cell_id FROM runs_stage)" if stage_only else ""
-    staged = "r.* EXCLUDE (source_order)" if stage_only else f"r.* EXCLUDE (source_order, {_NAMES})"
+    staged = (
+        "r.* EXCLUDE (source_order)"
+        if stage_only
+        else f"r.* EXCLUDE (source_order, {', '.join(_NAMES)})"
+    )
     if imported:
         row = f"CASE WHEN r.sweep_dir IN ({', '.join(lit(s) for s in imported)}) THEN 1 ELSE r.source_row END"
         staged += f" REPLACE ({row} AS source_row)"
@@ -272,11 +276,9 @@ def finish(
     """Make the runs staged by a cold ingest the runs table, with their derived columns (only
     those are written again), and the views over it (``imported``: see _runs_select)."""
     count(con)
-    derived = ("composite", "composite_mismatch", "total_tokens", "duration_ms", "n_spans",
-               "n_model_calls", "recording", "has_recording", "source_row")  # fmt: skip
     con.execute(
         f"UPDATE runs_stage SET source = coalesce(runs_stage.source, 'cab'), "
-        f"{', '.join(f'{c} = d.{c}' for c in derived)} "
+        f"{', '.join(f'{c} = d.{c}' for c in (*_NAMES, 'source_row'))} "
         f"FROM ({_runs_select(composite_expr, tolerance, False, imported)}) d "
         "WHERE runs_stage.cell_id = d.cell_id"
     )
