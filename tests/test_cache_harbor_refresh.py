@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from cabtui.store.cache import open_cache
 from tests.conftest import ROOT
-from tests.test_cache_incremental import assert_same_as_cold, incremental
+from tests.test_cache_incremental import refreshed_as_cold
 
 
 class _Now(datetime):
@@ -146,9 +146,7 @@ def test_a_job_written_trial_by_trial_refreshes_as_a_cold_ingest(
             job.remove(i)
         else:
             job.grow(i)
-        opened = open_cache(job.path)
-        assert incremental(opened), what
-        assert_same_as_cold(job.path, opened.path, tmp)
+        refreshed_as_cold(job.path, tmp, why=what)
 
 
 def test_a_new_trial_reads_only_its_cell(tmp_path: Path) -> None:
@@ -157,13 +155,9 @@ def test_a_new_trial_reads_only_its_cell(tmp_path: Path) -> None:
     job = new_job(tmp_path / "jobs" / "live-job")
     open_cache(job.path)
     job.trial(1, finished=True)
-    opened = open_cache(job.path)
-    assert incremental(opened)
-    assert_same_as_cold(job.path, opened.path, tmp_path)
+    refreshed_as_cold(job.path, tmp_path)
     job.trial(0, finished=False)  # the first trial's model again, running
-    opened = open_cache(job.path)
-    assert incremental(opened)
-    assert_same_as_cold(job.path, opened.path, tmp_path)
+    opened = refreshed_as_cold(job.path, tmp_path)
     import duckdb
 
     con = duckdb.connect(str(opened.path), read_only=True)
@@ -193,17 +187,13 @@ def test_a_trial_that_stopped_without_its_result_keeps_the_refresh_in_part(
     open_cache(job.path)
     for source in (1, 2):
         job.trial(source, finished=True)
-        opened = open_cache(job.path)
-        assert incremental(opened)
-        assert_same_as_cold(job.path, opened.path, tmp_path)
+        refreshed_as_cold(job.path, tmp_path)
     again = job.trial(3, finished=False)
     job.running.clear()
     for p in [again, *again.rglob("*")]:
         os.utime(p, (old, old))
     job.job_result()
-    opened = open_cache(job.path)
-    assert not incremental(opened)
-    assert_same_as_cold(job.path, opened.path, tmp_path)
+    opened = refreshed_as_cold(job.path, tmp_path, in_part=False)
     import duckdb
 
     con = duckdb.connect(str(opened.path), read_only=True)

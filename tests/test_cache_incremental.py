@@ -54,6 +54,20 @@ def incremental(opened: Cache) -> bool:
     return opened.report is not None and "refresh" in opened.report.seconds
 
 
+def refreshed_as_cold(
+    sweep: Path, scratch: Path, in_part: bool | None = True, why: str = ""
+) -> Cache:
+    """Open ``sweep``'s cache and assert it is its cold ingest, and that it was refreshed in
+    part (``in_part``), or built again whole (False), or either (None)."""
+    opened = open_cache(sweep)
+    if in_part:
+        assert incremental(opened), why
+    elif in_part is not None:
+        assert opened.report is not None and not incremental(opened), why
+    assert_same_as_cold(sweep, opened.path, scratch)
+    return opened
+
+
 @dataclass
 class Live:
     """A sweep written line by line from a complete synthetic one."""

@@ -20,7 +20,7 @@ from cabtui.store.cache import open_cache
 from cabtui.sweep.cellid import parse_cell_id
 from cabtui.sweep.layout import run_dir_path
 from cabtui.sweep.synth import synth_sweep
-from tests.test_cache_incremental import assert_same_as_cold, incremental
+from tests.test_cache_incremental import assert_same_as_cold, incremental, refreshed_as_cold
 
 RECORDING = Path(__file__).parent.parent / "recordings" / "cargo-fix.cast"
 
@@ -131,13 +131,9 @@ def test_a_new_run_folder_and_its_results_line_are_read_incrementally(tmp_path: 
     w = writer(tmp_path)
     open_cache(w.sweep)
     w.start()  # a folder without its results line: running, or without a record
-    opened = open_cache(w.sweep)
-    assert incremental(opened)
-    assert_same_as_cold(w.sweep, opened.path, tmp_path)
+    refreshed_as_cold(w.sweep, tmp_path)
     w.grow()
-    opened = open_cache(w.sweep)
-    assert incremental(opened)
-    assert_same_as_cold(w.sweep, opened.path, tmp_path)
+    refreshed_as_cold(w.sweep, tmp_path)
     w.finish()
     opened = open_cache(w.sweep)
     assert incremental(opened) and opened.report is not None
@@ -152,9 +148,7 @@ def test_a_deleted_run_folder_takes_its_spans_and_recording_away(tmp_path: Path)
     w.finish()
     open_cache(w.sweep)
     w.remove()
-    opened = open_cache(w.sweep)
-    assert incremental(opened)
-    assert_same_as_cold(w.sweep, opened.path, tmp_path)
+    refreshed_as_cold(w.sweep, tmp_path)
 
 
 def test_a_runs_own_record_json_rebuilds(tmp_path: Path) -> None:
@@ -162,9 +156,7 @@ def test_a_runs_own_record_json_rebuilds(tmp_path: Path) -> None:
     open_cache(w.sweep)
     w.start()
     (w.sweep / folder_of(w.started[0]) / "record.json").write_text(w.lines[w.sent])
-    opened = open_cache(w.sweep)
-    assert opened.report is not None and not incremental(opened)
-    assert_same_as_cold(w.sweep, opened.path, tmp_path)
+    refreshed_as_cold(w.sweep, tmp_path, in_part=False)
 
 
 STEP = st.sampled_from(["start", "grow", "finish", "remove", "spans"])

@@ -16,7 +16,7 @@ import pytest
 
 from cabtui.store.cache import open_cache
 from cabtui.sweep.synth import synth_sweep
-from tests.test_cache_incremental import assert_same_as_cold, incremental
+from tests.test_cache_incremental import refreshed_as_cold
 
 OLD = 1_700_000_000 * 10**9
 
@@ -65,9 +65,7 @@ def test_a_span_whose_attrs_have_keys_no_other_run_has(tmp_path: Path) -> None:
     doc["span_id"] = "review-new-span"
     doc["attrs"] = {"a_key_no_other_span_has": 1}
     append_line(first, doc, clock)
-    opened = open_cache(sweep)
-    assert incremental(opened)
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    refreshed_as_cold(sweep, tmp_path)
 
 
 def test_a_new_span_line_in_one_run_folder_of_a_sweep_whose_runs_differ(tmp_path: Path) -> None:
@@ -80,9 +78,7 @@ def test_a_new_span_line_in_one_run_folder_of_a_sweep_whose_runs_differ(tmp_path
     doc = json.loads(first.read_text().splitlines()[0])
     doc["span_id"] = "review-new-span"
     append_line(first, doc, clock)
-    opened = open_cache(sweep)
-    assert incremental(opened)
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    refreshed_as_cold(sweep, tmp_path)
 
 
 def uniform(sweep: Path, clock: Clock) -> Path:
@@ -106,9 +102,7 @@ def test_control_uniform_runs_a_span_appended(tmp_path: Path) -> None:
     sweep = uniform(make_sweep(tmp_path / "s", clock=clock), clock)
     open_cache(sweep)
     more_span(span_files(sweep)[0], clock)
-    opened = open_cache(sweep)
-    assert incremental(opened)
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    refreshed_as_cold(sweep, tmp_path)
 
 
 def test_two_folders_of_one_run_run_1_and_run_01(tmp_path: Path) -> None:
@@ -121,9 +115,9 @@ def test_two_folders_of_one_run_run_1_and_run_01(tmp_path: Path) -> None:
     clock.stamp_tree(one.parent.parent / "run-01")
     open_cache(sweep)
     more_span(one.parent.parent / "run-01" / "spans.jsonl", clock)
-    opened = open_cache(sweep)
-    assert opened.report is not None and not incremental(opened)  # two folders of one run are not followed alone
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    refreshed_as_cold(
+        sweep, tmp_path, in_part=False
+    )  # two folders of one run are not followed alone
 
 
 def two_sweeps_one_sweep_id(root: Path, clock: Clock) -> tuple[Path, Path]:
@@ -145,9 +139,9 @@ def test_a_run_folder_of_a_second_sweep_whose_runs_duplicate_the_first(tmp_path:
     a, b = two_sweeps_one_sweep_id(root, clock)
     open_cache(root)
     more_span(span_files(b)[0], clock)
-    opened = open_cache(root)
-    assert opened.report is not None and not incremental(opened)  # two sweeps of one sweep_id are built again whole
-    assert_same_as_cold(root, opened.path, tmp_path)
+    refreshed_as_cold(
+        root, tmp_path, in_part=False
+    )  # two sweeps of one sweep_id are built again whole
 
 
 def running_folder(sweep: Path, clock: Clock, run: int = 9) -> Path:
@@ -180,9 +174,7 @@ def test_a_running_run_in_the_first_sweep_while_a_folder_of_the_second_changes(
     finally:
         con.close()
     more_span(span_files(b)[0], clock)
-    opened = open_cache(root)
-    assert incremental(opened)
-    assert_same_as_cold(root, opened.path, tmp_path)
+    refreshed_as_cold(root, tmp_path)
 
 
 def test_a_bad_line_in_one_run_folder_and_another_folder_changes(tmp_path: Path) -> None:
@@ -197,9 +189,7 @@ def test_a_bad_line_in_one_run_folder_and_another_folder_changes(tmp_path: Path)
     clock.stamp(files[1])
     open_cache(sweep)
     more_span(files[0], clock)
-    opened = open_cache(sweep)
-    assert incremental(opened)
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    refreshed_as_cold(sweep, tmp_path)
 
 
 def test_a_run_folders_spans_deleted_while_the_sweep_level_file_has_lines_of_it(
@@ -218,9 +208,7 @@ def test_a_run_folders_spans_deleted_while_the_sweep_level_file_has_lines_of_it(
     open_cache(sweep)
     for f in files:
         f.unlink()
-    opened = open_cache(sweep)
-    assert incremental(opened)
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    refreshed_as_cold(sweep, tmp_path)
 
 
 def test_sweep_level_spans_of_a_run_that_runs_then_stops_running(tmp_path: Path) -> None:
@@ -237,17 +225,13 @@ def test_sweep_level_spans_of_a_run_that_runs_then_stops_running(tmp_path: Path)
     clock.stamp(sweep / "spans.jsonl")
     open_cache(sweep)
     running_folder(sweep, clock)
-    opened = open_cache(sweep)
-    assert incremental(opened)
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    refreshed_as_cold(sweep, tmp_path)
     with (sweep / "results.jsonl").open("a") as f:
         f.write(
             json.dumps({**json.loads(lines[0]), "cell_id": cid9.replace("#run9", "#run7")}) + "\n"
         )
     clock.stamp(sweep / "results.jsonl")
-    opened = open_cache(sweep)
-    assert incremental(opened)
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    refreshed_as_cold(sweep, tmp_path)
 
 
 def test_an_empty_run_folder_made_before_its_files(tmp_path: Path) -> None:
@@ -260,9 +244,7 @@ def test_an_empty_run_folder_made_before_its_files(tmp_path: Path) -> None:
     open_cache(sweep)
     (files[0].parent.parent / "run-5").mkdir()
     more_span(files[0], clock)
-    opened = open_cache(sweep)
-    assert incremental(opened)
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    refreshed_as_cold(sweep, tmp_path)
 
 
 def test_an_empty_run_folder_removed(tmp_path: Path) -> None:
@@ -276,9 +258,7 @@ def test_an_empty_run_folder_removed(tmp_path: Path) -> None:
     open_cache(sweep)
     empty.rmdir()
     more_span(files[0], clock)
-    opened = open_cache(sweep)
-    assert incremental(opened)
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    refreshed_as_cold(sweep, tmp_path)
 
 
 def test_a_per_run_line_naming_another_run(tmp_path: Path) -> None:
@@ -290,9 +270,7 @@ def test_a_per_run_line_naming_another_run(tmp_path: Path) -> None:
     for extra in ({"cell_id": other}, {"cell_id": None}, {"cell_id": 5}):
         doc = json.loads(files[0].read_text().splitlines()[0])
         append_line(files[0], {**doc, **extra, "span_id": f"x{extra['cell_id']}"}, clock)
-        opened = open_cache(sweep)
-        assert opened.report is not None and not incremental(opened)  # built again whole
-        assert_same_as_cold(sweep, opened.path, tmp_path)
+        refreshed_as_cold(sweep, tmp_path, in_part=False)  # built again whole
 
 
 def test_duplicate_results_lines_and_late_folders(tmp_path: Path) -> None:
@@ -315,36 +293,28 @@ def test_duplicate_results_lines_and_late_folders(tmp_path: Path) -> None:
             f.write(json.dumps(doc) + "\n")
         clock.stamp(sweep / "results.jsonl")
         steps.append("line")
-        opened = open_cache(sweep)
-        assert_same_as_cold(sweep, opened.path, tmp_path)
+        refreshed_as_cold(sweep, tmp_path, in_part=None)
         running_folder(sweep, clock, run=4)
 
     def partial() -> None:  # run 6: its folder, then its line in two writes
         running_folder(sweep, clock, run=6)
-        opened = open_cache(sweep)
-        assert_same_as_cold(sweep, opened.path, tmp_path)
+        refreshed_as_cold(sweep, tmp_path, in_part=None)
         doc = json.loads(lines[0])
         doc["cell_id"] = doc["cell_id"].partition("#")[0] + "#run6"
         text = json.dumps(doc)
         with (sweep / "results.jsonl").open("a") as f:
             f.write(text)
         clock.stamp(sweep / "results.jsonl")
-        opened = open_cache(sweep)
-        assert incremental(opened)
-        assert_same_as_cold(sweep, opened.path, tmp_path)
+        refreshed_as_cold(sweep, tmp_path)
         with (sweep / "results.jsonl").open("a") as f:
             f.write("\n")
         clock.stamp(sweep / "results.jsonl")
 
     for step in (dup, late_folder, partial, dup):
         step()
-        opened = open_cache(sweep)
-        assert incremental(opened), step.__name__
-        assert_same_as_cold(sweep, opened.path, tmp_path)
+        refreshed_as_cold(sweep, tmp_path, why=step.__name__)
     more_span(files[0], clock)
-    opened = open_cache(sweep)
-    assert incremental(opened)
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    refreshed_as_cold(sweep, tmp_path)
 
 
 def test_a_new_sweep_that_has_only_run_folders_yet(tmp_path: Path) -> None:
@@ -360,9 +330,7 @@ def test_a_new_sweep_that_has_only_run_folders_yet(tmp_path: Path) -> None:
     new = root / "b" / folder.relative_to(a)
     shutil.copytree(folder, new)
     clock.stamp_tree(root / "b")
-    opened = open_cache(root)
-    assert opened.report is not None and not incremental(opened)  # a sweep added is built again whole
-    assert_same_as_cold(root, opened.path, tmp_path)
+    refreshed_as_cold(root, tmp_path, in_part=False)  # a sweep added is built again whole
 
 
 def test_a_sweep_of_run_folders_only_removed(tmp_path: Path) -> None:
@@ -377,9 +345,7 @@ def test_a_sweep_of_run_folders_only_removed(tmp_path: Path) -> None:
     open_cache(root)
     shutil.rmtree(root / "b")
     more_span(span_files(a)[0], clock)
-    opened = open_cache(root)
-    assert opened.report is not None and not incremental(opened)  # a sweep removed is built again whole
-    assert_same_as_cold(root, opened.path, tmp_path)
+    refreshed_as_cold(root, tmp_path, in_part=False)  # a sweep removed is built again whole
 
 
 def test_a_broken_link_in_a_run_folder_that_does_not_change(tmp_path: Path) -> None:
@@ -392,9 +358,9 @@ def test_a_broken_link_in_a_run_folder_that_does_not_change(tmp_path: Path) -> N
     open_cache(sweep)
     (files[1].parent / "recording.cast").symlink_to(tmp_path / "nowhere.cast")
     more_span(files[0], clock)
-    opened = open_cache(sweep)
-    assert opened.report is not None and not incremental(opened)  # a sweep whose listing has problems is built again whole
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    refreshed_as_cold(
+        sweep, tmp_path, in_part=False
+    )  # a sweep whose listing has problems is built again whole
 
 
 def test_a_number_in_attrs_that_another_run_writes_as_a_float(tmp_path: Path) -> None:
@@ -410,9 +376,7 @@ def test_a_number_in_attrs_that_another_run_writes_as_a_float(tmp_path: Path) ->
     clock.stamp(files[2])
     open_cache(sweep)
     more_span(files[0], clock)
-    opened = open_cache(sweep)
-    assert incremental(opened)
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    refreshed_as_cold(sweep, tmp_path)
 
 
 def test_model_calls_in_run_folders_whose_prompts_differ(tmp_path: Path) -> None:
@@ -432,9 +396,7 @@ def test_model_calls_in_run_folders_whose_prompts_differ(tmp_path: Path) -> None
     clock.stamp_tree(sweep)
     open_cache(sweep)
     append_line(folders[0] / "model_calls.jsonl", {**call, "seq": 2}, clock)
-    opened = open_cache(sweep)
-    assert incremental(opened)
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    refreshed_as_cold(sweep, tmp_path)
 
 
 def test_a_running_run_in_a_folder_run_04_then_its_line_then_its_folder_removed(
@@ -448,21 +410,15 @@ def test_a_running_run_in_a_folder_run_04_then_its_line_then_its_folder_removed(
     new = one.parent / "run-04"
     shutil.copytree(one, new)
     clock.stamp_tree(new)
-    opened = open_cache(sweep)
-    assert incremental(opened)
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    refreshed_as_cold(sweep, tmp_path)
     doc = json.loads(lines[0])
     doc["cell_id"] = doc["cell_id"].partition("#")[0] + "#run4"
     with (sweep / "results.jsonl").open("a") as f:
         f.write(json.dumps(doc) + "\n")
     clock.stamp(sweep / "results.jsonl")
-    opened = open_cache(sweep)
-    assert incremental(opened)
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    refreshed_as_cold(sweep, tmp_path)
     shutil.rmtree(new)
-    opened = open_cache(sweep)
-    assert incremental(opened)
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    refreshed_as_cold(sweep, tmp_path)
 
 
 DEEP = "[" * 200 + "]" * 200
@@ -492,9 +448,7 @@ def test_a_run_s_odd_line_fares_alike_read_alone_or_with_the_others(
         clock.stamp(path)
     open_cache(sweep)
     append_line(b, {"span_id": "more"}, clock)
-    opened = open_cache(sweep)
-    assert not incremental(opened)
-    assert_same_as_cold(sweep, opened.path, tmp_path)
+    opened = refreshed_as_cold(sweep, tmp_path, in_part=False)
     con = duckdb.connect(str(opened.path), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM spans WHERE span_id = 'odd'").fetchall() == [(0,)]
