@@ -15,7 +15,7 @@ from pathlib import Path
 from unittest.mock import patch
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cabtui.store.cache import open_cache
@@ -125,6 +125,8 @@ STEPS = st.lists(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(steps=STEPS)
+# a cell read again alone whose records hold keys in another order than the whole job's do
+@example(steps=[("start", 3), ("remove", 1), ("finished", 3)])
 def test_a_job_written_trial_by_trial_refreshes_as_a_cold_ingest(
     tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, int]]
 ) -> None:
@@ -204,3 +206,52 @@ def test_a_trial_that_stopped_without_its_result_keeps_the_refresh_in_part(
     finally:
         con.close()
     assert {killed.name, again.name} <= files
+
+
+def test_a_tool_call_too_deep_for_the_store_is_left_out_and_reported_alike_when_refreshed(
+    tmp_path: Path,
+) -> None:
+    """A trajectory whose tool call carries arguments nested deeper than the store holds: the
+    trial loads, with every step and tool call span; the tool call's attributes and its model
+    call's completion are left out and reported against the trial, once each. A refresh that
+    reads the cell again (a rerun added) gives what a cold ingest gives, and says so again."""
+    job = new_job(tmp_path / "jobs" / "live-job")
+    deep = job.trial(1, finished=True)
+    path = deep / "agent" / "trajectory.json"
+    doc = json.loads(path.read_text())
+    step = next(s for s in doc["steps"] if s.get("tool_calls"))
+    nested: object = "rm -rf /"
+    for _ in range(300):
+        nested = {"x": nested}
+    step["tool_calls"][0]["arguments"] = nested
+    path.write_text(json.dumps(doc))
+    n_steps = sum(1 for s in doc["steps"] if isinstance(s, dict))
+    opened = refreshed_as_cold(job.path, tmp_path, in_part=None)
+    job.trial(1, finished=True)  # a rerun of the same cell: read again
+    opened = refreshed_as_cold(job.path, tmp_path)
+    import duckdb
+
+    con = duckdb.connect(str(opened.path), read_only=True)
+    try:
+        problems = con.execute(
+            "SELECT file, reason FROM problems WHERE reason LIKE '%nested deeper%'"
+        ).fetchall()
+        cell = con.execute(
+            "SELECT cell_id FROM runs WHERE source_file = ?",
+            [f"{deep.name}/result.json"],
+        ).fetchall()
+        steps = con.execute(
+            "SELECT count(*) FILTER (WHERE kind = 'step'), count(*) FILTER (WHERE attrs = '{}') "
+            "FROM spans WHERE cell_id = ?",
+            [cell[0][0]],
+        ).fetchall()
+        calls = con.execute(
+            "SELECT count(*) FILTER (WHERE completion IS NULL) FROM model_calls WHERE cell_id = ?",
+            [cell[0][0]],
+        ).fetchall()
+    finally:
+        con.close()
+    assert len(problems) == 2 and {f for f, _ in problems} == {f"{deep.name}/result.json"}
+    assert any(r.startswith("span ") and "attributes nested deeper" in r for _, r in problems)
+    assert any(r.startswith("model call ") and "completion nested deeper" in r for _, r in problems)
+    assert steps == [(n_steps, 1)] and calls == [(1,)]

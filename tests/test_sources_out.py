@@ -1,21 +1,25 @@
-"""The writer of imported sweeps (cabtui.sources.common.Out): a span's line, written field by
-field, is the text the JSON encoder gives the span's object, whatever its values; lines held
-back for a batched write come out whole and in order."""
+"""The writer of imported sweeps (cabtui.sources.out.Out): what it writes of a span or a
+model call, read back from its Parquet files through DuckDB as the store reads them, is what
+it was given, whatever its values; each is numbered within its run; an object that a JSON
+line could not hold is left out and reported against its run, and the rest is kept."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from cabtui.sources.common import Out, close_out, open_out
-
-_ENCODE = json.JSONEncoder(check_circular=False).encode
+from cabtui.sources.out import Out, close_out, open_out, write_sweep
+from cabtui.store import tables
+from cabtui.sweep.layout import Sweep
+from cabtui.sweep.lines import MAX_DEPTH, MAX_KEYS
 
 texts = st.text(alphabet=st.characters(codec=None), max_size=40)  # with lone surrogates
 numbers = st.one_of(
@@ -32,33 +36,60 @@ values = st.recursive(
 )
 
 
-def _lines(path: Path) -> list[str]:
-    return path.read_text(encoding="utf-8").splitlines(keepends=True)
+def _utf8(text: str) -> str:
+    """A text as UTF-8 can hold it: each lone surrogate U+FFFD."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
-def _expected(fields: tuple[Any, ...]) -> str:
-    cell, sid, parent, kind, name, start, duration, attrs, error = fields
-    obj = {
-        "cell_id": cell,
-        "span_id": sid,
-        "parent_id": parent,
-        "kind": kind,
-        "name": name,
-        "start_ms": start,
-        "duration_ms": duration,
-        "attrs": attrs or {},
-        "error": error,
-    }
-    try:
-        return _ENCODE(obj) + "\n"
-    except (TypeError, ValueError, RecursionError):
-        return json.dumps(obj, default=str) + "\n"
+def _utf8_value(value: Any) -> Any:
+    """A JSON value with every text (keys too) as UTF-8 can hold it."""
+    if isinstance(value, str):
+        return _utf8(value)
+    if isinstance(value, dict):
+        return {_utf8(k): _utf8_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_utf8_value(v) for v in value]
+    return value
 
 
-@settings(max_examples=300, deadline=None)
+def _same(a: Any, b: Any) -> bool:
+    """Equal as JSON values, NaN equal to NaN, a text equal to its UTF-8 form."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+        return math.isnan(b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+def _loaded(tmp_path: Path, write: Any) -> tuple[duckdb.DuckDBPyConnection, Sweep]:
+    """A sweep written by ``write(out)``, its spans and model calls loaded into a store's
+    tables as an ingest loads them."""
+    sweep = Sweep(tmp_path, "s", None)
+    write_sweep(sweep, tmp_path / "gen", write)
+    con = duckdb.connect()
+    tables.create(con)
+    for artefact, paths in sweep.columnar.items():
+        tables.load_columnar(con, artefact, paths)
+    return con, sweep
+
+
+def _text(value: Any) -> Any:
+    """How a text column holds a value: a string as UTF-8 can hold it, anything else as JSON."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _utf8(value)
+    return json.loads(json.dumps(value))
+
+
+# a lone surrogate (JSON can escape one; DuckDB's JSON refuses it), a pair, in a name too
+@example(("c", "s", None, "k", "n\udfff", 0.0, None, {"m": "a\ud800", "e": "\U0001f600"}, "\ud800"))
+@settings(max_examples=150, deadline=None)
 @given(
     st.tuples(
-        st.one_of(texts, numbers),
+        texts,
         texts,
         st.one_of(st.none(), texts),
         texts,
@@ -69,62 +100,129 @@ def _expected(fields: tuple[Any, ...]) -> str:
         st.one_of(st.none(), values),
     )
 )
-def test_a_span_line_is_the_encoders_text_of_its_object(fields: tuple[Any, ...]) -> None:
-    out = Out(None, None, None)  # type: ignore[arg-type]  # no file: the lines are held
-    out.span(*fields)
-    assert out.held_spans == [_expected(fields)]
+def test_a_span_is_read_back_as_it_was_given(fields: tuple[Any, ...]) -> None:
+    import tempfile
+
+    cell, sid, parent, kind, name, start, duration, attrs, error = fields
+    with tempfile.TemporaryDirectory() as tmp:
+        con, sweep = _loaded(Path(tmp), lambda out: out.span(*fields))
+        ((c, seq, s, p, k, n, st_, du, at, er),) = con.execute(
+            "SELECT cell_id, seq, span_id, parent_id, kind, name, start_ms, duration_ms, "
+            "attrs, error FROM spans"
+        ).fetchall()
+        con.close()
+    assert (c, s, p, k, n) == tuple(_text(v) for v in (cell, sid, parent, kind, name))
+    assert seq == 0
+    for got, given_ in ((st_, start), (du, duration)):
+        if isinstance(given_, float) or (type(given_) is int and abs(given_) < 2**63):
+            assert _same(got, float(given_))  # a time is a float, whatever its size
+        else:
+            assert got is None  # not a number, or a whole number no float column holds
+    assert _same(json.loads(at), _utf8_value(attrs or {}))
+    assert (er is None and error is None) or _same(json.loads(er), _utf8_value(error))
+    assert sweep.problems == []
 
 
-times = st.one_of(
-    st.none(),
-    st.floats(),
-    st.sampled_from([float("nan"), float("inf"), -float("inf"), -0.0, 0.0, 5e-324, 1e300]),
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(texts, texts, st.one_of(st.none(), texts), texts, texts, times, times, values)
-def test_the_spans_an_import_writes_are_the_encoders_text(
-    cell: str,
-    sid: str,
-    parent: str | None,
-    kind: str,
-    name: str,
-    start: float | None,
-    duration: float | None,
-    attr: Any,
+@settings(max_examples=100, deadline=None)
+@given(texts, st.one_of(st.none(), texts, values), st.one_of(st.none(), values), numbers)
+def test_a_model_call_is_read_back_as_it_was_given(
+    cell: str, prompt: Any, completion: Any, tokens: Any
 ) -> None:
-    """The shapes the importers write: text, times as floats, attributes of any JSON."""
-    fields = (cell, sid, parent, kind, name, start, duration, {"a": attr}, None)
-    out = Out(None, None, None)  # type: ignore[arg-type]  # no file: the lines are held
-    out.span(*fields)
-    assert out.held_spans == [_expected(fields)]
+    import tempfile
+
+    call = {"cell_id": cell, "seq": 3, "timestamp": "2026-11-01T10:00:00.250Z", "prompt": prompt,
+            "completion": completion, "prompt_tokens": tokens, "latency_ms": 12.5,
+            "finish_reason": "stop", "ignored": [1, 2]}  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        con, _ = _loaded(Path(tmp), lambda out: out.call(call))
+        ((c, seq, ts, pr, co, pt, lat, fin, row),) = con.execute(
+            "SELECT cell_id, seq, epoch_ms(timestamp), prompt, completion, prompt_tokens, "
+            "latency_ms, finish_reason, source_row FROM model_calls"
+        ).fetchall()
+        con.close()
+    assert (c, seq, ts, lat, fin, row) == (_utf8(cell), 3, 1793527200250, 12.5, "stop", 0)
+    assert (pr is None and prompt is None) or _same(json.loads(pr), _utf8_value(prompt))
+    assert (co is None and completion is None) or _same(json.loads(co), _utf8_value(completion))
+    whole = not isinstance(tokens, bool) and isinstance(tokens, (int, float))
+    if whole and math.isfinite(tokens) and abs(float(tokens)) < 2**63:  # what BIGINT holds
+        assert abs(pt - tokens) <= max(0.5, abs(tokens) * 1e-15)  # rounded, through a float
+    else:
+        assert pt is None
 
 
 def test_a_span_of_values_json_cannot_write_is_written_as_text(tmp_path: Path) -> None:
-    out, files = open_out(tmp_path)
-    out.span("c", "s", None, "step", "n", 1.5, None, {"at": tmp_path})
-    close_out(out)
-    (line,) = _lines(files["spans.jsonl"])
-    assert json.loads(line)["attrs"] == {"at": str(tmp_path)}
-
-
-def test_held_lines_are_written_whole_and_in_order(tmp_path: Path) -> None:
-    out, files = open_out(tmp_path)
-    n = 10_007  # more than one batch, not a whole number of them
-    for i in range(n):
-        out.span("job/a/v/m/f/t", f"s{i}", None, "step", f"step {i}", float(i), 1.0, {"i": i})
-        if i % 3 == 0:
-            out.call({"cell_id": "job/a/v/m/f/t", "seq": i})
-        if i == 5000:
-            out.record({"cell_id": "job/a/v/m/f/t"})
-    close_out(out)
-    spans = [json.loads(line) for line in _lines(files["spans.jsonl"])]
-    assert [s["attrs"]["i"] for s in spans] == list(range(n))
-    assert [c["seq"] for c in map(json.loads, _lines(files["model_calls.jsonl"]))] == list(
-        range(0, n, 3)
+    con, _ = _loaded(
+        tmp_path, lambda out: out.span("c", "s", None, "step", "n", 1.5, None, {"at": tmp_path})
     )
-    assert len(_lines(files["results.jsonl"])) == 1
+    (attrs,) = con.execute("SELECT attrs FROM spans").fetchone() or (None,)
+    assert json.loads(attrs) == {"at": str(tmp_path)}
+
+
+def test_rows_are_written_whole_in_order_and_numbered_within_their_run(tmp_path: Path) -> None:
+    n = 20_011  # more than one row group, not a whole number of them
+
+    def write(out: Out) -> None:
+        for i in range(n):
+            cell = f"job/a/v/m/f/t{i % 3}"
+            out.span(cell, f"s{i}", None, "step", f"step {i}", float(i), 1.0, {"i": i})
+            if i % 3 == 0:
+                out.call({"cell_id": cell, "seq": i})
+            if i == 5000:
+                out.record({"cell_id": cell})
+
+    con, sweep = _loaded(tmp_path, write)
+    rows = con.execute("SELECT cell_id, seq, attrs->>'i' FROM spans ORDER BY rowid").fetchall()
+    assert [int(i) for _, _, i in rows] == list(range(n))
+    assert [(c, s) for c, s, _ in rows] == [(f"job/a/v/m/f/t{i % 3}", i // 3) for i in range(n)]
+    calls = con.execute("SELECT seq, source_row FROM model_calls ORDER BY rowid").fetchall()
+    assert calls == [(i, k) for k, i in enumerate(range(0, n, 3))]  # all of run t0
+    assert len(sweep.generated["results.jsonl"].read_text().splitlines()) == 1
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    "value, fits",
+    [
+        (_nested(MAX_DEPTH - 3), True),
+        (_nested(MAX_DEPTH + 5), False),
+        ({"code": "{[" * 400}, True),  # brackets in a string are no nesting
+        (list(range(MAX_KEYS - 10)), True),
+        (list(range(MAX_KEYS + 10)), False),
+        ({"s": "x" * (33 * 2**20)}, False),  # longer than a line
+    ],
+)
+def test_an_object_a_line_could_not_hold_is_left_out_and_reported(
+    tmp_path: Path, value: Any, fits: bool
+) -> None:
+    def write(out: Out) -> None:
+        def trial() -> None:
+            out.span("j/a/v/m/f/t", "s1", None, "step", "before", 0.0, 1.0, {"ok": 1})
+            out.span("j/a/v/m/f/t", "s2", None, "tool_call", "deep", 1.0, 0.0, {"arguments": value})
+            out.call({"cell_id": "j/a/v/m/f/t", "seq": 1, "completion": {"tool_calls": value}})
+            out.span("j/a/v/m/f/t", "s3", None, "step", "after", 2.0, 1.0, {"ok": 3})
+
+        out.run("job/trial/result.json", trial)
+
+    con, sweep = _loaded(tmp_path, write)
+    spans = con.execute("SELECT name, attrs FROM spans ORDER BY seq").fetchall()
+    assert [n for n, _ in spans] == ["before", "deep", "after"]  # the span stays, the rest too
+    assert json.loads(spans[0][1]) == {"ok": 1} and json.loads(spans[2][1]) == {"ok": 3}
+    (completion,) = con.execute("SELECT completion FROM model_calls").fetchone() or (None,)
+    if fits:
+        assert json.loads(spans[1][1]) == {"arguments": value}
+        assert json.loads(completion) == {"tool_calls": value}
+        assert sweep.problems == []
+    else:
+        assert json.loads(spans[1][1]) == {} and completion is None
+        assert [p.file for p in sweep.problems] == ["job/trial/result.json"] * 2
+        assert "span 'deep': attributes" in sweep.problems[0].reason
+        assert "model call 1: completion" in sweep.problems[1].reason
 
 
 def test_parts_are_joined_whole_when_the_kernel_copy_fails_midway(

@@ -89,18 +89,12 @@ def _harbor_sweep(job: str, trials: list[harbor.Trial], root: Path) -> Sweep:
         )
 
     def importer(sweep: Sweep, folder: Path) -> None:
-        files, problems, row_files = import_trials(trials, folder, root)
-        sweep.generated = files
-        sweep.row_files.extend(row_files)
-        sweep.problems.extend(problems)
+        import_trials(trials, folder, root).give(sweep)
 
     def reimport(sweep: Sweep, folder: Path, keys: set[tuple[str, str, str, int]]) -> None:
         """Only the trials of ``keys`` (a refresh): what was generated before is replaced."""
         chosen = [t for t, rd in zip(trials, run_dirs) if rd.key in keys]
-        files, problems, row_files = import_trials(chosen, folder, root)
-        sweep.generated = files
-        sweep.row_files[:] = row_files
-        sweep.problems[:] = problems
+        import_trials(chosen, folder, root).give(sweep)
 
     return Sweep(
         path=base,

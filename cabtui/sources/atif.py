@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from cabtui.sources.common import (
-    Out,
     Unreadable,
     When,
     clip,
@@ -27,6 +26,7 @@ from cabtui.sources.common import (
     read_json,
     span_id,
 )
+from cabtui.sources.out import Out
 
 MAX_DEPTH = 3  # sub-agent nesting followed
 MAX_CONTINUATIONS = 50
@@ -261,20 +261,15 @@ def _model_call(
     if step.get("tool_calls"):
         completion["tool_calls"] = step["tool_calls"]
     when = w.t0.at.timestamp() + start / 1000.0
-    w.out.call(
-        {
-            "cell_id": w.cell_id,
-            "seq": w.seq,
-            "timestamp": datetime.fromtimestamp(when, timezone.utc)
-            .isoformat()
-            .replace("+00:00", "Z"),
-            "prompt": clip("\n\n".join(seen)) if seen else None,
-            "completion": completion,
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "latency_ms": latency,
-            "finish_reason": None,
-        }
+    w.out.model_call(
+        w.cell_id,
+        w.seq,
+        datetime.fromtimestamp(when, timezone.utc).isoformat().replace("+00:00", "Z"),
+        clip("\n\n".join(seen)) if seen else None,
+        completion,
+        prompt_tokens,
+        completion_tokens,
+        latency,
     )
 
 

@@ -1,5 +1,5 @@
-"""What every imported source shares: reading its JSON safely, times, identity parts, and the
-writer of cabtui records (results, spans and model calls as JSON lines). No Textual here."""
+"""What every imported source shares: reading its JSON safely, times, identity parts (the
+writer of what an import makes is :mod:`cabtui.sources.out`). No Textual here."""
 
 from __future__ import annotations
 
@@ -7,21 +7,17 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from cabtui.sweep.layout import Sweep, not_regular, open_regular, read_regular
+from cabtui.sweep.layout import not_regular, open_regular, read_regular
 from cabtui.sweep.lines import MAX_LINE_BYTES, check_line
-from cabtui.sweep.problems import Problem
 
 MAX_FILE_BYTES = 256 * 1024 * 1024  # one imported JSON document
 TAIL_CHARS = 64 * 1024  # of a test's stdout or stderr kept in a record
 TEXT_CHARS = 16 * 1024  # of a prompt, message or observation kept in a span or model call
-# What a run's own data can raise while it is mapped (a value of a shape nobody expected).
-IMPORT_ERRORS = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
 
 
 class Unreadable(Exception):
@@ -196,178 +192,6 @@ def phase_inside(start: float, stop: float, end: float | None) -> bool:
 
 def span_id(*parts: Any) -> str:
     return hashlib.sha1("\0".join(map(str, parts)).encode()).hexdigest()[:16]
-
-
-# -- the records a source writes ---------------------------------------------------------------
-
-
-_ENCODER = json.JSONEncoder(check_circular=False)  # ASCII: lone surrogates stay escaped
-_C_ENCODER = getattr(json.encoder, "c_make_encoder", None)  # None without the C accelerator
-# The C encoder _ENCODER.encode() makes anew at every call (its arguments), made once.
-_CHUNKS = None if _C_ENCODER is None else _C_ENCODER(
-    None, _ENCODER.default, json.encoder.encode_basestring_ascii, None,
-    _ENCODER.key_separator, _ENCODER.item_separator, False, False, True,
-)  # fmt: skip
-
-
-def _encode(obj: Any) -> str:
-    """``obj`` as JSON text, as ``_ENCODER.encode(obj)`` gives it."""
-    if _CHUNKS is None:
-        return _ENCODER.encode(obj)
-    return "".join(_CHUNKS(obj, 0))
-
-
-_STR = json.encoder.encode_basestring_ascii  # how _encode writes a string (its C function)
-_FLUSH = 4096  # lines held before they are written
-
-
-@dataclass
-class Out:
-    """The JSON-lines streams of one imported sweep, and the problems met on the way."""
-
-    results: IO[str]
-    spans: IO[str]
-    calls: IO[str]
-    problems: list[Problem] = field(default_factory=list)
-    n_records: int = 0
-    rows: list[str] = field(default_factory=list)  # the file each record came from, in order
-    # lines not yet written to spans and calls (written in batches: one write per line costs)
-    held_spans: list[str] = field(default_factory=list)
-    held_calls: list[str] = field(default_factory=list)
-
-    def problem(self, file: Path | str, reason: str, line: int | None = None) -> None:
-        self.problems.append(Problem(str(file), line, reason))
-
-    @staticmethod
-    def _line(obj: dict[str, Any]) -> str:
-        # NaN and infinities pass as such: the store reports them where they enter.
-        try:
-            return _encode(obj) + "\n"
-        except (TypeError, ValueError, RecursionError):
-            return json.dumps(obj, default=str) + "\n"
-
-    def record(self, rec: dict[str, Any]) -> None:
-        self.results.write(self._line(rec))
-        self.n_records += 1
-
-    def run(self, origin: str, write: Callable[[], None]) -> None:
-        """Write one run through ``write()``: data it cannot import is a problem of ``origin``
-        (the rest of the sweep still loads); a record written is said to come from ``origin``."""
-        before = self.n_records
-        try:
-            write()
-        except IMPORT_ERRORS as e:
-            self.problem(origin, f"cannot import: {e}")
-        self.rows += [origin] * (self.n_records - before)
-
-    def span(
-        self,
-        cell_id: str,
-        sid: str,
-        parent: str | None,
-        kind: str,
-        name: str,
-        start_ms: float | None,
-        duration_ms: float | None,
-        attrs: dict[str, Any] | None = None,
-        error: Any = None,
-    ) -> None:
-        self.held_spans.append(
-            self._span_line(cell_id, sid, parent, kind, name, start_ms, duration_ms, attrs, error)
-        )
-        if len(self.held_spans) >= _FLUSH:
-            self.flush()
-
-    def _span_line(
-        self,
-        cell_id: str,
-        sid: str,
-        parent: str | None,
-        kind: str,
-        name: str,
-        start_ms: float | None,
-        duration_ms: float | None,
-        attrs: dict[str, Any] | None,
-        error: Any,
-    ) -> str:
-        """The span's line, the same text as _line gives its object, written field by field
-        (a span is most of what an import writes)."""
-        if (
-            type(cell_id) is str and type(sid) is str and type(kind) is str and type(name) is str
-            and (parent is None or type(parent) is str) and error is None
-            and type(start_ms) is float and start_ms - start_ms == 0.0  # finite
-            and (duration_ms is None or (type(duration_ms) is float and duration_ms - duration_ms == 0.0))
-        ):  # fmt: skip
-            try:
-                body = _encode(attrs or {})
-            except (TypeError, ValueError, RecursionError):
-                pass
-            else:
-                return (
-                    f'{{"cell_id": {_STR(cell_id)}, "span_id": {_STR(sid)}, "parent_id": '
-                    f'{"null" if parent is None else _STR(parent)}, "kind": {_STR(kind)}, '
-                    f'"name": {_STR(name)}, "start_ms": {float.__repr__(start_ms)}, '
-                    f'"duration_ms": {"null" if duration_ms is None else float.__repr__(duration_ms)}, '
-                    f'"attrs": {body}, "error": null}}\n'
-                )
-        return self._line(
-            {
-                "cell_id": cell_id,
-                "span_id": sid,
-                "parent_id": parent,
-                "kind": kind,
-                "name": name,
-                "start_ms": start_ms,
-                "duration_ms": duration_ms,
-                "attrs": attrs or {},
-                "error": error,
-            }
-        )
-
-    def call(self, call: dict[str, Any]) -> None:
-        self.held_calls.append(self._line(call))
-        if len(self.held_calls) >= _FLUSH:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write the lines held."""
-        self.spans.writelines(self.held_spans)
-        self.calls.writelines(self.held_calls)
-        self.held_spans.clear()
-        self.held_calls.clear()
-
-
-def open_out(folder: Path) -> tuple[Out, dict[str, Path]]:
-    """An Out writing into ``folder``, and the files it writes (by sweep file name)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    files = {n: folder / n for n in ("results.jsonl", "spans.jsonl", "model_calls.jsonl")}
-    out = Out(
-        open(files["results.jsonl"], "w", encoding="utf-8"),
-        open(files["spans.jsonl"], "w", encoding="utf-8"),
-        open(files["model_calls.jsonl"], "w", encoding="utf-8"),
-    )
-    return out, files
-
-
-def write_sweep(sweep: Sweep, folder: Path, write: Callable[[Out], None]) -> None:
-    """An imported sweep's files, written into ``folder`` by ``write(out)``: the sweep is given
-    them, with the problems met and the file each record came from."""
-    out, files = open_out(folder)
-    try:
-        write(out)
-    finally:
-        close_out(out)
-    sweep.generated = files
-    sweep.problems.extend(out.problems)
-    sweep.row_files.extend(out.rows)
-
-
-def close_out(out: Out) -> None:
-    try:
-        out.flush()
-    finally:
-        for f in (out.results, out.spans, out.calls):
-            f.close()
 
 
 def cast_start(path: Path) -> float | None:

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from cabtui.sources.common import (
-    Out,
     Unreadable,
     When,
     clip,
@@ -45,6 +44,7 @@ from cabtui.sources.harbor_running import (
     running,
 )
 from cabtui.sources.harbor_spans import PHASES, trial_spans
+from cabtui.sources.out import Out
 from cabtui.sweep.layout import STALE_S
 
 _RUN_DIR = re.compile(r"^run[_-]?(\d{1,6})$")

@@ -8,11 +8,13 @@ import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from cabtui.sources.common import close_out, open_out
 from cabtui.sources.harbor import Trial, emit
+from cabtui.sources.out import COLUMNAR, RESULTS, close_out, open_out
+from cabtui.sweep.layout import Sweep
 from cabtui.sweep.problems import Problem
 
 PARALLEL_FROM = 400  # trials; fewer are imported here (a process pool costs ~0.3 s to start)
@@ -20,9 +22,26 @@ PARTS_PER_WORKER = 4  # a job is cut in more parts than workers: a worker slowed
 # on its core takes fewer of them
 
 
-def _import_here(
-    trials: list[Trial], folder: Path, root: Path
-) -> tuple[dict[str, Path], list[Problem], list[str]]:
+@dataclass
+class Imported:
+    """What an import of trials wrote: the records (results.jsonl), the Parquet files of the
+    spans and model calls (by the sweep file they stand for), the problems met, and for each
+    record the result.json it came from."""
+
+    results: Path
+    columnar: dict[str, list[Path]]
+    problems: list[Problem]
+    rows: list[str]
+
+    def give(self, sweep: Sweep) -> None:
+        """Make these the sweep's generated files (replacing what an earlier import gave)."""
+        sweep.generated = {RESULTS: self.results}
+        sweep.columnar = self.columnar
+        sweep.row_files[:] = self.rows
+        sweep.problems[:] = self.problems
+
+
+def _import_here(trials: list[Trial], folder: Path, root: Path) -> Imported:
     def label_of(p: Path) -> str:
         return os.path.relpath(p, root)
 
@@ -32,15 +51,13 @@ def _import_here(
             out.run(label_of(t.dir / "result.json"), partial(emit, t, out, label_of))
     finally:
         close_out(out)
-    return files, out.problems, out.rows
+    return Imported(files[RESULTS], {k: [files[k]] for k in COLUMNAR}, out.problems, out.rows)
 
 
-def import_trials(
-    trials: list[Trial], folder: Path, root: Path
-) -> tuple[dict[str, Path], list[Problem], list[str]]:
-    """Write the trials as sweep files in ``folder``: (the files by sweep file name, problems,
-    for each results line the result.json it came from). A large job is split over the cores,
-    each part written to its own files, then joined in order."""
+def import_trials(trials: list[Trial], folder: Path, root: Path) -> Imported:
+    """Write the trials as an imported sweep's files in ``folder``. A large job is split over
+    the cores, each part written to its own files: the records are joined in order, the
+    Parquet files of the parts are read together."""
     workers = min(os.cpu_count() or 1, 8)
     if len(trials) < PARALLEL_FROM or workers < 2:
         return _import_here(trials, folder, root)
@@ -56,20 +73,18 @@ def import_trials(
             )  # fmt: skip
     except (OSError, BrokenProcessPool):  # no processes to be had: do it here
         return _import_here(trials, folder, root)
-    files: dict[str, Path] = {}
-    problems: list[Problem] = []
-    rows: list[str] = []
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("results.jsonl", "spans.jsonl", "model_calls.jsonl"):
-        files[name] = folder / name
-        os.replace(parts[0][0][name], files[name])  # the first part is the start of the whole
-        for part_files, _, _ in parts[1:]:
-            _append(part_files[name], files[name])
-            part_files[name].unlink()
-    for _, part_problems, part_rows in parts:
-        problems += part_problems
-        rows += part_rows
-    return files, problems, rows
+    whole = Imported(folder / RESULTS, {k: [] for k in COLUMNAR}, [], [])
+    os.replace(parts[0].results, whole.results)  # the first part is the start of the whole
+    for part in parts[1:]:
+        _append(part.results, whole.results)
+        part.results.unlink()
+    for part in parts:
+        for k, paths in part.columnar.items():
+            whole.columnar[k] += paths
+        whole.problems += part.problems
+        whole.rows += part.rows
+    return whole
 
 
 def _append(path: Path, whole: Path) -> None:

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from cabtui.sources.atif import Walk, walk_trajectory
 from cabtui.sources.common import (
-    Out,
     When,
     cast_start,
     iso,
@@ -20,6 +19,7 @@ from cabtui.sources.common import (
     span_id,
 )
 from cabtui.sources.harbor_running import RUNNING, complete_json
+from cabtui.sources.out import Out
 
 if TYPE_CHECKING:
     from cabtui.sources.harbor import Trial

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cabtui.sources.common import TEXT_CHARS, Out, arr, clip, obj, span_id
+from cabtui.sources.common import TEXT_CHARS, arr, clip, obj, span_id
+from cabtui.sources.out import Out
 
 SILENT = {"sample_init", "state", "store", "anchor", "sentinel", "branch", "checkpoint", "pool"}
 MARKERS = {

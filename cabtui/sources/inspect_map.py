@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from cabtui.sources.common import (
-    Out,
     arr,
     clip,
     iso,
@@ -33,7 +32,6 @@ from cabtui.sources.common import (
     obj,
     parse_time,
     part,
-    write_sweep,
 )
 from cabtui.sources.inspect_events import Walk, walk
 from cabtui.sources.inspect_read import (
@@ -44,6 +42,7 @@ from cabtui.sources.inspect_read import (
     read_header,
     samples,
 )
+from cabtui.sources.out import Out, write_sweep
 from cabtui.sweep.layout import Sweep
 from cabtui.sweep.problems import Problem
 

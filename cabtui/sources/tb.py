@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from cabtui.sources.common import (
-    Out,
     Unreadable,
     When,
     cast_start,
@@ -35,8 +34,8 @@ from cabtui.sources.common import (
     read_text,
     span_id,
     task_parts,
-    write_sweep,
 )
+from cabtui.sources.out import Out, write_sweep
 from cabtui.sweep.layout import RunDir, Sweep
 from cabtui.sweep.problems import Problem
 

@@ -257,7 +257,11 @@ class Ingest(Reading, Checks):
         self.per_run(sweep, cell_of, artefact, loader)
 
     def sweep_level(self, sweep: Sweep, artefact: str, loader: Loader) -> bool:
-        """The sweep-level file of an artefact; whether any row was read (left in raw)."""
+        """The sweep-level file of an artefact; whether any row was read (left in raw: for an
+        imported sweep, its rows' cell_ids)."""
+        columnar = sweep.columnar.get(artefact)
+        if columnar is not None:
+            return tables.load_columnar(self.con, artefact, columnar)
         level = sweep.file(artefact)
         if level is None:
             return False
@@ -265,9 +269,7 @@ class Ingest(Reading, Checks):
         before = stat_of(level)
         read = self.read(src, "raw", "cell_id")
         if read:
-            # an imported sweep's rows are numbered in their run, as a run's own files are,
-            # so that a refresh reading a few of its runs again numbers them alike
-            loader(self.con, "raw", src.label if sweep.importer is None else None, 0)
+            loader(self.con, "raw", src.label, 0)
         self.track(sweep, src, None, before)
         return read
 

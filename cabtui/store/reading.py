@@ -21,10 +21,12 @@ from cabtui.store.schema import lit, q
 from cabtui.sweep.layout import RunDir, Sweep
 from cabtui.sweep.lines import (
     BOM,
+    JSON_STRING,
     MAX_DEPTH,
     MAX_KEYS,
     MAX_LINE_BYTES,
     check_line,
+    exceeds,
     explain,
     has_long_line,
     nonblank_lines,
@@ -47,25 +49,6 @@ def columns_option(schema: dict[str, str] | None) -> str:
         return ""
     pairs = ", ".join(f"{lit(k)}: {lit(v)}" for k, v in schema.items())
     return f", columns={{{pairs}}}"
-
-
-_STRING = r'"(?:[^"\\]|\\.)*"'  # a JSON string (for DuckDB's regexp_replace)
-
-
-def _exceeds(bare: str) -> bool:
-    """Whether a JSON text (of one value of a line) whose strings were taken out is nested
-    deeper, or holds more keys and items, than a line may (with the line's own object around
-    it)."""
-    if bare.count(",") + bare.count(":") >= MAX_KEYS - 1:
-        return True
-    depth = top = 0
-    for ch in bare:
-        if ch in "{[":
-            depth += 1
-            top = max(top, depth)
-        elif ch in "}]":
-            depth -= 1
-    return top >= MAX_DEPTH - 1
 
 
 class _Careful(Exception):
@@ -232,14 +215,14 @@ class Reading:
 
         bare = [f"b{i}" for i in range(len(cols))]
         strip = ", ".join(
-            f"CASE WHEN {enough(c)} THEN regexp_replace({c}, {lit(_STRING)}, '', 'g') END AS {b}"
+            f"CASE WHEN {enough(c)} THEN regexp_replace({c}, {lit(JSON_STRING)}, '', 'g') END AS {b}"
             for c, b in zip(cols, bare)
         )
         rows = self.con.execute(
             f"SELECT {', '.join(bare)} FROM (SELECT {strip} FROM {table} "
             f"WHERE {' OR '.join(enough(c) for c in cols)}) WHERE {' OR '.join(enough(b) for b in bare)}"
         ).fetchall()
-        return any(_exceeds(text) for row in rows for text in row if text is not None)
+        return any(exceeds(text) for row in rows for text in row if text is not None)
 
     def _rows_without(self, table: str, cols: list[str], key: str) -> list[int]:
         """1-based rows whose ``key`` is missing or not a string (made NULL here)."""

@@ -239,12 +239,12 @@ def _extra(top: dict[str, duckdb.sqltypes.DuckDBPyType]) -> str:
             names = list(_children(typ)) if typ is not None else []
         else:
             names, expr = [n for n in top if not n.startswith("_")], ""
-        for name in names:
+        for name in sorted(names):  # in one order, whatever the order the lines gave them
             if name not in known:
                 col = f"{expr}.{q(name)}" if expr else q(name)
                 kids = _children(_children(typ).get(name)) if prefix == ("scores",) else {}
                 if kids:  # an axis of another source (rewards...): one entry per key
-                    for kid in kids:
+                    for kid in sorted(kids):
                         pairs.append(
                             f"{{'k': {lit('.'.join(('scores', name, kid)))}, "
                             f"'v': to_json({col}.{q(kid)})}}"

@@ -64,13 +64,15 @@ class Sweep:
     problems: list[Problem] = field(default_factory=list)
     source: str = "cab"  # cab, harbor or tb
     # Sweeps of other harnesses are turned into sweep files first: ``importer(folder)`` writes
-    # them there and fills ``generated`` (sweep file name -> path) and ``row_files`` (for each
-    # line of the generated results.jsonl, the file it came from, for problems).
+    # them there and fills ``generated`` (results.jsonl -> its path), ``columnar`` (spans.jsonl
+    # and model_calls.jsonl -> the Parquet files of their rows, cabtui.sources.out) and
+    # ``row_files`` (for each line of the generated results.jsonl, the file it came from).
     importer: Callable[[Sweep, Path], None] | None = None
     # An imported sweep a refresh can read in part (a Harbor job): ``reimport(folder, keys)``
     # writes as ``importer`` does only the runs of ``keys`` (tui, model, task_id, run).
     reimport: Callable[[Sweep, Path, set[tuple[str, str, str, int]]], None] | None = None
     generated: dict[str, Path] = field(default_factory=dict)
+    columnar: dict[str, list[Path]] = field(default_factory=dict)
     row_files: list[str] = field(default_factory=list)
 
     @property

@@ -57,6 +57,25 @@ MAX_LINE_BYTES = 32 * 1024 * 1024  # one JSON line (DuckDB's maximum_object_size
 MAX_DEPTH = 127  # nesting of one JSON line, an object counting 1 (DuckDB's own limit)
 MAX_KEYS = 10_000  # keys and items of one JSON line, all levels together
 BOM = b"\xef\xbb\xbf"
+JSON_STRING = r'"(?:[^"\\]|\\.)*"'  # a JSON string (Python's re and DuckDB's regexp alike)
+
+
+def exceeds(bare: str) -> bool:
+    """Whether a JSON text (of one value of a line) whose strings were taken out is nested
+    deeper, or holds more keys and items, than a line may (with the line's own object around
+    it)."""
+    if bare.count(",") + bare.count(":") >= MAX_KEYS - 1:
+        return True
+    depth = top = 0
+    for ch in bare:
+        if ch in "{[":
+            depth += 1
+            top = max(top, depth)
+        elif ch in "}]":
+            depth -= 1
+    return top >= MAX_DEPTH - 1
+
+
 _CHUNK = 1024 * 1024
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
