@@ -38,7 +38,12 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-AGENTS = [("terminus-2", "2.0.0"), ("claude-code", "1.0.0"), ("codex", "0.9.0"), ("openhands", "1.1")]
+AGENTS = [
+    ("terminus-2", "2.0.0"),
+    ("claude-code", "1.0.0"),
+    ("codex", "0.9.0"),
+    ("openhands", "1.1"),
+]
 MODELS = ["anthropic/claude-opus-4-5", "openai/gpt-5", "google/gemini-3-pro", "qwen/qwen3-coder"]
 
 
@@ -48,7 +53,9 @@ def generate(root: Path, trials: int, steps: int, seed: int = 7) -> Path:
         return job
     rng = random.Random(seed)
     job.mkdir(parents=True, exist_ok=True)
-    (job / "config.json").write_text(json.dumps({"job_name": job.name, "n_attempts": 3, "agents": []}))
+    (job / "config.json").write_text(
+        json.dumps({"job_name": job.name, "n_attempts": 3, "agents": []})
+    )
     t_base = datetime(2026, 11, 1, tzinfo=timezone.utc)
     for i in range(trials):
         agent, version = AGENTS[i % len(AGENTS)]
@@ -60,7 +67,14 @@ def generate(root: Path, trials: int, steps: int, seed: int = 7) -> Path:
         start = t_base + timedelta(seconds=i * 7)
         t = start + timedelta(seconds=30)
         lat = []
-        steps_out = [{"step_id": 1, "timestamp": t.isoformat(), "source": "user", "message": f"Solve {task}."}]
+        steps_out = [
+            {
+                "step_id": 1,
+                "timestamp": t.isoformat(),
+                "source": "user",
+                "message": f"Solve {task}.",
+            }
+        ]
         for s in range(2, steps + 1):
             ms = rng.uniform(300, 4000)
             lat.append(ms)
@@ -96,7 +110,15 @@ def generate(root: Path, trials: int, steps: int, seed: int = 7) -> Path:
             "verifier": {"started_at": t.isoformat(), "finished_at": end.isoformat()},
         }  # fmt: skip
         (d / "result.json").write_text(json.dumps(result))
-    (job / "result.json").write_text(json.dumps({"id": "job-1", "n_total_trials": trials, "stats": {"n_trials": trials, "n_errors": 0, "evals": {}}}))
+    (job / "result.json").write_text(
+        json.dumps(
+            {
+                "id": "job-1",
+                "n_total_trials": trials,
+                "stats": {"n_trials": trials, "n_errors": 0, "evals": {}},
+            }
+        )
+    )
     return job
 
 
@@ -164,7 +186,9 @@ def live_refresh(job: Path) -> dict[str, list[float | bool]]:
 
 
 def run_child(*args: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -172,7 +196,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=10_000)
     ap.add_argument("--steps", type=int, default=50)
-    ap.add_argument("--repeat", type=int, default=3, help="floors and cold ingests, one after the other")
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="floors and cold ingests, one after the other"
+    )
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "cabtui-harbor")
     ap.add_argument("--child", nargs="+")
     a = ap.parse_args()
@@ -185,7 +211,9 @@ def main() -> None:
     t = time.perf_counter()
     job = generate(a.dir, a.trials, a.steps)
     size = sum(f.stat().st_size for f in job.rglob("*") if f.is_file())
-    print(f"== {job} ({size / 1e6:.0f} MB, {a.trials} trials x {a.steps} steps; made in {time.perf_counter() - t:.1f} s)")
+    print(
+        f"== {job} ({size / 1e6:.0f} MB, {a.trials} trials x {a.steps} steps; made in {time.perf_counter() - t:.1f} s)"
+    )
     pairs = []
     for _ in range(max(1, a.repeat)):
         f = run_child("floor", str(job))
@@ -195,8 +223,12 @@ def main() -> None:
               f"(cpu {r['cpu']:6.2f} s)   ratio {r['took'] / f['took']:5.2f}x", flush=True)  # fmt: skip
     f, r = pairs[-1]
     print("      floor: DuckDB read_json of every result.json and trajectory.json into two")
-    print(f"      tables (format='unstructured', a glob each)  {f['took']:8.2f} s  cpu {f['cpu']:6.2f} s")
-    print(f"      cabtui cold ingest                          {r['took']:8.2f} s  cpu {r['cpu']:6.2f} s  {r['runs']} runs")
+    print(
+        f"      tables (format='unstructured', a glob each)  {f['took']:8.2f} s  cpu {f['cpu']:6.2f} s"
+    )
+    print(
+        f"      cabtui cold ingest                          {r['took']:8.2f} s  cpu {r['cpu']:6.2f} s  {r['runs']} runs"
+    )
     for k, v in r["stages"].items():
         print(f"        stage {k:<36}{v:8.2f} s")
     ratios = sorted(r["took"] / f["took"] for f, r in pairs)
@@ -207,8 +239,12 @@ def main() -> None:
           f"{ratio:5.2f}x  < 1.5x  (range {ratios[0]:.2f}-{ratios[-1]:.2f}x)")  # fmt: skip
     warm = sorted(r["warm"] for _, r in pairs)[len(pairs) // 2]
     grid = sorted(r["grid"] for _, r in pairs)[len(pairs) // 2]
-    print(f"{'PASS' if warm < 0.5 else 'FAIL'}  warm open (cache hit), median             {warm * 1000:8.0f} ms  < 500 ms")
-    print(f"{'PASS' if grid < 1.5 else 'FAIL'}  first grid page (store query), median     {grid * 1000:8.0f} ms  < 1500 ms")
+    print(
+        f"{'PASS' if warm < 0.5 else 'FAIL'}  warm open (cache hit), median             {warm * 1000:8.0f} ms  < 500 ms"
+    )
+    print(
+        f"{'PASS' if grid < 1.5 else 'FAIL'}  first grid page (store query), median     {grid * 1000:8.0f} ms  < 1500 ms"
+    )
     for step, (took, part) in r["live"].items():
         how = "read in part" if part else "built again whole"
         print(f"      refresh, a trial {step:<8} (Store.open)      {took:8.2f} s  {how}")

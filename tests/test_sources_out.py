@@ -16,7 +16,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from cabtui.sources.out import Out, close_out, open_out, write_sweep
+from cabtui.sources.out import Out, write_sweep
 from cabtui.store import tables
 from cabtui.sweep.layout import Sweep
 from cabtui.sweep.lines import MAX_DEPTH, MAX_KEYS
