@@ -48,7 +48,7 @@ def encode(obj: Any) -> str:
         return json.dumps(obj, default=str)
 
 
-# An escape in a JSON string: a surrogate pair, a lone surrogate (group 3), or any other.
+# An escape in a JSON string: a surrogate pair, a lone surrogate (group 1), or any other.
 _ESCAPE = re.compile(r"\\(?:ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|u(d[89a-f][0-9a-f]{2})|.)")
 
 
