@@ -250,3 +250,14 @@ def test_parts_are_joined_whole_when_the_kernel_copy_fails_midway(
     monkeypatch.undo()
     harbor_import._append(part, whole)  # and in the kernel
     assert whole.read_bytes() == b'{"a": 1}\n' + part.read_bytes() * 2
+
+
+def test_a_call_s_time_in_unix_seconds_is_its_timestamp(tmp_path: Path) -> None:
+    def write(out: Out) -> None:
+        out.model_call("c", 1, 1793527200.25, None, None, None, None, None)
+        out.model_call("c", 2, 1e13, None, None, None, None, None)  # past year 9999: none
+        out.model_call("c", 3, "2026-11-01T10:00:00.5+01:00", None, None, None, None, None)
+
+    con, _ = _loaded(tmp_path, write)
+    rows = con.execute("SELECT seq, epoch_ms(timestamp) FROM model_calls ORDER BY seq").fetchall()
+    assert rows == [(1, 1793527200250), (2, None), (3, 1793523600500)]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +52,11 @@ def _content_text(value: Any) -> str:
 
 
 def _finite_number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if value == value and abs(value) < 1e15 else None
+    """A JSON number (not a boolean, NaN or infinite, under 1e15 either way) as a float."""
+    kind = type(value)
+    if kind is float or kind is int:
+        return float(value) if -1e15 < value < 1e15 else None  # (NaN compares false)
+    return None
 
 
 def _first_line(text: str, width: int = 60) -> str:
@@ -264,7 +265,7 @@ def _model_call(
     w.out.model_call(
         w.cell_id,
         w.seq,
-        datetime.fromtimestamp(when, timezone.utc).isoformat().replace("+00:00", "Z"),
+        when,
         clip("\n\n".join(seen)) if seen else None,
         completion,
         prompt_tokens,

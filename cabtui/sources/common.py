@@ -7,10 +7,9 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cabtui.sweep.layout import not_regular, open_regular, read_regular
 from cabtui.sweep.lines import MAX_LINE_BYTES, check_line
@@ -86,32 +85,44 @@ def clip(text: Any, limit: int = TEXT_CHARS) -> Any:
 # -- times -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class When:
+class When(NamedTuple):
     at: datetime  # aware
     naive: bool  # written without a zone: read as local time
 
 
 def parse_time(value: Any) -> When | None:
     """An ISO-8601 time (``Z``, an offset, or none: local), or epoch seconds; None otherwise."""
+    if isinstance(value, str):
+        if not 10 <= len(value) <= 40:
+            return None
+        at: datetime | None
+        try:
+            at = datetime.fromisoformat(value)  # the common forms, Z included
+        except ValueError:
+            at = _iso_time(value)
+        if at is None:
+            return None
+        if at.tzinfo is None:
+            return When(at.astimezone(), True)
+        return When(at, False)
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
         if not math.isfinite(value) or not 0 <= value < 4e9:
             return None
         return When(datetime.fromtimestamp(value, timezone.utc), False)
-    if not isinstance(value, str) or not 10 <= len(value) <= 40:
-        return None
+    return None
+
+
+def _iso_time(value: str) -> datetime | None:
+    """An ISO-8601 time written with a space, a lower-case z or spaces around it."""
     text = value.strip().replace(" ", "T", 1)
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
-        at = datetime.fromisoformat(text)
+        return datetime.fromisoformat(text)
     except ValueError:
         return None
-    if at.tzinfo is None:
-        return When(at.astimezone(), True)
-    return When(at, False)
 
 
 def iso(when: When | datetime | None) -> str | None:

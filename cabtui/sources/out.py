@@ -36,6 +36,7 @@ _CHUNKS = None if _C_ENCODER is None else _C_ENCODER(
     _ENCODER.key_separator, _ENCODER.item_separator, False, False, True,
 )  # fmt: skip
 _STR = json.encoder.encode_basestring_ascii  # how encode writes a string (its C function)
+_JOIN = "".join
 _STRING_RE = re.compile(JSON_STRING)
 
 
@@ -43,7 +44,7 @@ def encode(obj: Any) -> str:
     """``obj`` as JSON text (ASCII; NaN and infinities as such: DuckDB's JSON reads them);
     values JSON has no form for (a path, a date) as their text."""
     try:
-        return _ENCODER.encode(obj) if _CHUNKS is None else "".join(_CHUNKS(obj, 0))
+        return _ENCODER.encode(obj) if _CHUNKS is None else _JOIN(_CHUNKS(obj, 0))
     except (TypeError, ValueError, RecursionError):
         return json.dumps(obj, default=str)
 
@@ -101,6 +102,7 @@ CALL_SCHEMA = pa.schema(
         ("source_row", pa.int64()),
         ("seq", pa.float64()),
         ("timestamp", pa.string()),
+        ("at_s", pa.float64()),  # the time as Unix seconds, where no text gives it
         ("request_hash", pa.string()),
         ("prompt", pa.string()),  # JSON text
         ("completion", pa.string()),  # JSON text
@@ -198,7 +200,11 @@ class Out:
         one (reported as the ``what`` of the span or call ``kind`` ``name``)."""
         if value is None:
             return None
-        text = _without_lone_surrogates(_STR(value) if type(value) is str else encode(value))
+        text = _STR(value) if type(value) is str else encode(value)
+        if "\\ud" in text:
+            text = _without_lone_surrogates(text)
+        if len(text) < _SHORT:
+            return text
         why = unfit(text)
         if why is None:
             return text
@@ -251,7 +257,7 @@ class Out:
         self,
         cell_id: Any,
         seq: Any,
-        timestamp: Any,
+        timestamp: Any,  # ISO 8601 text, or Unix seconds
         prompt: Any,
         completion: Any,
         prompt_tokens: Any,
@@ -267,7 +273,10 @@ class Out:
         rows = self.calls.rows
         rows.append(
             (
-                cell, n, _number(seq), _text(timestamp), _text(request_hash),
+                cell, n, _number(seq),
+                None if type(timestamp) is float else _text(timestamp),
+                timestamp if type(timestamp) is float else None,
+                _text(request_hash),
                 self._json(prompt, "prompt", "model call", seq, None),
                 self._json(completion, "completion", "model call", seq, None),
                 _number(prompt_tokens), _number(completion_tokens), _number(latency_ms),

@@ -198,8 +198,10 @@ _COLUMNAR = {
     ),
     "model_calls.jsonl": (
         "model_calls",
-        'cell_id, TRY_CAST(seq AS BIGINT) AS seq, TRY_CAST("timestamp" AS TIMESTAMPTZ) AS '
-        '"timestamp", request_hash, prompt::JSON AS prompt, completion::JSON AS completion, '
+        "cell_id, TRY_CAST(seq AS BIGINT) AS seq, "
+        'coalesce(TRY_CAST("timestamp" AS TIMESTAMPTZ), CASE WHEN abs(at_s) < 2.5e11 '
+        'THEN to_timestamp(at_s) END) AS "timestamp", '
+        "request_hash, prompt::JSON AS prompt, completion::JSON AS completion, "
         "TRY_CAST(prompt_tokens AS BIGINT) AS prompt_tokens, "
         "TRY_CAST(completion_tokens AS BIGINT) AS completion_tokens, latency_ms, finish_reason, "
         "NULL AS source_file, source_row",
