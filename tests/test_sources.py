@@ -516,3 +516,19 @@ def test_a_large_job_imported_over_several_processes_equals_one(
 
     assert tables(split) == tables(harbor)
     assert sorted(map(str, split.problems())) == sorted(map(str, harbor.problems()))
+
+
+def test_harbor_each_model_call_span_shows_its_own_call(harbor: Store) -> None:
+    """Stepping onto a model call's span shows that call's prompt (its time, in whole
+    microseconds, may fall a fraction of one after the span's start)."""
+    from cabtui.replay.session import load_session
+
+    checked = 0
+    for run in _runs(harbor):
+        timeline = load_session(harbor, run["cell_id"]).timeline
+        for span in timeline.spans:
+            if span.kind == "model_call":
+                call = timeline.call_at(span.start_ms)
+                assert call is not None and call.seq == span.attrs["seq"], span.name
+                checked += 1
+    assert checked > 100

@@ -159,6 +159,9 @@ def place_calls(calls: list[dict[str, Any]], started_at: Any, spans: list[Span])
     return out
 
 
+CALL_TIME_SLACK_MS = 0.001
+
+
 class Timeline:
     """Spans, calls and markers of one run, with the questions a replay asks of them."""
 
@@ -208,8 +211,9 @@ class Timeline:
         return best
 
     def call_at(self, t_ms: float) -> Call | None:
-        """The latest model call started at or before ``t_ms``."""
-        i = bisect_right(self._call_starts, t_ms) - 1
+        """The latest model call started at or before ``t_ms`` (a call's time is in whole
+        microseconds: one that starts where its span does may be up to half of one later)."""
+        i = bisect_right(self._call_starts, t_ms + CALL_TIME_SLACK_MS) - 1
         return self.calls[i] if i >= 0 else None
 
     def next_marker(self, rec_s: float, eps: float = 1e-6) -> Marker | None:
