@@ -213,7 +213,7 @@ def test_a_tool_call_too_deep_for_the_store_is_left_out_and_reported_alike_when_
 ) -> None:
     """A trajectory whose tool call carries arguments nested deeper than the store holds: the
     trial loads, with every step and tool call span; the tool call's attributes and its model
-    call's completion are left out and reported against the trial, once each. A refresh that
+    call's completion are left out and reported against its trajectory, once each. A refresh that
     reads the cell again (a rerun added) gives what a cold ingest gives, and says so again."""
     job = new_job(tmp_path / "jobs" / "live-job")
     deep = job.trial(1, finished=True)
@@ -251,7 +251,7 @@ def test_a_tool_call_too_deep_for_the_store_is_left_out_and_reported_alike_when_
         ).fetchall()
     finally:
         con.close()
-    assert len(problems) == 2 and {f for f, _ in problems} == {f"{deep.name}/result.json"}
+    assert len(problems) == 2 and {f for f, _ in problems} == {f"{deep.name}/agent/trajectory.json"}
     assert any(r.startswith("span ") and "attributes nested deeper" in r for _, r in problems)
     assert any(r.startswith("model call ") and "completion nested deeper" in r for _, r in problems)
     assert steps == [(n_steps, 1)] and calls == [(1,)]

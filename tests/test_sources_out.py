@@ -16,7 +16,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from cabtui.sources.out import Out, write_sweep
+from cabtui.sources.out import ROW_KEYS, Out, write_sweep
 from cabtui.store import tables
 from cabtui.sweep.layout import Sweep
 from cabtui.sweep.lines import MAX_DEPTH, MAX_KEYS
@@ -188,12 +188,14 @@ def _nested(depth: int) -> Any:
 
 @pytest.mark.parametrize(
     "value, fits",
-    [
-        (_nested(MAX_DEPTH - 3), True),
-        (_nested(MAX_DEPTH + 5), False),
+    [  # each is held one level down (attrs {"arguments": value}, completion {"tool_calls": ...})
+        (_nested(MAX_DEPTH - 2), True),  # the row, attrs, the value: MAX_DEPTH levels
+        (_nested(MAX_DEPTH - 1), False),
         ({"code": "{[" * 400}, True),  # brackets in a string are no nesting
-        (list(range(MAX_KEYS - 10)), True),
-        (list(range(MAX_KEYS + 10)), False),
+        ({f"k{i}": i for i in range(MAX_KEYS - ROW_KEYS - 1)}, True),  # with the row's and attrs'
+        ({f"k{i}": i for i in range(MAX_KEYS - ROW_KEYS)}, False),
+        (list(range(3 * MAX_KEYS)), True),  # items are no keys
+        ({"a": "x:" * MAX_KEYS, "b": [[[[1]]]] * 200}, True),  # colons in a string are no keys
         ({"s": "x" * (33 * 2**20)}, False),  # longer than a line
     ],
 )
@@ -254,10 +256,12 @@ def test_parts_are_joined_whole_when_the_kernel_copy_fails_midway(
 
 def test_a_call_s_time_in_unix_seconds_is_its_timestamp(tmp_path: Path) -> None:
     def write(out: Out) -> None:
-        out.model_call("c", 1, 1793527200.25, None, None, None, None, None)
-        out.model_call("c", 2, 1e13, None, None, None, None, None)  # past year 9999: none
+        out.model_call("c", 1, None, None, None, None, None, None, at_s=1793527200.2500006)
+        out.model_call("c", 2, None, None, None, None, None, None, at_s=253402300800.0)  # > 9999
         out.model_call("c", 3, "2026-11-01T10:00:00.5+01:00", None, None, None, None, None)
+        out.model_call("c", 4, 1793527200.25, None, None, None, None, None)  # a number: no text
 
     con, _ = _loaded(tmp_path, write)
-    rows = con.execute("SELECT seq, epoch_ms(timestamp) FROM model_calls ORDER BY seq").fetchall()
-    assert rows == [(1, 1793527200250), (2, None), (3, 1793523600500)]
+    rows = con.execute("SELECT seq, epoch_us(timestamp) FROM model_calls ORDER BY seq").fetchall()
+    # to the nearest microsecond, as Python's datetime.fromtimestamp gives it
+    assert rows == [(1, 1793527200250001), (2, None), (3, 1793523600500000), (4, None)]

@@ -108,17 +108,22 @@ def walk_trajectory(
     }
     prev = start_ms
     conts = 0
-    while doc is not None:
-        prev = _steps(w, doc, path, label_of, parent, prev, depth, subs)
-        ref = doc.get("continued_trajectory_ref")
-        doc = None
-        if isinstance(ref, str) and ref and conts < MAX_CONTINUATIONS:
-            nxt = path.parent / Path(ref).name
-            conts += 1
-            if nxt.is_file():
-                doc = load_trajectory(nxt, w.out, label_of(nxt))
-            else:
-                w.out.problem(label_of(path), f"continuation {ref} not found")
+    origin, current = w.out.origin, path
+    try:
+        while doc is not None:
+            w.out.origin = label_of(current)  # what its steps cannot store is said of it
+            prev = _steps(w, doc, path, label_of, parent, prev, depth, subs)
+            ref = doc.get("continued_trajectory_ref")
+            doc = None
+            if isinstance(ref, str) and ref and conts < MAX_CONTINUATIONS:
+                current = path.parent / Path(ref).name
+                conts += 1
+                if current.is_file():
+                    doc = load_trajectory(current, w.out, label_of(current))
+                else:
+                    w.out.problem(label_of(path), f"continuation {ref} not found")
+    finally:
+        w.out.origin = origin
     return prev
 
 
@@ -265,12 +270,13 @@ def _model_call(
     w.out.model_call(
         w.cell_id,
         w.seq,
-        when,
+        None,
         clip("\n\n".join(seen)) if seen else None,
         completion,
         prompt_tokens,
         completion_tokens,
         latency,
+        at_s=when,
     )
 
 

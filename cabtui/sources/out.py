@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cabtui.sweep.layout import Sweep
-from cabtui.sweep.lines import JSON_STRING, MAX_DEPTH, MAX_KEYS, MAX_LINE_BYTES, exceeds
+from cabtui.sweep.lines import MAX_DEPTH, MAX_KEYS, MAX_LINE_BYTES, shape
 from cabtui.sweep.problems import Problem
 
 # What a run's own data can raise while it is mapped (a value of a shape nobody expected).
@@ -37,7 +37,6 @@ _CHUNKS = None if _C_ENCODER is None else _C_ENCODER(
 )  # fmt: skip
 _STR = json.encoder.encode_basestring_ascii  # how encode writes a string (its C function)
 _JOIN = "".join
-_STRING_RE = re.compile(JSON_STRING)
 
 
 def encode(obj: Any) -> str:
@@ -62,24 +61,30 @@ def _without_lone_surrogates(text: str) -> str:
 
 
 _SHORT = 2 * (MAX_DEPTH - 1)  # a JSON text shorter than this can be neither too deep nor too wide
+ROW_KEYS = 11  # the keys of a span's or model call's own row (as a line of JSON: its object)
 
 
-def unfit(text: str) -> str | None:
-    """Why a JSON text cannot be stored as one (nested deeper than a line may be, more keys
-    and items than a line may hold, longer than a line), or None. Counting brackets and
-    separators first, so that only a text that could be too much is looked at closer."""
+def unfit(value: Any, text: str) -> str | None:
+    """Why ``value``, written as the JSON ``text``, cannot be stored in a row as a line of JSON
+    holds it (nested deeper than MAX_DEPTH with the row around it, more than MAX_KEYS keys
+    with the row's own, longer than a line), or None. Brackets and colons are counted first
+    (never fewer than there are levels and keys), so only a text that could be too much is
+    measured."""
     n = len(text)  # (ASCII: its bytes)
     if n < _SHORT:
         return None
     if n > MAX_LINE_BYTES:
         return f"longer than {MAX_LINE_BYTES // 2**20} MB"
-    if text.count("{") + text.count("[") < MAX_DEPTH - 1 and (
-        n < MAX_KEYS - 1 or text.count(",") + text.count(":") < MAX_KEYS - 1
+    if text.count("{") + text.count("[") < MAX_DEPTH and (
+        n < MAX_KEYS - ROW_KEYS or text.count(":") <= MAX_KEYS - ROW_KEYS
     ):
         return None
-    if not exceeds(_STRING_RE.sub("", text)):
-        return None
-    return f"nested deeper than {MAX_DEPTH} levels or holding more than {MAX_KEYS:,} keys"
+    keys, depth = shape(value)
+    if depth >= MAX_DEPTH:
+        return f"nested deeper than {MAX_DEPTH - 1} levels"
+    if keys > MAX_KEYS - ROW_KEYS:
+        return f"holding more than {MAX_KEYS - ROW_KEYS:,} keys"
+    return None
 
 
 SPAN_SCHEMA = pa.schema(
@@ -121,10 +126,16 @@ def _text(value: Any) -> str | None:
 
 
 def _number(value: Any) -> float | None:
+    """A value of a number column: a number, or a text that is one (as a line's would be read)."""
     if type(value) is float:
         return value
     if type(value) is int:
         return float(value) if abs(value) < 2**63 else None
+    if type(value) is str:
+        try:
+            return float(value)
+        except ValueError:
+            return None
     return None
 
 
@@ -205,10 +216,11 @@ class Out:
             text = _without_lone_surrogates(text)
         if len(text) < _SHORT:
             return text
-        why = unfit(text)
+        why = unfit(value, text)
         if why is None:
             return text
-        self.problem(self.origin, f"{kind} {name!r}: {what} {why}; left out")
+        shown = name if not isinstance(name, str) or len(name) <= 80 else name[:80] + "…"
+        self.problem(self.origin, f"{kind} {shown!r}: {what} {why}; left out")
         return empty
 
     def span(
@@ -246,7 +258,7 @@ class Out:
             self.spans.flush()
 
     def call(self, call: dict[str, Any]) -> None:
-        """A model call given as the object of a line of model_calls.jsonl."""
+        """A model call given as an object with the keys of a model_calls row."""
         self.model_call(
             call.get("cell_id"), call.get("seq"), call.get("timestamp"), call.get("prompt"),
             call.get("completion"), call.get("prompt_tokens"), call.get("completion_tokens"),
@@ -257,7 +269,7 @@ class Out:
         self,
         cell_id: Any,
         seq: Any,
-        timestamp: Any,  # ISO 8601 text, or Unix seconds
+        timestamp: Any,  # ISO 8601 text
         prompt: Any,
         completion: Any,
         prompt_tokens: Any,
@@ -265,17 +277,14 @@ class Out:
         latency_ms: Any,
         finish_reason: Any = None,
         request_hash: Any = None,
+        at_s: float | None = None,  # the time as Unix seconds, where no text gives it
     ) -> None:
-        cell = _text(cell_id)
-        key = cell or ""
-        n = self.call_seq.get(key, 0)
-        self.call_seq[key] = n + 1
+        n = self.call_seq.get(cell_id, 0)
+        self.call_seq[cell_id] = n + 1
         rows = self.calls.rows
         rows.append(
             (
-                cell, n, _number(seq),
-                None if type(timestamp) is float else _text(timestamp),
-                timestamp if type(timestamp) is float else None,
+                _text(cell_id), n, _number(seq), _text(timestamp), _number(at_s),
                 _text(request_hash),
                 self._json(prompt, "prompt", "model call", seq, None),
                 self._json(completion, "completion", "model call", seq, None),

@@ -199,8 +199,9 @@ _COLUMNAR = {
     "model_calls.jsonl": (
         "model_calls",
         "cell_id, TRY_CAST(seq AS BIGINT) AS seq, "
-        'coalesce(TRY_CAST("timestamp" AS TIMESTAMPTZ), CASE WHEN abs(at_s) < 2.5e11 '
-        'THEN to_timestamp(at_s) END) AS "timestamp", '
+        'coalesce(TRY_CAST("timestamp" AS TIMESTAMPTZ), CASE WHEN at_s BETWEEN -62135596800 '
+        "AND 253402300799 THEN make_timestamptz(round(at_s * 1e6)::BIGINT) END) "
+        'AS "timestamp", '
         "request_hash, prompt::JSON AS prompt, completion::JSON AS completion, "
         "TRY_CAST(prompt_tokens AS BIGINT) AS prompt_tokens, "
         "TRY_CAST(completion_tokens AS BIGINT) AS completion_tokens, latency_ms, finish_reason, "
@@ -218,8 +219,9 @@ def load_columnar(con: duckdb.DuckDBPyConnection, artefact: str, files: list[Pat
     if not paths:
         con.execute("CREATE TEMP TABLE raw (cell_id VARCHAR)")
         return False
-    con.execute(f"INSERT INTO {table} BY NAME SELECT {select} FROM read_parquet(?)", [paths])
-    con.execute("CREATE TEMP TABLE raw AS SELECT cell_id FROM read_parquet(?)", [paths])
+    some = "FROM read_parquet(?) WHERE cell_id IS NOT NULL"
+    con.execute(f"INSERT INTO {table} BY NAME SELECT {select} {some}", [paths])
+    con.execute(f"CREATE TEMP TABLE raw AS SELECT cell_id {some}", [paths])
     return bool(con.execute("SELECT count(*) FROM raw").fetchall()[0][0])
 
 

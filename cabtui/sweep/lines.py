@@ -61,9 +61,9 @@ JSON_STRING = r'"(?:[^"\\]|\\.)*"'  # a JSON string (Python's re and DuckDB's re
 
 
 def exceeds(bare: str) -> bool:
-    """Whether a JSON text (of one value of a line) whose strings were taken out is nested
-    deeper, or holds more keys and items, than a line may (with the line's own object around
-    it)."""
+    """Whether a JSON text (of one value of a line) whose strings were taken out may be nested
+    deeper, or hold more keys, than a line may (with the line's own object around it). It
+    counts over: separators for keys, so a True sends the line to be measured exactly."""
     if bare.count(",") + bare.count(":") >= MAX_KEYS - 1:
         return True
     depth = top = 0
@@ -143,6 +143,22 @@ class _Shape:
     def constant(self, text: str) -> None:
         self.non_finite = True
         return None
+
+
+def shape(value: object) -> tuple[int, int]:
+    """(keys of its objects at every level, nesting depth: a scalar is 0) of a parsed JSON
+    value, without recursion: as :func:`check_line` counts a line."""
+    keys, deepest, stack = 0, 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            keys += len(v)
+            deepest = max(deepest, d)
+            stack.extend((c, d + 1) for c in v.values())
+        elif isinstance(v, list):
+            deepest = max(deepest, d)
+            stack.extend((c, d + 1) for c in v)
+    return keys, deepest
 
 
 def _depth(value: object) -> int:
