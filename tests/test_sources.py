@@ -183,6 +183,10 @@ def test_bad_harbor_input_is_reported_and_the_rest_loads(tmp_path: Path) -> None
     (odd / "agent" / "recording.cast").write_text("not a cast\n")
     broken = _copy_trial(tmp_path, TRIALS / "claude-opus-4-8" / "run_1", "run_4")
     (broken / "result.json").unlink()
+    named = _copy_trial(tmp_path, TRIALS / "claude-opus-4-8" / "run_2", "run_5")
+    doc = json.loads((named / "result.json").read_text())
+    doc["trial_name"] = 5  # named as a trial, not one
+    (named / "result.json").write_text(json.dumps(doc))
     long_ago = time.time() - 2 * 3600  # nothing written for two hours: not running
     for f in [broken, *broken.rglob("*")]:
         os.utime(f, (long_ago, long_ago))
@@ -195,6 +199,7 @@ def test_bad_harbor_input_is_reported_and_the_rest_loads(tmp_path: Path) -> None
     assert "run_3/agent/trajectory.json: unknown trajectory version 'ATIF-v9.0'" in joined
     assert "run_3/agent/recording.cast" in joined
     assert "run_4: Harbor trial without result.json" in joined
+    assert "run_5/result.json: not a Harbor trial result" in joined
     n_steps = len(json.loads((good / "agent" / "trajectory.json").read_text())["steps"])
     by_run = {r["run"]: r for r in runs}
     assert sum(1 for s in store.spans(by_run[1]["cell_id"]) if s["kind"] == "step") == n_steps

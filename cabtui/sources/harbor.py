@@ -340,6 +340,12 @@ def find_sweeps(
             )
             continue
         if not is_trial_result(doc):
+            if done:  # its first keys name a trial, its content is none
+                out_problem(
+                    str(d / "result.json"),
+                    "not a Harbor trial result (trial_name not text, or no task_name, "
+                    "agent_info or verifier_result); skipped",
+                )
             continue
         docs.append((d, doc))
     as_finished_ones_say(docs)
