@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from cabtui.sources.out import ROW_KEYS, Out, write_sweep
 from cabtui.store import tables
+from cabtui.store.columnar import load_columnar
 from cabtui.sweep.layout import Sweep
 from cabtui.sweep.lines import MAX_DEPTH, MAX_KEYS
 
@@ -71,7 +72,7 @@ def _loaded(tmp_path: Path, write: Any) -> tuple[duckdb.DuckDBPyConnection, Swee
     con = duckdb.connect()
     tables.create(con)
     for artefact, paths in sweep.columnar.items():
-        tables.load_columnar(con, artefact, paths)
+        load_columnar(con, artefact, paths)
     return con, sweep
 
 

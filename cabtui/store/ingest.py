@@ -23,6 +23,7 @@ from cabtui.sources import discover
 from cabtui.store import tables
 from cabtui.store.cache_files import open_to_write
 from cabtui.store.checks import Checks
+from cabtui.store.columnar import load_columnar
 from cabtui.store.reading import Reading, Source
 from cabtui.store.recording_index import index_recordings
 from cabtui.store.schema import KEYS, flatten_select, lit
@@ -261,7 +262,7 @@ class Ingest(Reading, Checks):
         imported sweep, its rows' cell_ids)."""
         columnar = sweep.columnar.get(artefact)
         if columnar is not None:
-            return tables.load_columnar(self.con, artefact, columnar)
+            return load_columnar(self.con, artefact, columnar)
         level = sweep.file(artefact)
         if level is None:
             return False
