@@ -161,20 +161,6 @@ def shape(value: object) -> tuple[int, int]:
     return keys, deepest
 
 
-def _depth(value: object) -> int:
-    """Nesting depth of a parsed JSON value (a scalar is 0), without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        v, d = stack.pop()
-        if isinstance(v, dict):
-            deepest = max(deepest, d)
-            stack.extend((c, d + 1) for c in v.values())
-        elif isinstance(v, list):
-            deepest = max(deepest, d)
-            stack.extend((c, d + 1) for c in v)
-    return deepest
-
-
 def check_line(
     raw: bytes, first: bool = False
 ) -> tuple[dict[str, Any] | None, str | None, list[str]]:
@@ -189,13 +175,13 @@ def check_line(
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         return None, f"not UTF-8 (byte {e.start})", []
-    shape = _Shape()
+    seen = _Shape()
     try:
         value = json.loads(
             text,
-            object_pairs_hook=shape.pairs,
-            parse_float=shape.number,
-            parse_constant=shape.constant,
+            object_pairs_hook=seen.pairs,
+            parse_float=seen.number,
+            parse_constant=seen.constant,
         )
     except RecursionError:
         return None, f"JSON nested deeper than {MAX_DEPTH} levels", []
@@ -205,12 +191,12 @@ def check_line(
         return None, f"malformed JSON: {e.msg} at column {e.colno}", []
     if not isinstance(value, dict):
         return None, f"not a JSON object but {type(value).__name__}", []
-    if shape.keys > MAX_KEYS:
-        return None, f"more than {MAX_KEYS:,} keys ({shape.keys:,})", []
-    if _depth(value) > MAX_DEPTH:
+    if seen.keys > MAX_KEYS:
+        return None, f"more than {MAX_KEYS:,} keys ({seen.keys:,})", []
+    if shape(value)[1] > MAX_DEPTH:
         return None, f"JSON nested deeper than {MAX_DEPTH} levels", []
-    notes = [f"duplicate key {k!r}: the last value is used" for k in shape.duplicates]
-    if shape.non_finite:
+    notes = [f"duplicate key {k!r}: the last value is used" for k in seen.duplicates]
+    if seen.non_finite:
         notes.append("NaN or infinite number read as missing")
     return value, None, notes
 
