@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from cabtui.sources.atif_sql import Pending
 from cabtui.sources.common import (
     Unreadable,
     When,
@@ -214,8 +215,11 @@ def _ctrf(path: Path, out: Out, label: str) -> dict[str, str] | None:
     }
 
 
-def emit(t: Trial, out: Out, label_of: Callable[[Path], str]) -> None:
-    """The record, spans and model calls of one trial."""
+def emit(
+    t: Trial, out: Out, label_of: Callable[[Path], str], later: list[Pending] | None = None
+) -> None:
+    """The record, spans and model calls of one trial (its trajectory's given to ``later``
+    where there is one: trial_spans)."""
     doc = t.result
     label = label_of(t.dir / "result.json")
     ar = obj(doc.get("agent_result"))
@@ -312,7 +316,7 @@ def emit(t: Trial, out: Out, label_of: Callable[[Path], str]) -> None:
         return
     if doc.get(RUNNING):  # its spans reach to now
         finished = When(datetime.now(timezone.utc), False)
-    trial_spans(t, t0, finished, phases, ar, out, label, label_of)
+    trial_spans(t, t0, finished, phases, ar, out, label, label_of, later)
 
 
 def find_sweeps(

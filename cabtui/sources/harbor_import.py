@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from cabtui.sources.atif_sql import Pending, read_plain
 from cabtui.sources.harbor import Trial, emit
+from cabtui.sources.harbor_spans import walk
 from cabtui.sources.out import COLUMNAR, RESULTS, close_out, open_out
 from cabtui.sweep.layout import Sweep
 from cabtui.sweep.problems import Problem
@@ -41,26 +43,39 @@ class Imported:
         sweep.problems[:] = self.problems
 
 
-def _import_here(trials: list[Trial], folder: Path, root: Path) -> Imported:
+def _import_here(
+    trials: list[Trial], folder: Path, root: Path, in_sql: bool = True, threads: int | None = None
+) -> Imported:
+    """The trials written into ``folder``: their trajectories read together by DuckDB where
+    they are plain (``in_sql``: cabtui.sources.atif_sql, on ``threads``), the others walked in
+    Python."""
+
     def label_of(p: Path) -> str:
         return os.path.relpath(p, root)
 
     out, files = open_out(folder)
+    columnar = {k: [files[k]] for k in COLUMNAR}
     try:
+        later: list[Pending] = []
         for t in trials:
-            out.run(label_of(t.dir / "result.json"), partial(emit, t, out, label_of))
+            out.run(label_of(t.dir / "result.json"), partial(emit, t, out, label_of, later))
+        done, rest = read_plain(later, folder / "atif", threads) if in_sql else ({}, later)
+        for k, paths in done.items():
+            columnar[k] += paths
+        for p in rest:
+            out.run(p.origin, partial(walk, p, out, label_of))
     finally:
         close_out(out)
-    return Imported(files[RESULTS], {k: [files[k]] for k in COLUMNAR}, out.problems, out.rows)
+    return Imported(files[RESULTS], columnar, out.problems, out.rows)
 
 
-def import_trials(trials: list[Trial], folder: Path, root: Path) -> Imported:
+def import_trials(trials: list[Trial], folder: Path, root: Path, in_sql: bool = True) -> Imported:
     """Write the trials as an imported sweep's files in ``folder``. A large job is split over
     the cores, each part written to its own files: the records are joined in order, the
     Parquet files of the parts are read together."""
     workers = min(os.cpu_count() or 1, 8)
     if len(trials) < PARALLEL_FROM or workers < 2:
-        return _import_here(trials, folder, root)
+        return _import_here(trials, folder, root, in_sql)
     size = -(-len(trials) // (workers * PARTS_PER_WORKER))
     chunks = [trials[i : i + size] for i in range(0, len(trials), size)]
     # spawn: the caller may be a thread of the TUI, and forking a threaded process is unsafe
@@ -69,10 +84,10 @@ def import_trials(trials: list[Trial], folder: Path, root: Path) -> Imported:
         with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=ctx) as pool:
             parts = list(
                 pool.map(_import_here, chunks, [folder / f"part-{i}" for i in range(len(chunks))],
-                         [root] * len(chunks))
+                         [root] * len(chunks), [in_sql] * len(chunks), [1] * len(chunks))
             )  # fmt: skip
     except (OSError, BrokenProcessPool):  # no processes to be had: do it here
-        return _import_here(trials, folder, root)
+        return _import_here(trials, folder, root, in_sql)
     folder.mkdir(parents=True, exist_ok=True)
     whole = Imported(folder / RESULTS, {k: [] for k in COLUMNAR}, [], [])
     os.replace(parts[0].results, whole.results)  # the first part is the start of the whole

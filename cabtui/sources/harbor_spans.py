@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cabtui.sources.atif import Walk, walk_trajectory
+from cabtui.sources.atif_sql import Pending
 from cabtui.sources.common import (
     When,
     cast_start,
@@ -36,7 +37,10 @@ def trial_spans(
     out: Out,
     label: str,
     label_of: Callable[[Path], str],
+    later: list[Pending] | None = None,
 ) -> None:
+    """The spans of trial ``t``; its trajectory's are written now, or given to ``later`` to be
+    read with others (cabtui.sources.atif_sql)."""
     cell = t.cell_id
     end = ms_between(t0, finished)
     root = span_id(cell, "trial")
@@ -104,9 +108,21 @@ def trial_spans(
         if isinstance(latencies, list)
         else []
     )
-    walk = Walk(out, cell, t0, lat)
     traj = t.dir / "agent" / "trajectory.json"
     if traj.is_file() and not (t.result.get(RUNNING) and not complete_json(traj)):
-        walk_trajectory(walk, traj, label_of, agent_parent, agent_start)
-        if walk.untimed:
-            out.problem(label_of(traj), "steps have no timestamps: shown in order, 1 s apart")
+        p = Pending(
+            cell, traj, label, agent_parent, agent_start, t0, lat,
+            out.span_seq.get(cell, 0), out.call_seq.get(cell, 0),
+        )  # fmt: skip
+        if later is None:
+            walk(p, out, label_of)
+        else:
+            later.append(p)
+
+
+def walk(p: Pending, out: Out, label_of: Callable[[Path], str]) -> None:
+    """The spans and model calls of a trial's trajectory, walked in Python."""
+    w = Walk(out, p.cell_id, p.t0, p.latencies)
+    walk_trajectory(w, p.path, label_of, p.parent, p.start_ms)
+    if w.untimed:
+        out.problem(label_of(p.path), "steps have no timestamps: shown in order, 1 s apart")
