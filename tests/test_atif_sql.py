@@ -207,14 +207,16 @@ def steps(draw: st.DrawFn, n: int, wild: bool) -> Any:
         metrics = {k: draw(number) for k in draw(st.sets(st.sampled_from(
             ["prompt_tokens", "completion_tokens", "cached_tokens", "cost_usd"])))}  # fmt: skip
         if draw(st.booleans()):
-            metrics["extra"] = {"latency_s": draw(number)}
+            metrics["extra"] = _maybe(draw, wild, st.just({"latency_s": draw(number)}))
         step["metrics"] = metrics if draw(st.integers(0, 9)) else draw(json_values)
     if draw(st.booleans()):
         calls = [_tool_call(draw, wild, k) for k in range(draw(st.integers(0, 3)))]
         step["tool_calls"] = _maybe(draw, wild, st.just(calls))
     if draw(st.booleans()):
         results = [_result(draw, wild) for _ in range(draw(st.integers(0, 3)))]
-        step["observation"] = _maybe(draw, wild, st.just({"results": results}))
+        step["observation"] = _maybe(
+            draw, wild, st.just({"results": _maybe(draw, wild, st.just(results))})
+        )
     if draw(st.integers(0, 10)) == 0:
         step["is_copied_context"] = draw(st.one_of(st.just(True), json_values))
     return step

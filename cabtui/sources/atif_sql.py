@@ -47,9 +47,11 @@ _GLOB = frozenset("*?[]{}")  # a path holding these would be read by DuckDB as a
 _DOC = (
     '{"schema_version":"JSON","continued_trajectory_ref":"JSON","subagent_trajectories":"JSON",'
     '"steps":[{"step_id":"JSON","timestamp":"JSON","source":"JSON","message":"JSON",'
-    '"reasoning_content":"JSON","model_name":"JSON","metrics":"JSON","tool_calls":"JSON",'
-    '"observation":"JSON","is_copied_context":"JSON"}]}'
-)
+    '"reasoning_content":"JSON","model_name":"JSON","tool_calls":"JSON",'
+    '"is_copied_context":"JSON","observation":{"results":"JSON"},'
+    '"metrics":{"prompt_tokens":"JSON","completion_tokens":"JSON","cached_tokens":"JSON",'
+    '"cost_usd":"JSON","extra":{"latency_s":"JSON"}}}]}'
+)  # (an observation, its metrics or their extra that is no object reads as one holding none)
 # An ISO time with its zone, as Python's fromisoformat and DuckDB's cast read it alike.
 _ISO = (
     r"^[0-9]{4}-[01][0-9]-[0-3][0-9]T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
@@ -99,12 +101,10 @@ SELECT i, n, n_steps, doc_bad, s.step_id::VARCHAR AS step_id, str(s.timestamp) A
     jis(s.model_name, '"') AS model_ok, str(s.model_name) AS model,
     str(s.reasoning_content) AS reasoning,
     list_transform(
-        json_extract(s.metrics, ['$.prompt_tokens', '$.completion_tokens', '$.cached_tokens',
-                                 '$.cost_usd', '$.extra.latency_s']),
+        [s.metrics.prompt_tokens, s.metrics.completion_tokens, s.metrics.cached_tokens,
+         s.metrics.cost_usd, s.metrics.extra.latency_s],
         lambda x: num(TRY_CAST(x::VARCHAR AS DOUBLE))) AS metrics,
-    s.tool_calls::VARCHAR AS tool_calls,
-    CASE WHEN starts_with(s.observation::VARCHAR, '{{')
-         THEN json_extract(s.observation, '$.results')::VARCHAR END AS results
+    s.tool_calls::VARCHAR AS tool_calls, s.observation.results::VARCHAR AS results
 FROM raw
 WHERE n_steps = 0 OR coalesce(s.is_copied_context::VARCHAR, '') <> 'true';
 
