@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import cabtui.sources.harbor_import as harbor_import
-from cabtui.sources import harbor, harbor_spans
+from cabtui.sources import atif_sql, harbor, harbor_spans
 from cabtui.sources.common import TEXT_CHARS
 from cabtui.sources.detect import scan
 from cabtui.sources.harbor_import import Imported, import_trials
@@ -99,6 +99,55 @@ def test_every_trajectory_of_the_real_sample_is_read_in_sql_as_the_walk_reads_it
     assert len(steps) == sum(
         len(json.loads(p.read_text())["steps"]) for p in TRIALS.rglob("trajectory.json")
     )
+
+
+def test_a_trial_named_as_a_pattern_is_walked_and_reads_alike(tmp_path: Path) -> None:
+    """DuckDB reads ``[`` and ``*`` in a path as a pattern: such a trajectory is walked."""
+    root = tmp_path / "job"
+    shutil.copytree(TRIALS / "gpt-5.5" / "run_1", root / "run[1]*")
+    shutil.copytree(TRIALS / "gpt-5.5" / "run_2", root / "run_2")
+    assert _assert_alike(root) == (2, 1)
+
+
+def test_a_trajectory_gone_before_duckdb_reads_it_is_walked_and_reported(tmp_path: Path) -> None:
+    """A trajectory removed after its trial was listed is walked, which says so; the others are
+    read in SQL."""
+    root = tmp_path / "job"
+    for k in (1, 2):
+        shutil.copytree(TRIALS / "gpt-5.5" / f"run_{k}", root / f"run_{k}")
+    found = scan(root, None)
+    trials = [t for ts in harbor.find_sweeps(found.harbor, root, lambda f, w: None).values()
+              for t in ts]  # fmt: skip
+    gone = root / "run_2" / "agent" / "trajectory.json"
+    real_read = atif_sql.read_plain
+    read: list[str] = []
+
+    def removed_first(pending: list[atif_sql.Pending], *args: Any) -> Any:
+        gone.unlink()
+        files, rest = real_read(pending, *args)
+        read.extend(str(p.path) for p in pending if p not in rest)
+        return files, rest
+
+    with patch.object(harbor_import, "read_plain", removed_first):
+        imported = import_trials(trials, tmp_path / "out", root)
+    assert read == [str(root / "run_1" / "agent" / "trajectory.json")]
+    reasons = [f"{p.file}: {p.reason}" for p in imported.problems]
+    assert any("run_2/agent/trajectory.json: trajectory unreadable" in r for r in reasons)
+    steps = [r for r in _rows(imported, "spans.jsonl") if r["kind"] == "step"]
+    kept = json.loads((root / "run_1" / "agent" / "trajectory.json").read_text())["steps"]
+    assert len(steps) == len(kept)
+
+
+def test_when_duckdb_fails_every_trajectory_of_the_batch_is_walked(tmp_path: Path) -> None:
+    root = tmp_path / "sample"
+    shutil.copytree(HARBOR, root)
+    walk, _ = _import(root, in_sql=False)
+    with patch.object(atif_sql, "_PLACE", "CREATE TEMP TABLE placed AS SELECT nothing"):
+        sql, walked = _import(root, in_sql=True)
+    assert walked == 9
+    assert not [f for fs in sql.columnar.values() for f in fs if f.exists() and "atif" in f.name]
+    for artefact in _JSON_COLUMNS:
+        assert _rows(walk, artefact) == _rows(sql, artefact)
 
 
 def test_harbors_own_trajectories_read_alike(tmp_path: Path) -> None:
