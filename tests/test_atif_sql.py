@@ -109,6 +109,19 @@ def test_a_trial_named_as_a_pattern_is_walked_and_reads_alike(tmp_path: Path) ->
     assert _assert_alike(root) == (2, 1)
 
 
+def test_trajectories_are_read_in_batches_of_a_bounded_size(tmp_path: Path) -> None:
+    """However they are cut in batches, the rows are the same."""
+    root = tmp_path / "sample"
+    shutil.copytree(HARBOR, root)
+    whole, _ = _import(root, in_sql=True)
+    with patch.object(atif_sql, "BATCH_BYTES", 1):  # a trajectory a batch
+        cut, walked = _import(root, in_sql=True)
+    assert walked == 0
+    assert len([f for f in cut.columnar["spans.jsonl"] if "atif" in f.name]) == 9
+    for artefact in _JSON_COLUMNS:
+        assert _rows(whole, artefact) == _rows(cut, artefact)
+
+
 def test_a_trajectory_gone_before_duckdb_reads_it_is_walked_and_reported(tmp_path: Path) -> None:
     """A trajectory removed after its trial was listed is walked, which says so; the others are
     read in SQL."""

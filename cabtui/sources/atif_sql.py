@@ -303,7 +303,25 @@ def _run(
             )
 
 
-BATCH = 1000  # trajectories read at a time (a few tens of MB of JSON)
+BATCH = 1000  # trajectories read at a time, at most
+BATCH_BYTES = 64 * 2**20  # and of about this much JSON (real trajectories run to MBs each)
+
+
+def _batches(pending: list[Pending]) -> list[list[Pending]]:
+    """``pending`` cut in batches of BATCH trajectories or BATCH_BYTES of files, in order."""
+    batches: list[list[Pending]] = [[]]
+    size = 0
+    for p in pending:
+        try:
+            n = p.path.stat().st_size
+        except OSError:
+            n = 0  # (gone: the walk will say so)
+        if batches[-1] and (len(batches[-1]) >= BATCH or size + n > BATCH_BYTES):
+            batches.append([])
+            size = 0
+        batches[-1].append(p)
+        size += n
+    return [b for b in batches if b]
 
 
 def read_plain(
@@ -315,9 +333,8 @@ def read_plain(
     files: dict[str, list[Path]] = {"spans.jsonl": [], "model_calls.jsonl": []}
     rest = [p for p in pending if _GLOB.intersection(str(p.path))]  # DuckDB would glob them
     chosen = [p for p in pending if not _GLOB.intersection(str(p.path))]
-    for k in range(0, len(chosen), BATCH):
+    for k, batch in enumerate(_batches(chosen)):
         spans, calls = folder / f"atif-spans-{k}.parquet", folder / f"atif-calls-{k}.parquet"
-        batch = chosen[k : k + BATCH]
         walk = _read_batch(batch, spans, calls, threads)
         if walk is None:  # DuckDB failed: every one of them to the walk
             spans.unlink(missing_ok=True)
