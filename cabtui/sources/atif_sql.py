@@ -109,18 +109,20 @@ FROM raw
 WHERE n_steps = 0 OR coalesce(s.is_copied_context::VARCHAR, '') <> 'true';
 
 CREATE TEMP TABLE tools AS
-SELECT i, n, unnest(from_json(tool_calls, '["JSON"]')) AS c,
+SELECT i, n,
+    unnest(from_json(tool_calls, '[{{"tool_call_id":"JSON","function_name":"JSON","arguments":"JSON"}}]'))
+        AS c,
        unnest(range(json_array_length(tool_calls)::BIGINT)) AS k
 FROM steps WHERE starts_with(tool_calls, '[');
 
 CREATE TEMP TABLE results AS
-SELECT i, n, str(r -> '$.source_call_id') AS id, str(r -> '$.content') AS content, pos,
-    NOT coalesce(starts_with(r::VARCHAR, '{{'), false)  -- (what is no object is passed over)
-        OR jis(r -> '$.content', '"') AND jis(r -> '$.source_call_id', '"')
-           AND coalesce((r -> '$.subagent_trajectory_ref')::VARCHAR, 'null') IN ('null', 'false')
-        AS ok
+SELECT i, n, str(r.source_call_id) AS id, str(r.content) AS content, pos,
+    -- (what is no object reads as one holding none of these, and is passed over)
+    jis(r.content, '"') AND jis(r.source_call_id, '"')
+        AND coalesce(r.subagent_trajectory_ref::VARCHAR, 'null') IN ('null', 'false') AS ok
 FROM (
-    SELECT i, n, unnest(from_json(results, '["JSON"]')) AS r,
+    SELECT i, n, unnest(from_json(results,
+        '[{{"source_call_id":"JSON","content":"JSON","subagent_trajectory_ref":"JSON"}}]')) AS r,
         unnest(range(json_array_length(results)::BIGINT)) AS pos
     FROM steps WHERE starts_with(results, '[')
 );
@@ -136,10 +138,9 @@ WHERE doc_bad OR n_steps > 0 AND (
         n_of(tool_calls, '{{') + n_of(tool_calls, '[') > {_MAX_BRACKETS}
         OR n_of(tool_calls, ':') > {_MAX_COLONS} OR strlen(tool_calls) > {_MAX_CALLS_BYTES}))
 UNION ALL
-SELECT i FROM tools WHERE NOT coalesce(starts_with(c::VARCHAR, '{{'), false)
-    OR NOT coalesce(starts_with((c -> '$.tool_call_id')::VARCHAR, '"'), false)
+SELECT i FROM tools WHERE NOT coalesce(starts_with(c.tool_call_id::VARCHAR, '"'), false)
 UNION ALL
-SELECT i FROM tools GROUP BY i, n, str(c -> '$.tool_call_id') HAVING count(*) > 1
+SELECT i FROM tools GROUP BY i, n, str(c.tool_call_id) HAVING count(*) > 1
 UNION ALL
 SELECT i FROM results WHERE NOT ok
 UNION ALL  -- a time more than 2^53 microseconds from the run's start: no exact double
@@ -222,8 +223,8 @@ COPY (
     UNION ALL
     SELECT p.cell_id, (p.span_base + p.spans_before + 1 + p.agent::INT + t.k)::BIGINT,
         p.sid || '/t' || t.k, p.sid, 'tool_call',
-        coalesce(str(t.c -> '$.function_name'), 'tool'), p.at_ms, 0.0,
-        '{"arguments":' || coalesce((t.c -> '$.arguments')::VARCHAR, 'null')
+        coalesce(str(t.c.function_name), 'tool'), p.at_ms, 0.0,
+        '{"arguments":' || coalesce(t.c.arguments::VARCHAR, 'null')
             || CASE WHEN o.n_obs > 0 THEN ',"observation":' || to_json(clip(o.text))::VARCHAR
                     ELSE '' END || '}',
         NULL::VARCHAR
@@ -232,7 +233,7 @@ COPY (
         SELECT i, n, id, count(*) AS n_obs,
                string_agg(coalesce(content, ''), chr(10) ORDER BY pos) AS text
         FROM results WHERE id IS NOT NULL GROUP BY ALL
-    ) o ON o.i = t.i AND o.n = t.n AND o.id = str(t.c -> '$.tool_call_id')
+    ) o ON o.i = t.i AND o.n = t.n AND o.id = str(t.c.tool_call_id)
 ) TO '{spans}' (FORMAT parquet, COMPRESSION uncompressed);
 """
 
