@@ -50,8 +50,11 @@ def _import_here(
     they are plain (``in_sql``: cabtui.sources.atif_sql, on ``threads``), the others walked in
     Python."""
 
+    under = f"{root}{os.sep}"
+
     def label_of(p: Path) -> str:
-        return os.path.relpath(p, root)
+        text = str(p)  # (a path under root, as the trials' are, without relpath's normalising)
+        return text[len(under) :] if text.startswith(under) else os.path.relpath(p, root)
 
     out, files = open_out(folder)
     columnar = {k: [files[k]] for k in COLUMNAR}
