@@ -330,42 +330,66 @@ def read_plain(
 ) -> tuple[dict[str, list[Path]], list[Pending]]:
     """The spans and model calls of the plain trajectories among ``pending``, written as
     Parquet files in ``folder`` (by the sweep file they stand for); and the trajectories that
-    are not plain, for the walk (``threads``: DuckDB's, where others share the cores)."""
+    are not plain, for the walk (``threads``: DuckDB's, where others share the cores). The
+    batches share a connection (its memory is not asked of the system again for each)."""
     files: dict[str, list[Path]] = {"spans.jsonl": [], "model_calls.jsonl": []}
     rest = [p for p in pending if _GLOB.intersection(str(p.path))]  # DuckDB would glob them
     chosen = [p for p in pending if not _GLOB.intersection(str(p.path))]
-    for k, batch in enumerate(_batches(chosen)):
-        spans, calls = folder / f"atif-spans-{k}.parquet", folder / f"atif-calls-{k}.parquet"
-        walk = _read_batch(batch, spans, calls, threads)
-        if walk is None:  # DuckDB failed: every one of them to the walk
-            spans.unlink(missing_ok=True)
-            calls.unlink(missing_ok=True)
-            rest += batch
-            continue
-        files["spans.jsonl"].append(spans)
-        files["model_calls.jsonl"].append(calls)
-        rest += walk
+    con: duckdb.DuckDBPyConnection | None = None
+    try:
+        for k, batch in enumerate(_batches(chosen)):
+            spans, calls = folder / f"atif-spans-{k}.parquet", folder / f"atif-calls-{k}.parquet"
+            spans.parent.mkdir(parents=True, exist_ok=True)
+            walk = None
+            try:
+                con = con or _connect(threads)
+                walk = _read_batch(con, batch, spans, calls)
+            except duckdb.Error:  # the connection is not to be trusted again
+                if con is not None:
+                    con.close()
+                con = None
+            if walk is None:  # DuckDB failed: every one of them to the walk
+                spans.unlink(missing_ok=True)
+                calls.unlink(missing_ok=True)
+                rest += batch
+                continue
+            files["spans.jsonl"].append(spans)
+            files["model_calls.jsonl"].append(calls)
+            rest += walk
+    finally:
+        if con is not None:
+            con.close()
     return files, rest
 
 
-def _read_batch(
-    pending: list[Pending], spans: Path, calls: Path, threads: int | None
-) -> list[Pending] | None:
-    """Write the spans and model calls of the plain trajectories among ``pending``; those that
-    are not plain, or None where DuckDB failed."""
-    spans.parent.mkdir(parents=True, exist_ok=True)
+def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(config={"threads": threads} if threads else {})
     try:
-        con.register("pending_in", _pending_table(pending))
-        con.execute("CREATE TEMP TABLE pending AS SELECT * FROM pending_in")
         _run(con, _MACROS)
+    except duckdb.Error:
+        con.close()
+        raise
+    return con
+
+
+_TABLES = ("pending", "steps", "tools", "results", "bad", "plain", "placed")
+
+
+def _read_batch(
+    con: duckdb.DuckDBPyConnection, pending: list[Pending], spans: Path, calls: Path
+) -> list[Pending]:
+    """Write the spans and model calls of the plain trajectories among ``pending``; those that
+    are not plain. The batch's tables are dropped after."""
+    con.register("pending_in", _pending_table(pending))
+    try:
+        con.execute("CREATE TEMP TABLE pending AS SELECT * FROM pending_in")
         _run(con, _READ, {"paths": [str(p.path) for p in pending]})
         con.execute(_PLACE)
         con.execute(_SPANS.replace("{spans}", str(spans).replace("'", "''")))
         con.execute(_CALLS.replace("{calls}", str(calls).replace("'", "''")))
         done = {row[0] for row in con.execute("SELECT i FROM plain").fetchall()}
-    except duckdb.Error:
-        return None
     finally:
-        con.close()
+        con.unregister("pending_in")
+        for table in _TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     return [p for k, p in enumerate(pending) if k not in done]
