@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import tempfile
 from collections import Counter
@@ -19,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import cabtui.sources.harbor_import as harbor_import
-from cabtui.sources import atif_sql, harbor, harbor_spans
+from cabtui.sources import atif_sql, common, harbor, harbor_spans
 from cabtui.sources.common import TEXT_CHARS
 from cabtui.sources.detect import scan
 from cabtui.sources.harbor_import import Imported, import_trials
@@ -149,6 +150,21 @@ def test_a_trajectory_gone_before_duckdb_reads_it_is_walked_and_reported(tmp_pat
     steps = [r for r in _rows(imported, "spans.jsonl") if r["kind"] == "step"]
     kept = json.loads((root / "run_1" / "agent" / "trajectory.json").read_text())["steps"]
     assert len(steps) == len(kept)
+
+
+def test_a_path_not_in_utf8_or_a_file_too_large_is_walked_and_reads_alike(tmp_path: Path) -> None:
+    root = tmp_path / "job"
+    shutil.copytree(TRIALS / "gpt-5.5" / "run_1", root / os.fsdecode(b"run\xff"))
+    shutil.copytree(TRIALS / "gpt-5.5" / "run_2", root / "run_2")
+    shutil.copytree(TRIALS / "gpt-5.5" / "run_3", root / "run_3")
+    assert _assert_alike(root) == (3, 1)
+    big = max(p.stat().st_size for p in root.rglob("trajectory.json"))
+    with (
+        patch.object(atif_sql, "MAX_FILE_BYTES", big - 1),
+        patch.object(common, "MAX_FILE_BYTES", big - 1),
+    ):
+        walked_all, walked_some = _assert_alike(root)
+    assert walked_some == 2  # the one not in UTF-8, the largest one (which the walk refuses)
 
 
 def test_when_duckdb_fails_every_trajectory_of_the_batch_is_walked(tmp_path: Path) -> None:
@@ -331,6 +347,10 @@ latencies = st.lists(
      "tool_calls": [{"tool_call_id": "c1", "function_name": "bash", "arguments": {}}],
      "observation": {"results": [{"source_call_id": "c1", "content": "a" * (TEXT_CHARS + 1)}]}},
     {"step_id": 3, "timestamp": "2026-06-25T09:21:04Z", "source": "agent", "message": "x"},
+]}, [])])  # fmt: skip
+@example(docs=[({"schema_version": "ATIF-v1.6", "steps": [
+    {"step_id": 10**41, "timestamp": "2026-06-25T09:21:02Z", "source": "user", "message": "hi"},
+    {"step_id": 2**64 - 1, "timestamp": "2026-06-25T09:21:03Z", "source": "agent"},
 ]}, [])])  # fmt: skip
 def test_any_trajectory_reads_alike_in_sql_and_in_python(
     tmp_path: Path, docs: list[tuple[Any, list[float]]]

@@ -3,11 +3,16 @@ of a plain trajectory made in SQL, as cabtui.sources.atif makes them in Python, 
 the Parquet files of an imported sweep (cabtui.sources.out). No Textual here.
 
 A large job holds hundreds of thousands of steps; a Python walk spends tens of microseconds on
-each. A trajectory is plain when SQL can give it exactly what the walk would: valid UTF-8 JSON
-of a known version, no continuation and no sub-agent, every step an object with a text source,
-an integer step_id and a timestamp with its zone, text messages and observations, tool calls
-that are objects with distinct text ids, and arguments small enough for a row. Any other
+each. A trajectory is plain when SQL can give it exactly what the walk would: UTF-8 JSON that
+DuckDB reads, of ATIF v1, no continuation and no sub-agent, every step an object with a text
+source, an integer step_id and a timestamp with its zone, text messages and observations, tool
+calls that are objects with distinct text ids, and arguments small enough for a row. Any other
 trajectory is left to the walk, which says what it finds wrong.
+
+Where DuckDB's JSON reader and Python's differ, so do the two readings: of an object's keys
+written twice, DuckDB takes the first and Python the last; DuckDB also reads a comma before a
+closing bracket, lower-case nan and inf, and nesting deeper than Python's recursion allows,
+which the walk refuses as malformed. No harness writes such files.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from cabtui.sources.common import TEXT_CHARS, When
+from cabtui.sources.common import MAX_FILE_BYTES, TEXT_CHARS, When
 from cabtui.sweep.lines import MAX_DEPTH, MAX_KEYS, MAX_LINE_BYTES
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -195,7 +200,7 @@ _SPANS = """
 COPY (
     SELECT cell_id, (span_base + spans_before)::BIGINT AS seq, sid AS span_id,
         parent AS parent_id, 'step' AS kind,
-        src || ' step ' || TRY_CAST(step_id AS HUGEINT)
+        src || ' step ' || step_id
             || CASE WHEN said THEN ': ' || left(line, 60)
                     || CASE WHEN length(line) > 60 THEN '…' ELSE '' END ELSE '' END AS name,
         least(prev, call_start) AS start_ms, at_ms - least(prev, call_start) AS duration_ms,
@@ -305,7 +310,7 @@ def _run(
 
 
 BATCH = 1000  # trajectories read at a time, at most
-BATCH_BYTES = 64 * 2**20  # and of about this much JSON (real trajectories run to MBs each)
+BATCH_BYTES = 64 * 2**20  # and of about this much JSON (real ones run to hundreds of KB each)
 
 
 def _batches(pending: list[Pending]) -> list[list[Pending]]:
@@ -333,8 +338,8 @@ def read_plain(
     are not plain, for the walk (``threads``: DuckDB's, where others share the cores). The
     batches share a connection (its memory is not asked of the system again for each)."""
     files: dict[str, list[Path]] = {"spans.jsonl": [], "model_calls.jsonl": []}
-    rest = [p for p in pending if _GLOB.intersection(str(p.path))]  # DuckDB would glob them
-    chosen = [p for p in pending if not _GLOB.intersection(str(p.path))]
+    rest = [p for p in pending if not _readable(p)]
+    chosen = [p for p in pending if _readable(p)]
     con: duckdb.DuckDBPyConnection | None = None
     try:
         for k, batch in enumerate(_batches(chosen)):
@@ -344,7 +349,7 @@ def read_plain(
             try:
                 con = con or _connect(threads)
                 walk = _read_batch(con, batch, spans, calls)
-            except duckdb.Error:  # the connection is not to be trusted again
+            except Exception:  # DuckDB's or Arrow's: the connection is not to be trusted again
                 if con is not None:
                     con.close()
                 con = None
@@ -360,6 +365,18 @@ def read_plain(
         if con is not None:
             con.close()
     return files, rest
+
+
+def _readable(p: Pending) -> bool:
+    """Whether DuckDB is to be given the trajectory: a path it takes as it is (no pattern
+    characters, UTF-8) to a file the walk would read (not too large)."""
+    text = str(p.path)
+    try:
+        text.encode()
+        size = p.path.stat().st_size
+    except (UnicodeError, OSError):
+        return False
+    return not _GLOB.intersection(text) and size <= MAX_FILE_BYTES
 
 
 def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
