@@ -22,6 +22,7 @@ from cabtui.sweep.problems import Problem
 PARALLEL_FROM = 400  # trials; fewer are imported here (a process pool costs ~0.3 s to start)
 PARTS_PER_WORKER = 4  # a job is cut in more parts than workers: a worker slowed by other work
 # on its core takes fewer of them
+MIN_PART = 1000  # trials; a part pays for its start (its DuckDB connection, its first batch)
 
 
 @dataclass
@@ -79,7 +80,8 @@ def import_trials(trials: list[Trial], folder: Path, root: Path, in_sql: bool = 
     workers = min(os.cpu_count() or 1, 8)
     if len(trials) < PARALLEL_FROM or workers < 2:
         return _import_here(trials, folder, root, in_sql)
-    size = -(-len(trials) // (workers * PARTS_PER_WORKER))
+    n = len(trials)  # (a part for each worker at least)
+    size = max(-(-n // (workers * PARTS_PER_WORKER)), min(MIN_PART, -(-n // workers)))
     chunks = [trials[i : i + size] for i in range(0, len(trials), size)]
     # spawn: the caller may be a thread of the TUI, and forking a threaded process is unsafe
     ctx = multiprocessing.get_context("spawn")
