@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import duckdb  # noqa: E402
 from harbor_bench import generate  # noqa: E402
 
-from cabtui.sources import atif_sql, harbor  # noqa: E402
+from cabtui.sources import atif_queries, atif_sql, harbor  # noqa: E402
 from cabtui.sources import harbor_import as importer  # noqa: E402
 from cabtui.sources.detect import scan  # noqa: E402
 
@@ -54,14 +54,14 @@ def main() -> None:
     out = Path(tempfile.mkdtemp())
     for _ in range(a.repeat + 1):  # (the first warms the page cache)
         con = duckdb.connect(config={"threads": 1})
-        atif_sql._run(con, atif_sql._MACROS)
+        atif_sql._run(con, atif_queries.MACROS)
         con.register("pending_in", atif_sql._pending_table(pending))
         con.execute("CREATE TEMP TABLE pending AS SELECT * FROM pending_in")
         paths = {"paths": [str(p.path) for p in pending]}
-        statements = [s for s in atif_sql._READ.split(";\n") if s.strip()] + [
-            atif_sql._PLACE,
-            atif_sql._SPANS.replace("{spans}", str(out / "s.parquet")),
-            atif_sql._CALLS.replace("{calls}", str(out / "c.parquet")),
+        statements = [s for s in atif_queries.READ.split(";\n") if s.strip()] + [
+            atif_queries.PLACE,
+            atif_queries.SPANS.replace("{spans}", str(out / "s.parquet")),
+            atif_queries.CALLS.replace("{calls}", str(out / "c.parquet")),
         ]
         for k, statement in enumerate(statements):
             used = _cpu(lambda: con.execute(statement, paths if "$paths" in statement else {}))

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import cabtui.sources.harbor_import as harbor_import
-from cabtui.sources import atif_sql, common, harbor, harbor_spans
+from cabtui.sources import atif_queries, atif_sql, common, harbor, harbor_spans
 from cabtui.sources.common import TEXT_CHARS
 from cabtui.sources.detect import scan
 from cabtui.sources.harbor_import import Imported, import_trials
@@ -171,7 +171,7 @@ def test_when_duckdb_fails_every_trajectory_of_the_batch_is_walked(tmp_path: Pat
     root = tmp_path / "sample"
     shutil.copytree(HARBOR, root)
     walk, _ = _import(root, in_sql=False)
-    with patch.object(atif_sql, "_PLACE", "CREATE TEMP TABLE placed AS SELECT nothing"):
+    with patch.object(atif_queries, "PLACE", "CREATE TEMP TABLE placed AS SELECT nothing"):
         sql, walked = _import(root, in_sql=True)
     assert walked == 9
     assert not [f for fs in sql.columnar.values() for f in fs if f.exists() and "atif" in f.name]
