@@ -66,6 +66,7 @@ WITH docs AS (
     FROM docs
 )
 SELECT i, n, n_steps, doc_bad, s.step_id::VARCHAR AS step_id, str(s.timestamp) AS ts,
+    epoch_us(TRY_CAST(str(s.timestamp) AS TIMESTAMPTZ)) AS ts_us,
     coalesce(starts_with(s.source::VARCHAR, '"'), false) AS source_ok, str(s.source) AS src,
     jis(s.message, '"') AS message_ok, coalesce(str(s.message), '') AS m,
     jis(s.model_name, '"') AS model_ok, str(s.model_name) AS model,
@@ -103,7 +104,7 @@ WHERE doc_bad OR n_steps > 0 AND (
        NOT source_ok OR NOT coalesce(regexp_full_match(step_id, '-?[0-9]+'), false)
     OR NOT message_ok OR NOT model_ok OR NOT jis(tool_calls, '[') OR NOT jis(results, '[')
     OR NOT coalesce(regexp_full_match(ts, '{_ISO}'), false) OR ts[1:4] = '0000'
-    OR TRY_CAST(ts AS TIMESTAMPTZ) IS NULL
+    OR ts_us IS NULL
     OR starts_with(tool_calls, '[') AND (
         n_of(tool_calls, '{{') + n_of(tool_calls, '[') > {_MAX_BRACKETS}
         OR n_of(tool_calls, ':') > {_MAX_COLONS} OR strlen(tool_calls) > {_MAX_CALLS_BYTES}))
@@ -115,7 +116,7 @@ UNION ALL
 SELECT i FROM results WHERE NOT ok
 UNION ALL  -- a time more than 2^53 microseconds from the run's start: no exact double
 SELECT i FROM steps JOIN pending USING (i)
-WHERE abs(epoch_us(TRY_CAST(ts AS TIMESTAMPTZ)) - t0_us) >= 9007199254740992;
+WHERE abs(ts_us - t0_us) >= 9007199254740992;
 
 CREATE TEMP TABLE plain AS SELECT DISTINCT i FROM steps EXCEPT SELECT i FROM bad;
 """
@@ -127,7 +128,7 @@ CREATE TEMP TABLE placed AS
 WITH s AS (
     SELECT s.*, p.cell_id, p.parent, p.prefix, p.start_ms, p.t0_s, p.lat, p.span_base,
         p.call_base,
-        (epoch_us(TRY_CAST(s.ts AS TIMESTAMPTZ)) - p.t0_us)::DOUBLE / 1000000.0 * 1000.0
+        (s.ts_us - p.t0_us)::DOUBLE / 1000000.0 * 1000.0
             AS at_raw,
         src = 'agent' AS agent,
         coalesce(json_array_length(s.tool_calls), 0) AS n_tools

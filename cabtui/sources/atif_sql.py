@@ -90,15 +90,12 @@ BATCH = 1000  # trajectories read at a time, at most
 BATCH_BYTES = 64 * 2**20  # and of about this much JSON (real ones run to hundreds of KB each)
 
 
-def _batches(pending: list[Pending]) -> list[list[Pending]]:
-    """``pending`` cut in batches of BATCH trajectories or BATCH_BYTES of files, in order."""
+def _batches(sized: list[tuple[Pending, int]]) -> list[list[Pending]]:
+    """Trajectories (with their files' sizes) cut in batches of BATCH of them or BATCH_BYTES
+    of files, in order."""
     batches: list[list[Pending]] = [[]]
     size = 0
-    for p in pending:
-        try:
-            n = p.path.stat().st_size
-        except OSError:
-            n = 0  # (gone: the walk will say so)
+    for p, n in sized:
         if batches[-1] and (len(batches[-1]) >= BATCH or size + n > BATCH_BYTES):
             batches.append([])
             size = 0
@@ -115,11 +112,12 @@ def read_plain(
     are not plain, for the walk (``threads``: DuckDB's, where others share the cores). The
     batches share a connection (its memory is not asked of the system again for each)."""
     files: dict[str, list[Path]] = {"spans.jsonl": [], "model_calls.jsonl": []}
-    readable = [_readable(p) for p in pending]
-    rest = [p for p, ok in zip(pending, readable) if not ok]
+    sizes = [_size(p) for p in pending]
+    rest = [p for p, n in zip(pending, sizes) if n is None]
+    sized = [(p, n) for p, n in zip(pending, sizes) if n is not None]
     con: duckdb.DuckDBPyConnection | None = None
     try:
-        for k, batch in enumerate(_batches([p for p, ok in zip(pending, readable) if ok])):
+        for k, batch in enumerate(_batches(sized)):
             spans, calls = folder / f"atif-spans-{k}.parquet", folder / f"atif-calls-{k}.parquet"
             try:
                 spans.parent.mkdir(parents=True, exist_ok=True)
@@ -142,16 +140,17 @@ def read_plain(
     return files, rest
 
 
-def _readable(p: Pending) -> bool:
-    """Whether DuckDB is to be given the trajectory: a path it takes as it is (no pattern
-    characters, UTF-8) to a file the walk would read (not too large)."""
+def _size(p: Pending) -> int | None:
+    """The size of the trajectory's file, where DuckDB is to be given it: a path it takes as it
+    is (no pattern characters, UTF-8) to a file the walk would read (not too large); else None
+    (the walk reads it, and says what is wrong)."""
     text = str(p.path)
     try:
         text.encode()
         size = p.path.stat().st_size
     except (UnicodeError, OSError):
-        return False
-    return not _GLOB.intersection(text) and size <= MAX_FILE_BYTES
+        return None
+    return None if _GLOB.intersection(text) or size > MAX_FILE_BYTES else size
 
 
 def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
